@@ -1,0 +1,26 @@
+"""The flat format: one row per pain assessment, the shape statisticians and spreadsheets want.
+
+Rows refer to each patient's index (first) procedure. ``age`` is whole years at that procedure,
+``days`` is days from it (negative before), ``recurrent_pain`` is 0/1 and empty for baseline.
+"""
+
+from __future__ import annotations
+
+#: Required columns, in this order, at the start of every flat file.
+FLAT_COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "site",
+    "sex",
+    "age",
+    "etiology",
+    "procedure_date",
+    "timepoint",
+    "days",
+    "vps",
+    "venue",
+    "recurrent_pain",
+)
+#: Optional columns that may follow, in this order when present.
+FLAT_OPTIONAL_COLUMNS: tuple[str, ...] = ("assessed_on", "levels", "cement_ml")
+#: What the statistics need at the least (a de-identified export drops the rest).
+ANALYSIS_REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "sex", "age", "etiology", "timepoint", "vps")
