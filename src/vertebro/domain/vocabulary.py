@@ -81,6 +81,7 @@ PATHOLOGIC_CAUSE = Vocabulary(
         ("lymphoma", "Lymphoma"),
         ("haemangioma", "Aggressive haemangioma"),
         ("other", "Other"),
+        ("unspecified", "Not recorded"),
     ),
 )
 
@@ -90,6 +91,7 @@ PATHOLOGIC_BASIS = Vocabulary(
         ("imaging", "Imaging with known malignancy"),
         ("biopsy", "Biopsy / pathology confirmation"),
         ("imaging_and_biopsy", "Imaging and biopsy"),
+        ("unspecified", "Not recorded"),
     ),
 )
 

@@ -1,0 +1,1 @@
+"""The registry: Django models, services (writes) and selectors (reads)."""

@@ -1,0 +1,29 @@
+"""Registry models. Every clinical model keeps its history (django-simple-history)."""
+
+from .audit import ExportLog, ImportBatch
+from .clinical import (
+    Complication,
+    EligibilityAssessment,
+    FollowUp,
+    Fracture,
+    PainAssessment,
+    Procedure,
+    TreatedLevel,
+)
+from .people import ROLE, Patient, Site, StaffMembership
+
+__all__ = [
+    "ROLE",
+    "Complication",
+    "EligibilityAssessment",
+    "ExportLog",
+    "FollowUp",
+    "Fracture",
+    "ImportBatch",
+    "PainAssessment",
+    "Patient",
+    "Procedure",
+    "Site",
+    "StaffMembership",
+    "TreatedLevel",
+]

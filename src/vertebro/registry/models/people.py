@@ -1,0 +1,94 @@
+"""Sites, staff memberships and patients."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from ...domain.rules import AGE_MAX, AGE_MIN
+from ...domain.vocabulary import SEX, Vocabulary
+from .base import RegistryRecord, check, in_vocabulary
+
+ROLE = Vocabulary(
+    "role",
+    (
+        ("admin", "Administrator"),
+        ("investigator", "Investigator"),
+        ("coordinator", "Coordinator"),
+        ("analyst", "Analyst"),
+    ),
+)
+
+
+class Site(models.Model):
+    """A participating centre; like a REDCap data access group, it bounds what a user sees."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class StaffMembership(models.Model):
+    """A user's role at one site. A user sees only the sites they belong to."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=ROLE.choices())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "site"], name="membership_one_role_per_site"),
+            check("membership_role_known", in_vocabulary("role", ROLE), "unknown role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.role} at {self.site}"
+
+
+class Patient(RegistryRecord):
+    """A registry patient.
+
+    ``mrn``, ``name`` and ``birth_date`` are protected health information (HIPAA Safe Harbor): they are
+    listed in :attr:`PROTECTED_FIELDS`, never shown to analysts, never put in URLs, logs or
+    de-identified exports. When a source gives only the age at the index procedure,
+    ``age_at_index`` holds it instead of a date of birth.
+    """
+
+    PROTECTED_FIELDS = ("mrn", "name", "birth_date")
+
+    study_id = models.CharField(max_length=64, unique=True)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    sex = models.CharField(max_length=1, choices=SEX.choices())
+    birth_date = models.DateField(null=True, blank=True, help_text="Protected (PHI): date of birth.")
+    age_at_index = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Age in whole years at the index procedure, when no date of birth is known."
+    )
+    mrn = models.CharField(max_length=64, null=True, blank=True, help_text="Protected (PHI): medical record number.")
+    name = models.CharField(max_length=200, null=True, blank=True, help_text="Protected (PHI): patient name.")
+
+    class Meta:
+        ordering = ["study_id"]
+        indexes = [models.Index(fields=["site", "study_id"])]
+        constraints = [
+            check("patient_sex_known", in_vocabulary("sex", SEX), "sex must be F or M"),
+            check(
+                "patient_age_in_range",
+                Q(age_at_index__isnull=True) | Q(age_at_index__gte=AGE_MIN, age_at_index__lte=AGE_MAX),
+                f"age must be a whole number of years from {AGE_MIN} to {AGE_MAX}",
+            ),
+            check(
+                "patient_birth_date_or_age",
+                Q(birth_date__isnull=False) | Q(age_at_index__isnull=False),
+                "a patient needs a date of birth or the age at the index procedure",
+            ),
+            check("patient_study_id_not_blank", ~Q(study_id=""), "a patient needs a study id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.study_id
