@@ -31,16 +31,16 @@ def _is_missing(value: object) -> bool:
     return isinstance(value, str) and value.strip() == ""
 
 
-def parse_score(value: object, *, field: str = "vps") -> float:
-    """A 0–10 pain score (NRS/VPS; a 100 mm VAS must be divided by 10 first)."""
-    rule = "pain score must be a number from 0 to 10"
+def parse_score(value: object, *, field: str = "vps", scale: int = 10) -> float:
+    """A pain score from 0 to ``scale``: 10 for NRS/VPS, 100 for a VAS in millimetres."""
+    rule = f"pain score must be a number from 0 to {scale}"
     if _is_missing(value) or isinstance(value, bool):
         raise DomainError(field, value, rule)
     try:
         score = float(value)
     except (TypeError, ValueError):
         raise DomainError(field, value, rule) from None
-    if not (SCORE_MIN <= score <= SCORE_MAX):
+    if not (SCORE_MIN <= score <= SCORE_MAX * scale / 10):
         raise DomainError(field, value, rule)
     return score
 

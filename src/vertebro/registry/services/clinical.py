@@ -1,0 +1,294 @@
+"""Services that write clinical records one at a time (forms, admin, scripts).
+
+Each applies the domain rules first (so its errors name the field, value and rule), then the model's
+own validation (fields, choices and every CHECK constraint), inside one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+
+from ...domain import rules
+from ...domain.eligibility import assess_eligibility
+from ...domain.errors import DomainError
+from ...domain.levels import parse_level
+from ...domain.timepoints import UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
+from ...domain.vocabulary import (
+    ANALGESIC,
+    COMPLICATION,
+    ETIOLOGY,
+    INSTRUMENT,
+    LEAK_ROUTE,
+    SEX,
+    VENUE,
+)
+from ...errors import VertebroError
+from ..models import (
+    Complication,
+    EligibilityAssessment,
+    FollowUp,
+    Fracture,
+    PainAssessment,
+    Patient,
+    Procedure,
+    Site,
+    TreatedLevel,
+)
+from .records import record_save
+
+
+class EligibilityBlocked(VertebroError):
+    """An absolute contraindication stands and no investigator has overridden it."""
+
+
+def site_create(*, code: str, name: str) -> Site:
+    return record_save(record=Site(code=code.strip(), name=name.strip()))
+
+
+def patient_create(
+    *,
+    study_id: str,
+    site: Site,
+    sex: str,
+    birth_date: date | None = None,
+    age_at_index: int | None = None,
+    mrn: str | None = None,
+    name: str | None = None,
+    user=None,  # noqa: ANN001
+) -> Patient:
+    if birth_date is not None:
+        rules.check_date_plausible(birth_date, field="birth_date")
+    if age_at_index is not None:
+        age_at_index = rules.parse_age(age_at_index, field="age_at_index")
+    patient = Patient(
+        study_id=study_id.strip(),
+        site=site,
+        sex=SEX.parse(sex),
+        birth_date=birth_date,
+        age_at_index=age_at_index,
+        mrn=(mrn or "").strip() or None,
+        name=(name or "").strip() or None,
+    )
+    return record_save(record=patient, user=user)
+
+
+def fracture_create(
+    *,
+    patient: Patient,
+    level: str | None,
+    etiology: str,
+    pathologic_cause: str | None = None,
+    pathologic_basis: str | None = None,
+    primary_site: str = "",
+    onset_date: date | None = None,
+    mri_oedema: bool | None = None,
+    height_loss_pct: float | None = None,
+    user=None,  # noqa: ANN001
+) -> Fracture:
+    etiology = ETIOLOGY.parse(etiology)
+    rules.check_pathology(etiology, pathologic_cause, pathologic_basis)
+    if onset_date is not None:
+        rules.check_date_plausible(onset_date, field="onset_date")
+    fracture = Fracture(
+        patient=patient,
+        level=parse_level(level) if level else None,
+        etiology=etiology,
+        pathologic_cause=pathologic_cause or None,
+        pathologic_basis=pathologic_basis or None,
+        primary_site=primary_site,
+        onset_date=onset_date,
+        mri_oedema=mri_oedema,
+        height_loss_pct=None if height_loss_pct is None else rules.parse_height_loss(height_loss_pct),
+    )
+    return record_save(record=fracture, user=user)
+
+
+def patient_eligibility_blocked(*, patient: Patient) -> bool:
+    """True when the latest intake checklist has an absolute contraindication with no override."""
+    latest = patient.eligibility_assessments.order_by("-assessed_on", "-id").first()
+    return bool(latest and latest.blocked)
+
+
+@transaction.atomic
+def procedure_create(
+    *,
+    patient: Patient,
+    performed_on: date,
+    treated: list[tuple[Fracture, float | None]],
+    kind: str = "vertebroplasty",
+    operator: str = "",
+    approach: str = "bipedicular",
+    biopsy_taken: bool = False,
+    biopsy_result: str | None = None,
+    user=None,  # noqa: ANN001
+) -> Procedure:
+    """Record a procedure and the fractures it treated, with the cement volume at each level.
+
+    Raises
+    ------
+    EligibilityBlocked
+        When the patient's latest eligibility checklist has an absolute contraindication that no
+        investigator has overridden.
+    """
+    rules.check_date_plausible(performed_on, field="performed_on")
+    if patient_eligibility_blocked(patient=patient):
+        raise EligibilityBlocked(
+            f"patient {patient.study_id} has an absolute contraindication; an investigator must "
+            "override it with a reason before a procedure can be recorded"
+        )
+    if not treated:
+        raise DomainError("levels", None, "a procedure treats at least one fracture")
+    procedure = record_save(
+        record=Procedure(
+            patient=patient,
+            performed_on=performed_on,
+            kind=kind,
+            operator=operator,
+            approach=approach,
+            biopsy_taken=biopsy_taken,
+            biopsy_result=biopsy_result or None,
+        ),
+        user=user,
+    )
+    for fracture, cement_ml in treated:
+        if fracture.patient_id != patient.pk:
+            raise DomainError("levels", str(fracture), "a procedure treats only its own patient's fractures")
+        volume = None if cement_ml is None else rules.parse_cement_ml(cement_ml)
+        record_save(record=TreatedLevel(procedure=procedure, fracture=fracture, cement_ml=volume), user=user)
+    return procedure
+
+
+def complication_create(
+    *,
+    procedure: Procedure,
+    kind: str,
+    leak_route: str | None = None,
+    symptomatic: bool = False,
+    noted_on: date | None = None,
+    notes: str = "",
+    user=None,  # noqa: ANN001
+) -> Complication:
+    kind = COMPLICATION.parse(kind, field="kind")
+    if kind == "cement_leak":
+        if not leak_route:
+            raise DomainError("leak_route", leak_route, "a cement leak names its route")
+        leak_route = LEAK_ROUTE.parse(leak_route, field="leak_route")
+    elif leak_route:
+        raise DomainError("leak_route", leak_route, "only a cement leak has a route")
+    complication = Complication(
+        procedure=procedure, kind=kind, leak_route=leak_route or None, symptomatic=symptomatic, noted_on=noted_on, notes=notes
+    )
+    return record_save(record=complication, user=user)
+
+
+def follow_up_record(
+    *,
+    procedure: Procedure,
+    seen_on: date,
+    venue: str,
+    recurrent_pain: bool = False,
+    new_fracture_level: str | None = None,
+    further_procedure: bool = False,
+    analgesics: str | None = None,
+    user=None,  # noqa: ANN001
+) -> FollowUp:
+    rules.check_date_plausible(seen_on, field="seen_on")
+    if seen_on < procedure.performed_on:
+        raise DomainError("seen_on", seen_on.isoformat(), "a follow-up comes after its procedure")
+    follow_up = FollowUp(
+        patient_id=procedure.patient_id,
+        procedure=procedure,
+        seen_on=seen_on,
+        venue=VENUE.parse(venue, field="venue"),
+        recurrent_pain=recurrent_pain,
+        new_fracture=bool(new_fracture_level),
+        new_fracture_level=parse_level(new_fracture_level, field="new_fracture_level") if new_fracture_level else None,
+        further_procedure=further_procedure,
+        analgesics=ANALGESIC.parse(analgesics, field="analgesics") if analgesics else None,
+    )
+    return record_save(record=follow_up, user=user)
+
+
+def assessment_timepoint(
+    *, procedure: Procedure, assessed_on: date, timepoint: str | None = None, after_procedure: bool | None = None
+) -> str:
+    """The timepoint of an assessment: derived from the windows unless given, and checked either way."""
+    days = (assessed_on - procedure.performed_on).days
+    rules.check_assessment_days(days)
+    if timepoint:
+        check_timepoint_matches_days(timepoint, days)
+    else:
+        timepoint = derive_timepoint(days, after_procedure=after_procedure)
+    if timepoint == "baseline":
+        rules.check_baseline_before_procedure(days)
+    return timepoint
+
+
+def pain_assessment_record(
+    *,
+    procedure: Procedure,
+    assessed_on: date,
+    score: float,
+    instrument: str = "vps",
+    timepoint: str | None = None,
+    after_procedure: bool | None = None,
+    venue: str | None = None,
+    follow_up: FollowUp | None = None,
+    user=None,  # noqa: ANN001
+) -> PainAssessment:
+    """Record a pain score. A 100 mm VAS (instrument ``vas100``) is given in mm and stored divided by 10."""
+    instrument = INSTRUMENT.parse(instrument, field="instrument")
+    if instrument == "vas100":
+        score = rules.parse_score(score, field="score", scale=100) / 10
+    else:
+        score = rules.parse_score(score, field="score")
+    rules.check_date_plausible(assessed_on, field="assessed_on")
+    timepoint = assessment_timepoint(
+        procedure=procedure, assessed_on=assessed_on, timepoint=timepoint, after_procedure=after_procedure
+    )
+    if timepoint != UNSCHEDULED and procedure.pain_assessments.filter(timepoint=timepoint).exists():
+        raise DomainError("timepoint", timepoint, "this procedure already has a score at that timepoint; edit it instead")
+    assessment = PainAssessment(
+        patient_id=procedure.patient_id,
+        procedure=procedure,
+        follow_up=follow_up,
+        assessed_on=assessed_on,
+        score=score,
+        instrument=instrument,
+        timepoint=timepoint,
+        venue=VENUE.parse(venue, field="venue") if venue else None,
+    )
+    return record_save(record=assessment, user=user)
+
+
+def eligibility_record(
+    *,
+    patient: Patient,
+    assessed_on: date,
+    indications: list[str],
+    absolute: list[str],
+    relative: list[str],
+    user=None,  # noqa: ANN001
+) -> EligibilityAssessment:
+    assess_eligibility(indications=indications, absolute=absolute, relative=relative)  # validates the codes
+    assessment = EligibilityAssessment(
+        patient=patient,
+        assessed_on=assessed_on,
+        indications=list(indications),
+        absolute_contraindications=list(absolute),
+        relative_contraindications=list(relative),
+        assessed_by=user,
+    )
+    return record_save(record=assessment, user=user)
+
+
+def eligibility_override(*, assessment: EligibilityAssessment, reason: str, user) -> EligibilityAssessment:  # noqa: ANN001
+    """An investigator lets a procedure go ahead despite an absolute contraindication, saying why."""
+    if not reason or not reason.strip():
+        raise DomainError("override_reason", reason, "an override needs a reason")
+    assessment.overridden_by = user
+    assessment.override_reason = reason.strip()
+    assessment.version += 1
+    return record_save(record=assessment, user=user, reason=f"eligibility override: {reason.strip()}")
