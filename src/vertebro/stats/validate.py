@@ -1,0 +1,406 @@
+"""Refuse malformed flat-format input before any statistic is computed.
+
+Every problem names the source, the line (as in a CSV file: the header is line 1, the first data row
+line 2), the column, the value and the rule broken. The rules and vocabularies are the domain layer's
+(:mod:`vertebro.domain.rules`, :mod:`vertebro.domain.vocabulary`, :mod:`vertebro.domain.timepoints`),
+so a file is refused for exactly the reasons the registry would refuse the same values.
+
+Checks run column-wise on the whole frame; the domain parser is called only on the values that are not
+already canonical, so it both explains a refusal and accepts the spellings the domain accepts (for
+example ``Female`` for ``F``), while a million clean rows pass in well under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..domain.errors import DomainError
+from ..domain.flat import ANALYSIS_REQUIRED_COLUMNS
+from ..domain.rules import (
+    AGE_MAX,
+    AGE_MIN,
+    ASSESSMENT_DAYS_MAX,
+    ASSESSMENT_DAYS_MIN,
+    SCORE_MAX,
+    SCORE_MIN,
+    check_assessment_days,
+    check_consistent,
+    parse_age,
+    parse_flag,
+    parse_score,
+)
+from ..domain.timepoints import BY_CODE, TIMEPOINT_CODES, UNSCHEDULED, check_timepoint_matches_days
+from ..domain.vocabulary import ETIOLOGY, SEX
+from ..errors import VertebroError
+
+__all__ = [
+    "RECURRENCE_COLUMNS",
+    "FlatDataError",
+    "FlatProblem",
+    "load_flat_csv",
+    "validate_flat",
+]
+
+#: Needed only for the recurrence section; without them it is null with a warning.
+RECURRENCE_COLUMNS: tuple[str, ...] = ("days", "recurrent_pain")
+#: Fixed per patient: every row of one patient must carry the same value.
+_PATIENT_FIXED_COLUMNS: tuple[str, ...] = ("site", "sex", "age", "etiology")
+#: How many problems the error message spells out (all of them stay on ``FlatDataError.problems``).
+_MESSAGE_PROBLEM_LIMIT = 25
+
+
+@dataclass(frozen=True)
+class FlatProblem:
+    """One broken rule in flat-format input.
+
+    Attributes
+    ----------
+    source : str
+        The file (or ``"registry"``) the rows came from.
+    line : int
+        The line in the CSV file: 1 is the header, 2 the first data row.
+    column : str
+        The column holding the value.
+    value : object
+        The value as received (``None`` for a missing column).
+    rule : str
+        The rule in words.
+    """
+
+    source: str
+    line: int
+    column: str
+    value: object
+    rule: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.value, np.generic):  # show 130, not np.int64(130)
+            object.__setattr__(self, "value", self.value.item())
+
+    def __str__(self) -> str:
+        where = "line 1 (header)" if self.line == 1 else f"line {self.line}"
+        if self.value is None:
+            return f"{self.source}, {where}, column {self.column}: {self.rule}"
+        return f"{self.source}, {where}, column {self.column}: {self.value!r} is not allowed — {self.rule}"
+
+
+class FlatDataError(VertebroError):
+    """Flat-format input broke one or more rules; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: Sequence[FlatProblem]):
+        self.problems: tuple[FlatProblem, ...] = tuple(sorted(problems, key=lambda p: (p.line, p.column)))
+        shown = [f"  - {problem}" for problem in self.problems[:_MESSAGE_PROBLEM_LIMIT]]
+        hidden = len(self.problems) - len(shown)
+        if hidden:
+            shown.append(f"  - ... and {hidden} more")
+        count = len(self.problems)
+        source = self.problems[0].source if self.problems else "input"
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(
+            f"{source} was refused with {count} {noun}; correct them and run again:\n" + "\n".join(shown)
+        )
+
+
+def load_flat_csv(path: str | Path) -> pd.DataFrame:
+    """Read a flat-format CSV file and return it validated (see :func:`validate_flat`).
+
+    Blank lines are dropped but still counted, so line numbers in errors match a text editor's.
+
+    Raises
+    ------
+    VertebroError
+        When the file cannot be read.
+    FlatDataError
+        When the rows break a rule.
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False, encoding="utf-8-sig"
+        )
+    except FileNotFoundError:
+        raise VertebroError(f"{path} does not exist; give the path of a flat-format CSV file.") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise VertebroError(f"{path} is not a readable CSV file ({exc}); export it again as UTF-8 CSV.") from None
+    raw.columns = [str(column).strip() for column in raw.columns]
+    lines = np.arange(len(raw)) + 2
+    blank = (raw == "").all(axis=1).to_numpy() if len(raw.columns) else np.zeros(len(raw), bool)
+    return validate_flat(raw.loc[~blank].reset_index(drop=True), source=str(path), lines=lines[~blank])
+
+
+def validate_flat(df: pd.DataFrame, *, source: str = "input", lines: Sequence[int] | None = None) -> pd.DataFrame:
+    """Check flat-format rows against the domain rules and return a clean, typed copy.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long format, one row per pain assessment (:mod:`vertebro.domain.flat`). Values may be strings
+        (as read from a CSV file) or already typed (as the registry selector returns them).
+    source : str
+        Named in every problem: the file path, or ``"registry"``.
+    lines : sequence of int, optional
+        The CSV line of each row; by default row ``i`` (0-based) is line ``i + 2``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same rows and columns, with ``patient_id`` (str), ``sex`` (``F``/``M``), ``age`` (int64),
+        ``etiology`` (a code of :data:`vertebro.domain.vocabulary.ETIOLOGY`), ``timepoint`` (a code of
+        :data:`vertebro.domain.timepoints.TIMEPOINT_CODES`), ``vps`` (float64); when present, ``days``
+        (int64) and ``recurrent_pain`` (float64: 1.0, 0.0, or NaN where empty, as on baseline rows).
+
+    Raises
+    ------
+    FlatDataError
+        Carrying every problem found: a missing required column; a value a domain rule refuses
+        (unknown sex, etiology or timepoint; a score outside 0–10; an age outside 0–120; days that are
+        not a whole number, out of range or outside the stated timepoint's window; a recurrent_pain
+        other than 0/1/empty); the same scheduled timepoint twice for a patient; or sex, age,
+        etiology or site differing across one patient's rows.
+    """
+    line_of = np.asarray(lines, dtype=np.int64) if lines is not None else np.arange(len(df), dtype=np.int64) + 2
+    if len(line_of) != len(df):
+        raise ValueError(f"lines has {len(line_of)} entries for {len(df)} rows")
+
+    missing = [column for column in ANALYSIS_REQUIRED_COLUMNS if column not in df.columns]
+    if missing:
+        raise FlatDataError(
+            [
+                FlatProblem(
+                    source,
+                    1,
+                    column,
+                    None,
+                    "this required column is missing; the analysis needs "
+                    + ", ".join(ANALYSIS_REQUIRED_COLUMNS),
+                )
+                for column in missing
+            ]
+        )
+
+    problems: list[FlatProblem] = []
+    clean = df.copy()
+
+    def report(mask: np.ndarray, column: str, values: pd.Series, error_for: Callable[[object], DomainError]) -> None:
+        for position in np.flatnonzero(mask):
+            error = error_for(values.iloc[position])
+            problems.append(FlatProblem(source, int(line_of[position]), column, error.value, error.rule))
+
+    patient_id = _text(df["patient_id"]).fillna("")
+    report(
+        (patient_id == "").to_numpy(),
+        "patient_id",
+        df["patient_id"],
+        lambda v: DomainError("patient_id", v, "every row needs a patient_id"),
+    )
+    clean["patient_id"] = patient_id
+
+    clean["sex"], bad = _coded(df["sex"], SEX.codes, lambda v: SEX.parse(v, field="sex"))
+    report(bad, "sex", df["sex"], _error_of(lambda v: SEX.parse(v, field="sex")))
+    clean["etiology"], bad = _coded(df["etiology"], ETIOLOGY.codes, lambda v: ETIOLOGY.parse(v, field="etiology"))
+    report(bad, "etiology", df["etiology"], _error_of(lambda v: ETIOLOGY.parse(v, field="etiology")))
+    clean["timepoint"], bad = _coded(df["timepoint"], TIMEPOINT_CODES, _parse_timepoint)
+    report(bad, "timepoint", df["timepoint"], _error_of(_parse_timepoint))
+
+    vps = _numeric(df["vps"])
+    good = vps.notna() & (vps >= SCORE_MIN) & (vps <= SCORE_MAX)
+    clean["vps"], bad = _with_fallback(df["vps"], vps, good, parse_score)
+    report(bad, "vps", df["vps"], _error_of(parse_score))
+
+    age = _numeric(df["age"])
+    good = age.notna() & (age % 1 == 0) & (age >= AGE_MIN) & (age <= AGE_MAX)
+    clean["age"], bad = _with_fallback(df["age"], age, good, parse_age)
+    report(bad, "age", df["age"], _error_of(parse_age))
+
+    if "days" in df.columns:
+        days = _numeric(df["days"])
+        good = days.notna() & (days % 1 == 0) & (days >= ASSESSMENT_DAYS_MIN) & (days <= ASSESSMENT_DAYS_MAX)
+        report((~good).to_numpy(), "days", df["days"], _error_of(_parse_days))
+        clean["days"] = days.where(good, 0).astype(np.int64)
+        in_window = _days_match_timepoints(clean["timepoint"], clean["days"])
+        checkable = good.to_numpy() & clean["timepoint"].notna().to_numpy()
+        timepoints, day_values = clean["timepoint"], clean["days"]
+        for position in np.flatnonzero(checkable & ~in_window):
+            try:
+                check_timepoint_matches_days(timepoints.iloc[position], int(day_values.iloc[position]))
+            except DomainError as error:
+                problems.append(FlatProblem(source, int(line_of[position]), "days", day_values.iloc[position], error.rule))
+
+    if "recurrent_pain" in df.columns:
+        flag = _numeric(df["recurrent_pain"])
+        canonical = flag.isin([0.0, 1.0]) | _text(df["recurrent_pain"]).isna()
+        flag, bad = _with_fallback(
+            df["recurrent_pain"], flag, canonical, lambda v: parse_flag(v, field="recurrent_pain")
+        )
+        report(bad, "recurrent_pain", df["recurrent_pain"], _error_of(lambda v: parse_flag(v, field="recurrent_pain")))
+        clean["recurrent_pain"] = flag.astype(np.float64)
+
+    problems.extend(_duplicate_timepoints(clean, line_of, source))
+    problems.extend(_inconsistent_patients(clean, line_of, source))
+    if problems:
+        raise FlatDataError(problems)
+    clean["vps"] = clean["vps"].astype(np.float64)
+    clean["age"] = clean["age"].astype(np.int64)
+    return clean
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Values as stripped text, with missing and empty values as ``None``.
+
+    Works on the distinct values only (a million rows hold a few thousand patients and two sexes).
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    stripped = [None if _missing(v) else str(v).strip() for v in uniques]
+    lookup = np.array([*(v or None for v in stripped), None], dtype=object)
+    return pd.Series(lookup[codes], index=values.index, dtype=object)
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float) and np.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _numeric(values: pd.Series) -> pd.Series:
+    """Numbers as float64; anything that is not a plain number (text, empty, booleans) becomes NaN."""
+    if values.dtype == bool:
+        return pd.Series(np.nan, index=values.index)
+    if values.dtype == object:
+        values = values.map(lambda v: np.nan if isinstance(v, bool) else v)
+    return pd.to_numeric(values, errors="coerce").astype(np.float64)
+
+
+def _coded(
+    values: pd.Series, codes: Sequence[str], parse: Callable[[object], str]
+) -> tuple[pd.Series, np.ndarray]:
+    """Map values to vocabulary codes: canonical codes directly, the rest through the domain parser."""
+    text = _text(values)
+    result = text.where(text.isin(codes))
+    bad = np.zeros(len(values), dtype=bool)
+    for value in pd.unique(text[result.isna()]):
+        positions = (text.isna() if value is None else text == value).to_numpy(dtype=bool)
+        try:
+            result[positions] = parse(value)
+        except DomainError:
+            bad |= positions
+    return result, bad
+
+
+def _with_fallback(
+    raw: pd.Series, parsed: pd.Series, good: pd.Series, parse: Callable[[object], object]
+) -> tuple[pd.Series, np.ndarray]:
+    """Keep vectorised values where ``good``; give the others to the domain parser, flag its refusals."""
+    result = parsed.where(good)
+    bad = np.zeros(len(raw), dtype=bool)
+    for position in np.flatnonzero(~good.to_numpy()):
+        try:
+            result.iloc[position] = float(parse(raw.iloc[position]))  # type: ignore[arg-type]
+        except DomainError:
+            bad[position] = True
+    return result, bad
+
+
+def _error_of(parse: Callable[[object], object]) -> Callable[[object], DomainError]:
+    def error_for(value: object) -> DomainError:
+        try:
+            parse(value)
+        except DomainError as error:
+            return error
+        raise AssertionError(f"{value!r} was flagged but the domain parser accepts it")  # pragma: no cover
+
+    return error_for
+
+
+def _parse_timepoint(value: object) -> str:
+    text = "" if _missing(value) else str(value).strip().casefold()
+    if text in TIMEPOINT_CODES:
+        return text
+    raise DomainError("timepoint", value, f"timepoint must be one of: {', '.join(TIMEPOINT_CODES)}")
+
+
+def _parse_days(value: object) -> int:
+    rule = "days from the procedure must be a whole number"
+    if _missing(value) or isinstance(value, bool):
+        raise DomainError("days", value, rule)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise DomainError("days", value, rule) from None
+    if not number.is_integer():
+        raise DomainError("days", value, rule)
+    check_assessment_days(int(number), field="days")
+    return int(number)
+
+
+def _days_match_timepoints(timepoints: pd.Series, days: pd.Series) -> np.ndarray:
+    """True where ``days`` lies in the window of the row's timepoint (unscheduled rows always match)."""
+    first = timepoints.map({code: tp.first_day for code, tp in BY_CODE.items()}).astype(np.float64).fillna(-np.inf)
+    last = timepoints.map({code: tp.last_day for code, tp in BY_CODE.items()}).astype(np.float64).fillna(np.inf)
+    return ((days >= first) & (days <= last)).to_numpy()
+
+
+def _duplicate_timepoints(clean: pd.DataFrame, line_of: np.ndarray, source: str) -> list[FlatProblem]:
+    scheduled = (clean["timepoint"].notna() & (clean["timepoint"] != UNSCHEDULED) & (clean["patient_id"] != "")).to_numpy()
+    keys = clean.loc[scheduled, ["patient_id", "timepoint"]].assign(line=line_of[scheduled])
+    repeated = keys.duplicated(["patient_id", "timepoint"], keep="first").to_numpy()
+    if not repeated.any():
+        return []
+    first_line = keys.groupby(["patient_id", "timepoint"], sort=False)["line"].transform("first").to_numpy()
+    return [
+        FlatProblem(
+            source,
+            int(row.line),
+            "timepoint",
+            row.timepoint,
+            f"patient {row.patient_id} already has a {row.timepoint} assessment on line {int(first)}; "
+            "a patient has at most one assessment per scheduled timepoint",
+        )
+        for row, first in zip(keys[repeated].itertuples(index=False), first_line[repeated])
+    ]
+
+
+def _inconsistent_patients(clean: pd.DataFrame, line_of: np.ndarray, source: str) -> list[FlatProblem]:
+    problems = []
+    known = (clean["patient_id"] != "").to_numpy()
+    for column in _PATIENT_FIXED_COLUMNS:
+        if column not in clean.columns:
+            continue
+        distinct = clean[column][known].groupby(clean["patient_id"][known], sort=False).nunique()
+        if not (distinct > 1).any():
+            continue
+        values = clean[column].map(_as_text)
+        for patient in distinct.index[distinct > 1]:
+            rows = np.flatnonzero((clean["patient_id"] == patient).to_numpy())
+            patient_values = [values.iloc[r] for r in rows]
+            try:
+                check_consistent(column, patient_values, patient_id=patient)
+            except DomainError as error:
+                first_row = next(r for r, v in zip(rows, patient_values) if v is not None)
+                culprit = next(r for r, v in zip(rows, patient_values) if v is not None and v != values.iloc[first_row])
+                problems.append(
+                    FlatProblem(
+                        source,
+                        int(line_of[culprit]),
+                        column,
+                        error.value,
+                        f"{error.rule} (line {int(line_of[first_row])} says {values.iloc[first_row]}, "
+                        f"line {int(line_of[culprit])} says {values.iloc[culprit]})",
+                    )
+                )
+    return problems
+
+
+def _as_text(value: object) -> str | None:
+    """How a fixed patient value reads in a message; whole floats lose their ``.0`` (age 72, not 72.0)."""
+    if _missing(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
