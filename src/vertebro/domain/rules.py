@@ -19,6 +19,7 @@ CEMENT_ML_MAX = 20.0  # per level; a vertebral body rarely takes more than 10 ml
 HEIGHT_LOSS_MAX = 100.0
 #: Vertebroplasty was first reported in 1987; nothing in a registry can predate it by much.
 EARLIEST_DATE = date(1980, 1, 1)
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 #: Assessments belong to a procedure; more than this many days away is a data-entry error.
 ASSESSMENT_DAYS_MIN, ASSESSMENT_DAYS_MAX = -365, 3650
 
@@ -59,8 +60,10 @@ def parse_age(value: object, *, field: str = "age") -> int:
     return int(number)
 
 
-def parse_date(value: object, *, field: str, today: date | None = None) -> date:
-    """An ISO date (YYYY-MM-DD) between 1980-01-01 and today."""
+def parse_date(
+    value: object, *, field: str, today: date | None = None, earliest: date = EARLIEST_DATE
+) -> date:
+    """An ISO date (YYYY-MM-DD) between ``earliest`` (1980-01-01 unless given) and today."""
     if isinstance(value, datetime):
         parsed = value.date()
     elif isinstance(value, date):
@@ -71,16 +74,17 @@ def parse_date(value: object, *, field: str, today: date | None = None) -> date:
             parsed = date.fromisoformat(text[:10]) if len(text) >= 10 else date.fromisoformat(text)
         except ValueError:
             raise DomainError(field, value, "a date must be written YYYY-MM-DD") from None
-    check_date_plausible(parsed, field=field, today=today)
+    check_date_plausible(parsed, field=field, today=today, earliest=earliest)
     return parsed
 
 
-def check_date_plausible(value: date, *, field: str, today: date | None = None) -> None:
+def check_date_plausible(
+    value: date, *, field: str, today: date | None = None, earliest: date = EARLIEST_DATE
+) -> None:
+    """Clinical dates lie between 1980 and today; pass ``earliest=EARLIEST_BIRTH_DATE`` for births."""
     latest = today or date.today()
-    if not (EARLIEST_DATE <= value <= latest):
-        raise DomainError(
-            field, value.isoformat(), f"a date must lie between {EARLIEST_DATE} and today ({latest})"
-        )
+    if not (earliest <= value <= latest):
+        raise DomainError(field, value.isoformat(), f"a date must lie between {earliest} and today ({latest})")
 
 
 def parse_cement_ml(value: object, *, field: str = "cement_ml") -> float:

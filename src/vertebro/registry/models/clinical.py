@@ -203,9 +203,9 @@ class EligibilityAssessment(RegistryRecord):
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="eligibility_assessments")
     assessed_on = models.DateField()
-    indications = models.JSONField(default=list)
-    absolute_contraindications = models.JSONField(default=list)
-    relative_contraindications = models.JSONField(default=list)
+    indications = models.JSONField(default=list, blank=True)
+    absolute_contraindications = models.JSONField(default=list, blank=True)
+    relative_contraindications = models.JSONField(default=list, blank=True)
     assessed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

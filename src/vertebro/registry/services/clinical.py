@@ -59,7 +59,7 @@ def patient_create(
     user=None,  # noqa: ANN001
 ) -> Patient:
     if birth_date is not None:
-        rules.check_date_plausible(birth_date, field="birth_date")
+        rules.check_date_plausible(birth_date, field="birth_date", earliest=rules.EARLIEST_BIRTH_DATE)
     if age_at_index is not None:
         age_at_index = rules.parse_age(age_at_index, field="age_at_index")
     patient = Patient(

@@ -1,0 +1,99 @@
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vertebro.domain import rules
+from vertebro.domain.eligibility import assess_eligibility
+from vertebro.domain.errors import DomainError
+from vertebro.domain.levels import cpt_codes, parse_level, parse_levels
+from vertebro.domain.vocabulary import ETIOLOGY, VENUE
+
+
+@pytest.mark.parametrize("value", [11, -1, "eleven", "", None, float("nan"), True])
+def test_score_outside_zero_to_ten_names_field_value_and_rule(value):
+    with pytest.raises(DomainError) as error:
+        rules.parse_score(value)
+    assert error.value.field == "vps"
+    assert "0 to 10" in str(error.value)
+
+
+@given(st.floats(min_value=0, max_value=10))
+def test_every_score_in_range_is_kept_exactly(score):
+    assert rules.parse_score(score) == score
+
+
+def test_vas_in_millimetres_is_checked_on_its_own_scale():
+    assert rules.parse_score(73, scale=100) == 73
+    with pytest.raises(DomainError, match="0 to 100"):
+        rules.parse_score(101, scale=100)
+
+
+@pytest.mark.parametrize("value", [-1, 121, 72.5, "old"])
+def test_age_must_be_whole_years_in_range(value):
+    with pytest.raises(DomainError, match="age"):
+        rules.parse_age(value)
+
+
+def test_dates_must_be_iso_and_plausible():
+    assert rules.parse_date("2012-03-04", field="assessed_on") == date(2012, 3, 4)
+    with pytest.raises(DomainError, match="YYYY-MM-DD"):
+        rules.parse_date("04/03/2012", field="assessed_on")
+    with pytest.raises(DomainError, match="between"):
+        rules.parse_date("1890-01-01", field="assessed_on")
+    with pytest.raises(DomainError, match="between"):
+        rules.parse_date("2999-01-01", field="assessed_on", today=date(2026, 1, 1))
+
+
+def test_baseline_after_the_procedure_is_refused():
+    rules.check_baseline_before_procedure(0)
+    with pytest.raises(DomainError, match="on or before the procedure"):
+        rules.check_baseline_before_procedure(1)
+
+
+def test_pathologic_fracture_needs_cause_and_basis_and_others_take_none():
+    rules.check_pathology("pathologic", "metastasis", "biopsy")
+    rules.check_pathology("osteoporotic", None, None)
+    with pytest.raises(DomainError, match="cause"):
+        rules.check_pathology("pathologic", None, "biopsy")
+    with pytest.raises(DomainError, match="only a pathologic"):
+        rules.check_pathology("osteoporotic", "metastasis", None)
+
+
+def test_fixed_fields_must_agree_across_a_patients_rows():
+    assert rules.check_consistent("sex", ["F", "F", None], patient_id="VP1") == "F"
+    with pytest.raises(DomainError, match="VP1 has conflicting values") as error:
+        rules.check_consistent("sex", ["F", "M"], patient_id="VP1")
+    assert error.value.value == "F / M"
+
+
+def test_age_at_counts_birthdays_not_yet_reached():
+    assert rules.age_at(date(1940, 6, 15), date(2012, 6, 14)) == 71
+    assert rules.age_at(date(1940, 6, 15), date(2012, 6, 15)) == 72
+
+
+def test_vocabularies_accept_codes_and_labels_and_name_the_choices():
+    assert ETIOLOGY.parse("Osteoporotic (insufficiency)") == "osteoporotic"
+    assert VENUE.parse("pain clinic") == "pain_clinic"
+    assert VENUE.parse("Pain management clinic") == "pain_clinic"
+    with pytest.raises(DomainError, match="etiology must be one of: osteoporotic, pathologic"):
+        ETIOLOGY.parse("metastatic")
+
+
+def test_levels_parse_and_bill():
+    assert parse_level(" l1 ") == "L1"
+    assert parse_levels("L1, T12") == ("T12", "L1")
+    with pytest.raises(DomainError, match="C1–C7"):
+        parse_level("T13")
+    assert cpt_codes(("L2", "L1")) == ["22511", "22512"]
+    assert cpt_codes(("T8",), kind="kyphoplasty") == ["22513"]
+
+
+def test_absolute_contraindication_blocks_and_relative_only_cautions():
+    verdict = assess_eligibility(indications=["osteoporotic_refractory"], absolute=["coagulopathy"], relative=[])
+    assert verdict.blocked and not verdict.eligible
+    assert "coagulopathy" in verdict.reasons[0].lower()
+    verdict = assess_eligibility(indications=["osteoporotic_refractory"], absolute=[], relative=["radicular_pain"])
+    assert verdict.eligible and not verdict.blocked and verdict.cautions
+    assert not assess_eligibility(indications=[], absolute=[], relative=[]).eligible
