@@ -173,18 +173,50 @@ def test_column_names_must_match_the_design():
         fit_random_intercept(rows["score"].to_numpy(float), X, rows["patient_id"], column_names=names[:-1])
 
 
-def test_large_patient_effect_is_recovered_without_loss_of_precision():
-    """Strong clustering (lambda near 1e3) is where a naive X'V^-1X loses digits to cancellation."""
-    rng = np.random.default_rng(3)
-    n_groups, per_group = 400, 4
-    groups = np.repeat(np.arange(n_groups), per_group)
-    x_between = np.repeat(rng.normal(50, 10, n_groups), per_group)
-    x_within = rng.normal(0, 1, n_groups * per_group)
-    y = 1.0 + 0.5 * x_between + 2.0 * x_within + np.repeat(rng.normal(0, 30, n_groups), per_group)
-    y += rng.normal(0, 1, len(y))
-    X = np.column_stack([np.ones(len(y)), x_between, x_within])
-    fit = fit_random_intercept(y, X, groups, column_names=["(Intercept)", "xb", "xw"])
-    # The within-patient slope is estimated from within-patient contrasts: close to the truth, tight SE.
-    assert fit.coefficients.loc["xw", "estimate"] == pytest.approx(2.0, abs=0.1)
-    assert fit.patient_variance == pytest.approx(900, rel=0.2)
-    assert fit.residual_variance == pytest.approx(1.0, rel=0.15)
+def dense_reml_criterion(y, X, groups, patient_variance, residual_variance) -> float:
+    """-2 restricted log-likelihood from the textbook formula with the full n x n covariance V."""
+    same_patient = groups[:, None] == groups[None, :]
+    V = patient_variance * same_patient + residual_variance * np.eye(len(y))
+    V_inv = np.linalg.inv(V)
+    information = X.T @ V_inv @ X
+    beta = np.linalg.solve(information, X.T @ V_inv @ y)
+    residual = y - X @ beta
+    n, p = X.shape
+    return float(
+        np.linalg.slogdet(V)[1]
+        + np.linalg.slogdet(information)[1]
+        + residual @ V_inv @ residual
+        + (n - p) * np.log(2 * np.pi)
+    )
+
+
+@pytest.mark.parametrize(
+    "patient_sd, seed",
+    [(1.0, 1), (30.0, 2)],  # lambda about 1 and about 900: strong clustering is where cancellation bites
+)
+def test_estimate_maximises_the_textbook_reml_likelihood(patient_sd, seed):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 7, 60)
+    groups = np.repeat(np.arange(60), sizes)
+    X = np.column_stack(
+        [
+            np.ones(len(groups)),
+            np.repeat(rng.normal(70, 10, 60), sizes),  # constant within patient, like age
+            rng.normal(0, 1, len(groups)),  # varies within patient, like timepoint
+        ]
+    )
+    y = X @ [1.0, 0.05, 2.0] + np.repeat(rng.normal(0, patient_sd, 60), sizes) + rng.normal(0, 1, len(groups))
+    fit = fit_random_intercept(y, X, groups, column_names=["(Intercept)", "x_between", "x_within"])
+
+    at_estimate = dense_reml_criterion(y, X, groups, fit.patient_variance, fit.residual_variance)
+    assert fit.reml_criterion == pytest.approx(at_estimate, rel=1e-10)
+    for factor_u, factor_e in [(1.01, 1), (0.99, 1), (1, 1.01), (1, 0.99)]:
+        nearby = dense_reml_criterion(
+            y, X, groups, fit.patient_variance * factor_u, fit.residual_variance * factor_e
+        )
+        assert nearby > at_estimate
+    # The fixed effects and their standard errors are the GLS ones at the estimated variances.
+    V = fit.patient_variance * (groups[:, None] == groups[None, :]) + fit.residual_variance * np.eye(len(y))
+    information = X.T @ np.linalg.solve(V, X)
+    np.testing.assert_allclose(fit.coefficients["estimate"], np.linalg.solve(information, X.T @ np.linalg.solve(V, y)), rtol=1e-8)
+    np.testing.assert_allclose(fit.coefficients["se"], np.sqrt(np.diag(np.linalg.inv(information))), rtol=1e-8)

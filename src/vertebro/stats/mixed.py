@@ -180,13 +180,16 @@ def _validated(
         raise DomainError("y", f"shape {y.shape}", "the response must be one-dimensional")
     if X.ndim != 2 or X.shape[0] != y.shape[0]:
         raise DomainError("X", f"shape {X.shape}", f"the design must be a matrix with {y.shape[0]} rows, one per response")
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise DomainError("X", "no columns", "the design needs at least one column (usually the intercept)")
     if len(column_names) != X.shape[1]:
         raise DomainError(
             "column_names", list(column_names), f"one name is needed per design column ({X.shape[1]})"
         )
     _refuse_non_finite("y", y)
-    for j, name in enumerate(column_names):
-        _refuse_non_finite(name, X[:, j])
+    finite_columns = np.isfinite(X).all(axis=0)
+    for j in np.flatnonzero(~finite_columns):
+        _refuse_non_finite(column_names[j], X[:, j])
 
     groups = np.asarray(groups)
     if groups.shape != y.shape:
