@@ -1,0 +1,57 @@
+import sqlite3
+
+
+def test_help_explains_the_commands(run_vertebro):
+    result = run_vertebro("--help", check=True)
+    for command in ("init", "db", "manage"):
+        assert command in result.stdout
+
+
+def test_init_then_check_is_clean(run_vertebro, tmp_path):
+    assert "Registry ready" in run_vertebro("init", check=True).stdout
+    assert (tmp_path / "registry.sqlite3").exists()
+    result = run_vertebro("db", "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "The registry is consistent" in result.stdout
+
+
+def test_check_finds_a_score_outside_its_window_and_exits_nonzero(run_vertebro, tmp_path):
+    run_vertebro("init", check=True)
+    db = sqlite3.connect(tmp_path / "registry.sqlite3")
+    now = "2024-01-01 00:00:00"
+    db.executescript(f"""
+        INSERT INTO registry_site (code, name) VALUES ('S', 'S');
+        INSERT INTO registry_patient (version, created_at, updated_at, study_id, site_id, sex, age_at_index)
+            VALUES (1, '{now}', '{now}', 'VP1', 1, 'F', 70);
+        INSERT INTO registry_procedure (version, created_at, updated_at, patient_id, performed_on, kind, operator, approach, biopsy_taken)
+            VALUES (1, '{now}', '{now}', 1, '2012-06-15', 'vertebroplasty', '', 'bipedicular', 0);
+        INSERT INTO registry_painassessment (version, created_at, updated_at, patient_id, procedure_id, assessed_on, score, instrument, timepoint)
+            VALUES (1, '{now}', '{now}', 1, 1, '2012-09-01', 3, 'vps', '1w');
+    """)
+    db.commit()
+    result = run_vertebro("db", "check")
+    assert result.returncode == 1
+    assert "lies in its window" in result.stdout and "failed 1 integrity check" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_database_is_one_sentence_without_traceback(run_vertebro):
+    result = run_vertebro("db", "check", env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"})
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot open the registry database")
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(run_vertebro):
+    result = run_vertebro("--debug", "db", "check", env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"})
+    assert result.returncode == 1 and "Traceback" in result.stderr
+
+
+def test_unknown_command_is_a_usage_error(run_vertebro):
+    result = run_vertebro("frobnicate")
+    assert result.returncode == 2 and "No such command" in result.stderr
+
+
+def test_manage_runs_django_commands(run_vertebro):
+    result = run_vertebro("manage", "check", check=True)
+    assert "System check identified no issues" in result.stdout
