@@ -236,7 +236,9 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 lmer, total = time_lme4(frame, Path(tmp))
             assert lmer["terms"] == list(fit.coefficients.index), (lmer["terms"], list(fit.coefficients.index))
-            theirs = summary_vector(lmer["estimate"], lmer["se"], lmer["patient_variance"][0], lmer["residual_variance"][0])
+            theirs = summary_vector(
+                lmer["estimate"], lmer["se"], lmer["patient_variance"][0], lmer["residual_variance"][0]
+            )
             difference = max(max_relative_difference(ours, theirs),
                              abs(fit.reml_criterion / lmer["reml_criterion"][0] - 1.0))
             seconds = lmer["seconds"][0]
@@ -249,7 +251,9 @@ def main() -> None:
             console.print("  statsmodels MixedLM (one run, slow) ...")
             theirs, seconds = time_statsmodels(frame)
             difference = max_relative_difference(ours, theirs)
-            results.append(Row(n_patients, n_rows, "statsmodels MixedLM", seconds, seconds / design_and_fit, difference))
+            results.append(
+                Row(n_patients, n_rows, "statsmodels MixedLM", seconds, seconds / design_and_fit, difference)
+            )
             if difference > TOLERANCE:
                 failures.append(f"statsmodels differs by {difference:.2e} at {n_patients:,} patients")
 

@@ -218,5 +218,6 @@ def test_estimate_maximises_the_textbook_reml_likelihood(patient_sd, seed):
     # The fixed effects and their standard errors are the GLS ones at the estimated variances.
     V = fit.patient_variance * (groups[:, None] == groups[None, :]) + fit.residual_variance * np.eye(len(y))
     information = X.T @ np.linalg.solve(V, X)
-    np.testing.assert_allclose(fit.coefficients["estimate"], np.linalg.solve(information, X.T @ np.linalg.solve(V, y)), rtol=1e-8)
+    gls_beta = np.linalg.solve(information, X.T @ np.linalg.solve(V, y))
+    np.testing.assert_allclose(fit.coefficients["estimate"], gls_beta, rtol=1e-8)
     np.testing.assert_allclose(fit.coefficients["se"], np.sqrt(np.diag(np.linalg.inv(information))), rtol=1e-8)

@@ -179,8 +179,10 @@ def _validated(
     if y.ndim != 1:
         raise DomainError("y", f"shape {y.shape}", "the response must be one-dimensional")
     if X.ndim != 2 or X.shape[0] != y.shape[0]:
-        raise DomainError("X", f"shape {X.shape}", f"the design must be a matrix with {y.shape[0]} rows, one per response")
-    if X.ndim == 2 and X.shape[1] == 0:
+        raise DomainError(
+            "X", f"shape {X.shape}", f"the design must be a matrix with {y.shape[0]} rows, one per response"
+        )
+    if X.shape[1] == 0:
         raise DomainError("X", "no columns", "the design needs at least one column (usually the intercept)")
     if len(column_names) != X.shape[1]:
         raise DomainError(
@@ -197,7 +199,7 @@ def _validated(
     codes, levels = pd.factorize(groups)
     missing = np.flatnonzero(codes < 0)
     if missing.size:
-        raise DomainError("groups", None, f"every row needs a group label; row {missing[0]} has none")
+        raise DomainError("groups", None, f"every row needs a group label; row {missing[0]} (counting from 0) has none")
 
     n, p = X.shape
     n_groups = len(levels)
@@ -218,7 +220,9 @@ def _refuse_non_finite(name: str, values: np.ndarray) -> None:
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         raise DomainError(
-            name, values[bad[0]], f"values must be finite numbers; row {bad[0]} is missing or infinite"
+            name,
+            values[bad[0]],
+            f"values must be finite numbers; row {bad[0]} (counting from 0) is missing or infinite",
         )
 
 
@@ -234,7 +238,8 @@ def _sufficient_statistics(
     for j in range(p + 1):
         sums[:, j] = np.bincount(codes, weights=Z[:, j], minlength=n_groups)
     # Centring within groups before the cross-product keeps W accurate when a column is constant
-    # within patients (baseline, age, sex, etiology): its within part is then exactly zero.
+    # within patients (baseline, age, sex, etiology): its within part is then zero up to rounding,
+    # instead of the difference of two large sums.
     Z -= (sums / counts[:, None])[codes]
     within = Z.T @ Z
 
