@@ -1,0 +1,197 @@
+"""Figures of the report, drawn with matplotlib's Agg backend and embedded as SVG data URIs.
+
+Each function takes unrounded numbers and returns ``data:image/svg+xml;base64,...`` (one
+self-contained document per figure, so nothing clashes in the page and print stays sharp), or
+``None`` when there is nothing to draw. Figures use the object API (``Figure``), never pyplot's
+global state.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.ticker as mticker  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ..domain.timepoints import BY_CODE  # noqa: E402
+from ..domain.vocabulary import STUDY_GROUPS  # noqa: E402
+
+#: Okabe–Ito colours: distinguishable with colour-vision deficiency and in greyscale print.
+COLOURS = {"osteoporotic": "#0072B2", "pathologic": "#D55E00"}
+MARKERS = {"osteoporotic": "o", "pathologic": "s"}
+LABELS = {"osteoporotic": "Osteoporotic", "pathologic": "Pathologic"}
+
+_RC = {
+    "svg.fonttype": "path",  # glyphs as paths: no font needs to be installed where it is read
+    "svg.hashsalt": "vertebro",  # stable ids, so the same data give the same file
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e5e5e5",
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+}
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    with matplotlib.rc_context(_RC):
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def _to_data_uri(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(_RC):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def pain_trajectory(pain: pd.DataFrame) -> str | None:
+    """Mean pain with 95% CI per timepoint and group (from ``summaries.pain_by_timepoint``)."""
+    if pain.empty or pain["mean"].isna().all():
+        return None
+    with matplotlib.rc_context(_RC):
+        figure = _new_figure(7.2, 3.4)
+        ax = figure.add_subplot()
+        codes = list(dict.fromkeys(pain["timepoint"]))
+        positions = {code: i for i, code in enumerate(codes)}
+        for offset, group in zip((-0.08, 0.08), STUDY_GROUPS):
+            rows = pain[(pain["group"] == group) & pain["mean"].notna()]
+            if rows.empty:
+                continue
+            x = rows["timepoint"].map(positions).to_numpy(dtype=float) + offset
+            mean = rows["mean"].to_numpy(dtype=float)
+            low = np.where(rows["ci_low"].isna(), mean, rows["ci_low"])
+            high = np.where(rows["ci_high"].isna(), mean, rows["ci_high"])
+            ax.errorbar(
+                x, mean, yerr=[mean - low, high - mean], color=COLOURS[group], marker=MARKERS[group],
+                markersize=5, capsize=3, linewidth=1.5, label=LABELS[group],
+            )
+        ax.set_xticks(range(len(codes)), [BY_CODE[code].label for code in codes])
+        ax.set_ylabel("Pain (VPS 0–10), mean and 95% CI")
+        ax.set_ylim(0, 10)
+        ax.legend(loc="upper right")
+        return _to_data_uri(figure)
+
+
+def improvement_distribution(improvement: pd.DataFrame, timepoint_phrase: str) -> str | None:
+    """Share of each group at each improvement value (one-point bins), group means dashed."""
+    values = improvement["improvement"].dropna()
+    if values.empty:
+        return None
+    with matplotlib.rc_context(_RC):
+        figure = _new_figure(7.2, 3.2)
+        ax = figure.add_subplot()
+        edges = np.arange(math.floor(values.min()) - 0.5, math.ceil(values.max()) + 1.5, 1.0)
+        centres = (edges[:-1] + edges[1:]) / 2
+        width = 0.4
+        for offset, group in zip((-width / 2, width / 2), STUDY_GROUPS):
+            own = improvement.loc[improvement["group"] == group, "improvement"].dropna()
+            if own.empty:
+                continue
+            counts, _ = np.histogram(own, bins=edges)
+            ax.bar(centres + offset, 100 * counts / len(own), width=width, color=COLOURS[group],
+                   label=f"{LABELS[group]} (n = {len(own)})")
+            ax.axvline(own.mean(), color=COLOURS[group], linestyle="--", linewidth=1.4, zorder=3)
+        ax.axvline(0, color="#444444", linewidth=0.8)
+        ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+        ax.set_xlabel(f"Improvement {timepoint_phrase} (baseline − follow-up, points; dashed: group mean)")
+        ax.set_ylabel("Patients of the group (%)")
+        ax.legend(loc="upper left")
+        return _to_data_uri(figure)
+
+
+def survival_ticks(times: pd.DataFrame | None) -> list[float]:
+    """The day ticks of the Kaplan–Meier axis (also the columns of the numbers-at-risk table)."""
+    if times is None or times.empty:
+        return []
+    horizon = float(times["days"].max())
+    ticks = mticker.MaxNLocator(nbins=7, integer=True, min_n_ticks=2).tick_values(0, max(horizon, 1.0))
+    return [float(t) for t in ticks if 0 <= t <= horizon]
+
+
+def kaplan_meier(times: pd.DataFrame | None) -> str | None:
+    """Kaplan–Meier curves of freedom from recurrent pain with 95% bands; ticks mark censoring."""
+    if times is None or times.empty:
+        return None
+    from lifelines import KaplanMeierFitter
+
+    with matplotlib.rc_context(_RC):
+        figure = _new_figure(7.2, 3.3)
+        ax = figure.add_subplot()
+        horizon = float(times["days"].max())
+        for group in STUDY_GROUPS:
+            own = times[times["group"] == group]
+            if own.empty:
+                continue
+            fitter = KaplanMeierFitter(label=LABELS[group]).fit(own["days"], own["event"])
+            curve = fitter.survival_function_.iloc[:, 0]
+            band = fitter.confidence_interval_survival_function_
+            ax.step(curve.index, curve.to_numpy(), where="post", color=COLOURS[group], linewidth=1.6,
+                    label=f"{LABELS[group]} ({int(own['event'].sum())} events, {len(own)} patients)")
+            ax.fill_between(band.index, band.iloc[:, 0], band.iloc[:, 1], step="post",
+                            color=COLOURS[group], alpha=0.12, linewidth=0)
+            censored = own.loc[own["event"] == 0, "days"].unique()
+            ax.plot(censored, fitter.survival_function_at_times(censored).to_numpy(), "|",
+                    color=COLOURS[group], markersize=7, markeredgewidth=1.2)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(0, horizon * 1.02 if horizon > 0 else 1)
+        ax.set_xticks(survival_ticks(times))
+        ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+        ax.set_ylabel("Free of recurrent pain")
+        ax.set_xlabel("Days from the procedure")
+        ax.legend(loc="lower left")
+        return _to_data_uri(figure)
+
+
+@dataclass(frozen=True)
+class ForestRow:
+    """One estimate of the forest plot: osteoporotic minus pathologic improvement, in points."""
+
+    label: str
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    emphasis: bool = False
+
+
+def forest(rows: Sequence[ForestRow]) -> str | None:
+    """Between-group differences with 95% CIs; positive favours osteoporotic fractures."""
+    usable = [row for row in rows if _finite(row.estimate)]
+    if not usable:
+        return None
+    with matplotlib.rc_context(_RC):
+        figure = _new_figure(7.2, 0.9 + 0.32 * len(rows))
+        ax = figure.add_subplot()
+        for y, row in enumerate(reversed(rows)):
+            if not _finite(row.estimate):
+                ax.text(0, y, "not estimable", ha="center", va="center", color="#777777", fontsize=8)
+                continue
+            colour = "#111111" if row.emphasis else "#555555"
+            if _finite(row.ci_low) and _finite(row.ci_high):
+                ax.plot([row.ci_low, row.ci_high], [y, y], color=colour, linewidth=1.4)
+            ax.plot([row.estimate], [y], marker="D" if row.emphasis else "s", color=colour,
+                    markersize=6 if row.emphasis else 5)
+        ax.axvline(0, color="#444444", linewidth=0.8)
+        ends = [0.0] + [v for row in usable for v in (row.estimate, row.ci_low, row.ci_high) if _finite(v)]
+        pad = 0.08 * (max(ends) - min(ends) or 1.0)
+        ax.set_xlim(min(ends) - pad, max(ends) + pad)
+        ax.set_yticks(range(len(rows)), [row.label for row in reversed(rows)])
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel("Difference in improvement, points (← pathologic better | osteoporotic better →)")
+        return _to_data_uri(figure)
+
+
+def _finite(value: object) -> bool:
+    return value is not None and isinstance(value, (int, float)) and math.isfinite(value)

@@ -1,0 +1,139 @@
+"""The report's prose: headline, power paragraph and methods, written from the analysis dict.
+
+Numbers come unrounded from the ``vertebro.analysis/1`` contract and are rounded here, for display
+only. A null gives words ("not available", "not reached"), never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..domain.timepoints import BY_CODE
+from . import formatting as fmt
+
+
+def timepoint_label(code: str) -> str:
+    return BY_CODE[code].label if code in BY_CODE else code
+
+
+def timepoint_phrase(code: str) -> str:
+    """The timepoint inside a sentence: ``"just after the procedure"``, ``"at 3 months"``."""
+    if code == "post":
+        return "just after the procedure"
+    return f"at {timepoint_label(code).lower()}"
+
+
+def primary_entry(analysis: Mapping[str, Any], primary: str) -> Mapping[str, Any] | None:
+    """The ``timepoints`` entry of the primary timepoint, or ``None`` when nobody reached it."""
+    for entry in analysis.get("timepoints") or []:
+        if entry.get("timepoint") == primary:
+            return entry
+    return None
+
+
+def _group(entry: Mapping[str, Any] | None, group: str) -> Mapping[str, Any]:
+    return ((entry or {}).get("groups") or {}).get(group) or {}
+
+
+def headline(analysis: Mapping[str, Any], primary: str) -> str:
+    """One sentence with the answer at the primary timepoint."""
+    phrase = timepoint_phrase(primary)
+    entry = primary_entry(analysis, primary)
+    if entry is None:
+        return f"No patient has both a baseline score and a score {phrase}, so the groups cannot be compared."
+    osteo, patho = _group(entry, "osteoporotic"), _group(entry, "pathologic")
+    comparison = entry.get("comparison") or {}
+    return (
+        f"{phrase[0].upper()}{phrase[1:]}, pain improved by a mean of {fmt.number(osteo.get('improvement_mean'))} points "
+        f"(95% CI {fmt.interval(osteo.get('ci_low'), osteo.get('ci_high'))}) in osteoporotic fractures "
+        f"and {fmt.number(patho.get('improvement_mean'))} points "
+        f"(95% CI {fmt.interval(patho.get('ci_low'), patho.get('ci_high'))}) in pathologic fractures; "
+        f"the difference (osteoporotic minus pathologic) is {fmt.number(comparison.get('difference'))} points "
+        f"(95% CI {fmt.interval(comparison.get('ci_low'), comparison.get('ci_high'))}, "
+        f"Welch p = {fmt.p_value(comparison.get('welch_p'))})."
+    )
+
+
+def power_paragraph(analysis: Mapping[str, Any], primary: str) -> str:
+    """The power calculation in words, every number taken from ``analysis["power"]``."""
+    phrase = timepoint_phrase(primary)
+    power = analysis.get("power") or {}
+    entry = primary_entry(analysis, primary)
+    n_pathologic = _group(entry, "pathologic").get("n")
+    n_osteoporotic = _group(entry, "osteoporotic").get("n")
+    difference = ((entry or {}).get("comparison") or {}).get("difference")
+    mdd = power.get("minimal_detectable_difference")
+    needed = power.get("per_group_needed_equal")
+
+    sentences = [
+        f"With {fmt.integer(n_pathologic)} pathologic and {fmt.integer(n_osteoporotic)} osteoporotic "
+        f"patients assessed {phrase} (pooled SD of improvement {fmt.number(power.get('sd'))} points), "
+        + (
+            f"the smallest difference detectable with 80% power (two-sided α = 0.05) is "
+            f"{fmt.number(mdd)} points."
+            if not fmt.is_missing(mdd)
+            else "the smallest difference detectable with 80% power cannot be computed (see the warnings)."
+        )
+    ]
+    if fmt.is_missing(difference):
+        sentences.append("The observed difference is not available.")
+    else:
+        sentences.append(
+            f"The observed difference is {fmt.number(difference)} points (osteoporotic minus pathologic), "
+            f"which a study of this size had {fmt.proportion(power.get('power_observed'), 0)} power to detect."
+        )
+    if not fmt.is_missing(needed):
+        sentences.append(
+            f"To detect a difference of {fmt.number(abs(float(difference)) if not fmt.is_missing(difference) else None)} "
+            f"points with 80% power, {fmt.integer(needed)} patients per group would be needed."
+        )
+    elif not fmt.is_missing(difference) and float(difference) == 0:
+        sentences.append("No sample size gives 80% power for a difference of zero.")
+    else:
+        sentences.append("The number of patients per group needed for 80% power is not available.")
+    return " ".join(sentences)
+
+
+def methods_paragraphs(primary: str) -> list[str]:
+    """The statistical methods, naming every test the analysis runs."""
+    phrase = timepoint_phrase(primary)
+    window = BY_CODE[primary] if primary in BY_CODE else None
+    days = f" (days {window.first_day}–{window.last_day})" if window else ""
+    return [
+        "Pain was scored on the 0–10 visual pain scale (VPS). Improvement is the baseline score minus the "
+        "follow-up score, so a positive value means less pain. Each timepoint is analysed on the patients "
+        "with both a baseline and that timepoint's score; traumatic fractures are kept out of the two "
+        "study groups. Every between-group difference is osteoporotic minus pathologic (positive: "
+        f"osteoporotic fractures improved more). The primary comparison is {phrase}{days}.",
+        "Table 1 gives means with sample SDs, medians with quartiles (R's type 7) and ranges; balance is "
+        "shown as standardized mean differences (Austin 2009): (m₁ − m₂)/√((s₁² + s₂²)/2) for continuous "
+        "variables and (p₁ − p₂)/√((p₁(1 − p₁) + p₂(1 − p₂))/2) for each category; |SMD| > 0.1 is "
+        "commonly read as imbalance. Mean pain per timepoint uses every assessment at that timepoint, "
+        "with t-based 95% confidence intervals.",
+        "Within each group, improvement was tested with the paired t test and the Wilcoxon signed-rank "
+        "test (as R's wilcox.test(paired = TRUE): zeros dropped, exact p-value when n < 50 without ties "
+        "or zeros, otherwise the normal approximation with tie and continuity correction); the 95% CI of "
+        "mean improvement is t-based.",
+        "Between groups, improvement was compared with the Welch two-sample t test (with its 95% CI) and "
+        "the Mann–Whitney (Wilcoxon rank-sum) test, and by ANCOVA: ordinary least squares (OLS) of the "
+        "follow-up score on etiology, baseline score, age and sex (reference levels osteoporotic and "
+        "female), whose etiology coefficient is the adjusted difference in improvement.",
+        "Responders are patients whose score fell by at least 30% or 50% of a baseline above zero "
+        "(IMMPACT, Dworkin 2008). The difference in 30% responder proportions has Newcombe's hybrid "
+        "score interval (Wilson score intervals without continuity correction) and the two-sided "
+        "Fisher exact test.",
+        "All follow-up scores of patients with a baseline entered a linear mixed model fitted by REML: "
+        "score ~ etiology + timepoint + baseline + age + sex with a random intercept per patient. Its "
+        "95% CI in the forest plot is the estimate ± 1.96·SE (Wald, normal approximation).",
+        "Time to recurrent back pain is the first follow-up with recurrent pain, censored at the last "
+        "follow-up otherwise. Curves are Kaplan–Meier estimates (95% bands by the exponential Greenwood "
+        "formula, as lifelines computes them); groups were compared with the log-rank test and a Cox "
+        "proportional hazards model (pathologic versus osteoporotic, Efron ties, Wald 95% CI).",
+        "Power is for a two-sample t test with pooled variance, two-sided α = 0.05 and df = n₁ + n₂ − 2, "
+        "counting both tails of the noncentral t distribution, with the group sizes and the pooled SD "
+        f"of improvement observed {phrase}.",
+        "Figures and tables round for display only; every computation uses unrounded values. The "
+        "statistics are checked against R (t.test, wilcox.test, lm, fisher.test, lme4::lmer, "
+        "survival::survfit, survdiff and coxph) in the test suite.",
+    ]
