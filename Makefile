@@ -26,7 +26,7 @@ test-sqlite: $(STAMP)
 # The same database tests again on a real PostgreSQL. Skipped loudly when it is
 # unreachable, unless VERTEBRO_REQUIRE_POSTGRES=1 (as in .ci/run) makes that an error.
 test-postgres: $(STAMP)
-	VERTEBRO_TEST_POSTGRES=1 DATABASE_URL=$(PG_URL) $(BIN)/pytest -m database -p no:randomly
+	VERTEBRO_TEST_POSTGRES=1 DATABASE_URL=$(PG_URL) $(BIN)/pytest -m database
 
 serve: $(STAMP)
 	$(BIN)/vertebro serve
