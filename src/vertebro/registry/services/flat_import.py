@@ -1,0 +1,743 @@
+"""The bulk write path of the flat format: upsert a validated flat frame into the registry.
+
+One row of the flat format is one pain assessment timed against the patient's index procedure
+(``domain/flat.py``). :func:`flat_frame_import` turns a whole frame into sites, patients, the index
+procedure, its fractures and treated levels, follow-up encounters and pain assessments, in one
+transaction:
+
+- a record that does not exist yet is created and carries ``import_batch``: that batch is its creation
+  audit (no per-row history row for creates, which is what makes a million rows fast);
+- a record whose values differ is updated, its ``version`` grows by one and its history receives the
+  new state with a reason naming the import and every ``field: old → new``; when the record had no
+  history yet (it was created by an earlier import) the state before the change is written to history
+  first, so old and new values both stand in the audit trail;
+- a record whose values are the same is left alone: re-importing a file changes nothing.
+
+An import never erases a value: a blank cell, or a column the file does not have, means "not given"
+and keeps what the registry holds. Records are matched by natural keys: a patient by study id, the
+procedure by patient and date, a fracture by procedure and level, a pain assessment by procedure and
+timepoint (and date, for unscheduled ones), a follow-up through its pain assessment.
+
+Creates are written with raw ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) on the connection of the
+surrounding Django transaction, with ids reserved up front; the database CHECK constraints still
+guard every value. Updates go through the ORM and django-simple-history.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from ...domain.errors import DomainError
+from ...domain.levels import parse_levels
+from ...domain.rules import parse_flag
+from ...domain.timepoints import UNSCHEDULED, derive_timepoint
+from ..models import FollowUp, Fracture, ImportBatch, PainAssessment, Patient, Procedure, Site, TreatedLevel
+
+#: ``progress(stage, done, total)`` is called as the import advances (for a progress bar).
+Progress = Callable[[str, int, int], None]
+_CHUNK = 100_000
+_NO_LEVEL = ""  # merge key standing for "level not recorded"
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    """What an import did.
+
+    Attributes
+    ----------
+    rows_read : int
+        Rows of the frame (pain assessments).
+    rows_created : int
+        Rows whose pain assessment was new.
+    rows_updated : int
+        Rows whose assessment existed and where something the row carries changed (the assessment,
+        its follow-up, the patient, the procedure's fractures or treated levels).
+    rows_unchanged : int
+        Rows that changed nothing.
+    records : mapping of str to (int, int, int)
+        Per model name: records created, updated and left unchanged.
+    """
+
+    rows_read: int
+    rows_created: int
+    rows_updated: int
+    rows_unchanged: int
+    records: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------------
+# Normalising the frame
+# ----------------------------------------------------------------------------------------------
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Stripped text with missing for blank; all missing when the column is absent."""
+    if column not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype="object")
+    values = frame[column].astype("string").str.strip()
+    return values.mask(values == "").astype("object").where(values.notna() & (values != ""), None)
+
+
+def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    values = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_localize(None) if values.dt.tz is not None else values.astype("datetime64[ns]")
+    text = values.astype("string").str.strip().str.slice(0, 10)
+    return pd.to_datetime(text.mask(text == ""), format="%Y-%m-%d", errors="raise")
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index, dtype="float64")
+    values = frame[column]
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        values = values.astype("string").str.strip().replace("", pd.NA)
+    return pd.to_numeric(values, errors="raise").astype("float64")
+
+
+def _by_unique(values: pd.Series, parse: Callable[[object], object]) -> pd.Series:
+    """Apply a domain parser once per distinct value (vocabularies repeat a lot)."""
+    present = values.dropna()
+    mapping = {value: parse(value) for value in present.unique()}
+    return values.map(mapping, na_action="ignore").astype("object").where(values.notna(), None)
+
+
+def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame in registry terms: codes, datetime64 dates, floats, and missing for blank."""
+    f = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    frame = frame.reset_index(drop=True)
+    for column in ("site", "sex", "etiology", "venue", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument"):
+        f[column] = _text(frame, column)
+    f["study_id"] = _text(frame, "patient_id")
+    f["procedure_date"] = _dates(frame, "procedure_date")
+    f["birth_date"] = _dates(frame, "birth_date")
+    f["age"] = _numbers(frame, "age")
+    assessed_on = _dates(frame, "assessed_on")
+    if "days" in frame:
+        from_days = f["procedure_date"] + pd.to_timedelta(_numbers(frame, "days"), unit="D")
+        assessed_on = assessed_on.fillna(from_days)
+    f["assessed_on"] = assessed_on
+    f["days"] = (f["assessed_on"] - f["procedure_date"]).dt.days
+    timepoint = _text(frame, "timepoint")
+    blank = timepoint.isna()
+    if blank.any():
+        derived = f.loc[blank, "days"].map({d: derive_timepoint(int(d)) for d in f.loc[blank, "days"].unique()})
+        timepoint = timepoint.where(~blank, derived)
+    f["timepoint"] = timepoint
+    f["score"] = _numbers(frame, "vps")
+    f["recurrent_pain"] = _by_unique(_text(frame, "recurrent_pain"), lambda v: parse_flag(v, field="recurrent_pain"))
+    f["levels"] = _by_unique(_text(frame, "levels"), parse_levels)
+    f["cement_ml"] = _numbers(frame, "cement_ml")
+    if f["study_id"].isna().any() or f["procedure_date"].isna().any() or f["assessed_on"].isna().any():
+        raise DomainError("patient_id", None, "every row needs patient_id, procedure_date and assessed_on (or days)")
+    orphan = f["recurrent_pain"].notna() & f["venue"].isna()
+    if orphan.any():
+        raise DomainError("recurrent_pain", f.loc[orphan, "recurrent_pain"].iloc[0], "recurrent pain is recorded at a follow-up encounter, which needs its venue")
+    f.attrs["has_instrument"] = "instrument" in frame
+    return f
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading what exists, comparing, writing
+# ----------------------------------------------------------------------------------------------
+
+
+def _fetch(queryset: models.QuerySet, lookup: str, keys: Iterable, columns: list[str]) -> pd.DataFrame:
+    """``queryset.filter(<lookup>__in=keys)`` as a frame, in chunks the database accepts."""
+    keys = list(keys)
+    step = 900 if connection.vendor == "sqlite" else 20_000
+    rows: list[tuple] = []
+    for start in range(0, len(keys), step):
+        rows += queryset.filter(**{f"{lookup}__in": keys[start : start + step]}).values_list(*columns)
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _same(new: pd.Series, old: pd.Series, *, tolerance: float | None = None) -> np.ndarray:
+    """Element-wise equality where missing equals missing (and floats within a relative tolerance)."""
+    both_missing = new.isna().to_numpy() & old.isna().to_numpy()
+    if tolerance is not None:
+        a, b = new.astype("float64").to_numpy(), old.astype("float64").to_numpy()
+        with np.errstate(invalid="ignore"):
+            close = np.isclose(a, b, rtol=tolerance, atol=0.0)
+        return both_missing | np.nan_to_num(close, nan=False).astype(bool)
+    equal = (new.astype("object").to_numpy() == old.astype("object").to_numpy())
+    return both_missing | (equal & new.notna().to_numpy() & old.notna().to_numpy())
+
+
+def _reserve_ids(model: type[models.Model], count: int) -> int:
+    """First of ``count`` consecutive primary keys nobody else will use (tables are locked)."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # AUTOINCREMENT never reuses an id, not even a deleted one (history rows still name it).
+            cursor.execute(
+                f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+                f"coalesce((SELECT max(id) FROM {table}), 0))",
+                [table],
+            )
+            return int(cursor.fetchone()[0]) + 1
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        sequence = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s)", [sequence])
+        first = int(cursor.fetchone()[0])
+        if count > 1:
+            cursor.execute("SELECT setval(%s, %s)", [sequence, first + count - 1])
+        return first
+
+
+def _lock_for_bulk_insert(models_: Iterable[type[models.Model]]) -> None:
+    """On PostgreSQL keep other writers out of the tables whose ids we reserve (SQLite's
+    immediate transaction already holds the database's write lock)."""
+    if connection.vendor == "postgresql":
+        tables = ", ".join(m._meta.db_table for m in models_)
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _python_column(values: pd.Series) -> list:
+    """Values the SQLite driver binds: ISO dates, None for missing."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        text = np.datetime_as_string(values.to_numpy().astype("datetime64[D]"))
+        return pd.Series(text, dtype="object").where(values.notna().to_numpy(), None).tolist()
+    if pd.api.types.is_float_dtype(values) or pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
+        array = values.astype("object")
+        return array.where(values.notna(), None).tolist()
+    return values.astype("object").where(values.notna(), None).tolist()
+
+
+def _insert(model: type[models.Model], rows: pd.DataFrame, *, batch: ImportBatch, now) -> None:  # noqa: ANN001
+    """Insert ``rows`` (columns named by attname, ``id`` included) into ``model``'s table; every other
+    concrete column takes the model default."""
+    if rows.empty:
+        return
+    n = len(rows)
+    data = rows.copy()
+    for f in model._meta.concrete_fields:
+        if f.attname in data:
+            continue
+        if f.attname == "import_batch_id":
+            value = batch.pk
+        elif f.attname == "version":
+            value = 1
+        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            # As Django itself would write it (SQLite: naive UTC text; PostgreSQL: timestamptz text).
+            value = connection.ops.adapt_datetimefield_value(now) if connection.vendor == "sqlite" else now.isoformat()
+        elif f.has_default():
+            value = f.get_default()
+        elif f.null:
+            value = None
+        else:
+            raise ValueError(f"{model.__name__}.{f.attname} has no value and no default")
+        data[f.attname] = value
+    columns = [f.attname for f in model._meta.concrete_fields]
+    column_sql = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) if c != "id" else "id" for c in columns)
+    table = connection.ops.quote_name(model._meta.db_table)
+    if connection.vendor == "sqlite":
+        raw = connection.connection
+        placeholders = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})"
+        for start in range(0, n, _CHUNK):
+            part = data.iloc[start : start + _CHUNK]
+            with connection.wrap_database_errors:  # driver errors become django.db errors
+                raw.executemany(sql, zip(*(_python_column(part[c]) for c in columns)))
+        return
+    with connection.wrap_database_errors:
+        _copy_into(table, column_sql, data[columns])
+
+
+def _copy_into(table: str, column_sql: str, data: pd.DataFrame) -> None:
+    """``COPY ... FROM STDIN`` a frame as CSV (written by Arrow: fast, exact floats, ISO dates)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    arrays = {}
+    for name in data.columns:
+        values = data[name]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            arrays[name] = pa.array(values.to_numpy().astype("datetime64[D]"), mask=values.isna().to_numpy(), type=pa.date32())
+        else:
+            arrays[name] = pa.array(values.astype("object").where(values.notna(), None).tolist(), from_pandas=True)
+    table_arrow = pa.table(arrays)
+    sql = f"COPY {table} ({column_sql}) FROM STDIN (FORMAT csv, HEADER false)"
+    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy_:
+        for start in range(0, table_arrow.num_rows, _CHUNK):
+            buffer = io.BytesIO()
+            options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+            pacsv.write_csv(table_arrow.slice(start, _CHUNK), buffer, write_options=options)
+            copy_.write(buffer.getvalue())
+
+
+def _diff_reason(batch: ImportBatch, old: Mapping, new: Mapping) -> str:
+    changes = "; ".join(f"{k}: {_show(old[k])} → {_show(new[k])}" for k in new if not _equal(old[k], new[k]))
+    return f"import #{batch.pk} ({batch.file_name}): {changes}"[:100]
+
+
+def _show(value: object) -> str:
+    return "∅" if value is None else str(value)
+
+
+def _equal(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return bool(np.isclose(a, b, rtol=1e-9, atol=0.0))
+    return a == b
+
+
+def _update(model: type[models.Model], targets: pd.DataFrame, fields: list[str], *, batch: ImportBatch, now) -> None:  # noqa: ANN001
+    """Apply ``targets`` (``id`` + ``fields``) with history: the old state first when the record has
+    none (its creation was audited by its import batch), then the new state with the changes."""
+    if targets.empty:
+        return
+    ids = targets["id"].astype(int).tolist()
+    objects = {o.pk: o for o in _objects(model, ids)}
+    with_history = set(_fetch(model.history.all(), "id", ids, ["id"])["id"].tolist()) if ids else set()
+    before = []
+    for pk in ids:
+        if pk not in with_history:
+            snapshot = copy.copy(objects[pk])
+            snapshot._history_date = snapshot.updated_at
+            origin = f"import #{snapshot.import_batch_id}" if snapshot.import_batch_id else "an earlier write"
+            snapshot._change_reason = f"state created by {origin}, kept before import #{batch.pk} changed it"[:100]
+            before.append(snapshot)
+    if before:
+        model.history.bulk_history_create(before, update=False, default_user=batch.user)
+    changed = []
+    for row in targets.itertuples(index=False):
+        obj = objects[int(row.id)]
+        old = {f: getattr(obj, f) for f in fields}
+        new = {f: _model_value(getattr(row, f)) for f in fields}
+        for f, value in new.items():
+            setattr(obj, f, value)
+        obj.version += 1
+        obj.updated_at = now
+        obj._change_reason = _diff_reason(batch, old, new)
+        obj._history_date = now
+        changed.append(obj)
+    model.objects.bulk_update(changed, [*fields, "version", "updated_at"], batch_size=2000)
+    model.history.bulk_history_create(changed, update=True, default_user=batch.user)
+
+
+def _objects(model: type[models.Model], ids: list[int]) -> list[models.Model]:
+    step = 900
+    found: list[models.Model] = []
+    for start in range(0, len(ids), step):
+        found += model.objects.filter(pk__in=ids[start : start + step])
+    return found
+
+
+def _model_value(value: object) -> object:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _keep_blank(new: pd.Series, old: pd.Series) -> pd.Series:
+    """The file's value, or the registry's where the file is silent (imports never erase)."""
+    return new.astype("object").where(new.notna(), old.astype("object"))
+
+
+def _date_column(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values.astype("object").where(values.notna(), None))
+
+
+# ----------------------------------------------------------------------------------------------
+# One function per entity: plan (new / changed / same), then write
+# ----------------------------------------------------------------------------------------------
+
+
+def _old(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.add_prefix("old_")
+
+
+def _sites(codes: pd.Series) -> tuple[dict[str, int], tuple[int, int, int]]:
+    wanted = sorted(set(codes.dropna()))
+    known = dict(_fetch(Site.objects.all(), "code", wanted, ["code", "id"]).itertuples(index=False, name=None))
+    missing = [code for code in wanted if code not in known]
+    if missing:
+        Site.objects.bulk_create([Site(code=code, name=code) for code in missing])
+        known.update(_fetch(Site.objects.all(), "code", missing, ["code", "id"]).itertuples(index=False, name=None))
+    return known, (len(missing), 0, len(wanted) - len(missing))
+
+
+def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[pd.Series, pd.Series, pd.Series, tuple[int, int, int]]:  # noqa: ANN001
+    """Returns, per study id, the patient pk and "changed" and "existed" flags; and the record counts."""
+    columns = ["id", "study_id", "site_id", "sex", "birth_date", "age_at_index", "mrn", "name"]
+    existing = _old(_fetch(Patient.objects.all(), "study_id", people["study_id"], columns))
+    m = people.merge(existing, left_on="study_id", right_on="old_study_id", how="left")
+    is_new = m["old_id"].isna().to_numpy()
+    age = m["age"].round().astype("Int64")
+
+    new = m[is_new]
+    pk = pd.Series(m["old_id"].to_numpy(), index=m["study_id"]).astype("float64")
+    if len(new):
+        first = _reserve_ids(Patient, len(new))
+        ids = np.arange(first, first + len(new), dtype="int64")
+        _insert(
+            Patient,
+            pd.DataFrame(
+                {
+                    "id": ids,
+                    "study_id": new["study_id"].to_numpy(),
+                    "site_id": new["site_id"].to_numpy(),
+                    "sex": new["sex"].to_numpy(),
+                    "birth_date": new["birth_date"].to_numpy(),
+                    "age_at_index": age[is_new].where(new["birth_date"].isna().to_numpy()).to_numpy(),
+                    "mrn": new["mrn"].to_numpy(),
+                    "name": new["name"].to_numpy(),
+                }
+            ),
+            batch=batch,
+            now=now,
+        )
+        pk[is_new] = ids
+    old = m[~is_new]
+    birth = _keep_blank(old["birth_date"], _date_column(old["old_birth_date"]))
+    targets = pd.DataFrame(
+        {
+            "id": old["old_id"].astype("int64"),
+            "site_id": old["site_id"],
+            "sex": old["sex"],
+            "birth_date": _date_column(birth),
+            "age_at_index": old["old_age_at_index"]
+            .astype("Int64")
+            .where(birth.notna() | age[~is_new].isna(), age[~is_new]),
+            "mrn": _keep_blank(old["mrn"], old["old_mrn"]),
+            "name": _keep_blank(old["name"], old["old_name"]),
+        }
+    )
+    same = np.ones(len(old), dtype=bool)
+    for column in ("site_id", "sex", "birth_date", "age_at_index", "mrn", "name"):
+        previous = _date_column(old["old_birth_date"]) if column == "birth_date" else old[f"old_{column}"]
+        same &= _same(targets[column].reset_index(drop=True), previous.reset_index(drop=True))
+    _update(Patient, targets[~same], ["site_id", "sex", "birth_date", "age_at_index", "mrn", "name"], batch=batch, now=now)
+    flags = np.zeros(len(m), dtype=bool)
+    flags[np.flatnonzero(~is_new)[~same]] = True
+    changed = pd.Series(flags, index=m["study_id"])
+    existed = pd.Series(~is_new, index=m["study_id"])
+    return pk.astype("int64"), changed, existed, (int(is_new.sum()), int((~same).sum()), int(same.sum()))
+
+
+def _new_ids(model: type[models.Model], count: int) -> np.ndarray:
+    if not count:
+        return np.array([], dtype="int64")
+    first = _reserve_ids(model, count)
+    return np.arange(first, first + count, dtype="int64")
+
+
+def _procedures(keys: pd.DataFrame, known_patients: list[int], *, batch: ImportBatch, now) -> tuple[pd.DataFrame, tuple[int, int, int]]:  # noqa: ANN001
+    """``keys`` holds distinct (patient_pk, procedure_date); returns them with ``procedure_pk`` and ``procedure_new``."""
+    existing = _fetch(Procedure.objects.order_by("id"), "patient_id", known_patients, ["id", "patient_id", "performed_on"])
+    existing["performed_on"] = _date_column(existing["performed_on"])
+    existing["patient_id"] = existing["patient_id"].astype("int64")
+    existing = existing.drop_duplicates(["patient_id", "performed_on"])
+    m = keys.merge(existing, left_on=["patient_pk", "procedure_date"], right_on=["patient_id", "performed_on"], how="left")
+    is_new = m["id"].isna().to_numpy()
+    ids = _new_ids(Procedure, int(is_new.sum()))
+    new = m[is_new]
+    _insert(
+        Procedure,
+        pd.DataFrame({"id": ids, "patient_id": new["patient_pk"].to_numpy(), "performed_on": new["procedure_date"].to_numpy()}),
+        batch=batch,
+        now=now,
+    )
+    pk = m["id"].to_numpy(dtype="float64")
+    pk[is_new] = ids
+    out = keys.copy()
+    out["procedure_pk"] = pk.astype("int64")
+    out["procedure_new"] = is_new
+    return out, (int(is_new.sum()), 0, int((~is_new).sum()))
+
+
+def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[set[int], dict[str, tuple[int, int, int]]]:  # noqa: ANN001
+    """Fractures and treated levels of each procedure; returns the procedures where something was
+    created or changed, and the record counts."""
+    levels = per_procedure["levels"].map(lambda lv: list(lv) if lv else [_NO_LEVEL])
+    treated = per_procedure.assign(level=levels).explode("level", ignore_index=True)
+    treated["cement_ml"] = treated["cement_ml"] / treated["levels"].map(lambda lv: len(lv) if lv else 1)
+    pathologic = treated["etiology"] == "pathologic"
+
+    columns = ["id", "procedure_id", "fracture_id", "cement_ml", "fracture__level", "fracture__etiology",
+               "fracture__pathologic_cause", "fracture__pathologic_basis"]
+    known = per_procedure.loc[~per_procedure["procedure_new"], "procedure_pk"].tolist()
+    existing = _fetch(TreatedLevel.objects.order_by("id"), "procedure_id", known, columns)
+    existing["fracture__level"] = existing["fracture__level"].fillna(_NO_LEVEL)
+    existing["procedure_id"] = existing["procedure_id"].astype("int64")
+    existing = _old(existing.drop_duplicates(["procedure_id", "fracture__level"]))
+    m = treated.merge(existing, left_on=["procedure_pk", "level"], right_on=["old_procedure_id", "old_fracture__level"], how="left")
+    is_new = m["old_id"].isna().to_numpy()
+    pathologic = pathologic.to_numpy()
+
+    def cause_or_basis(column: str) -> pd.Series:
+        value = _keep_blank(m[column], m[f"old_fracture__{column}"]).fillna("unspecified")
+        return value.where(pathologic, None)
+
+    m["cause"], m["basis"] = cause_or_basis("pathologic_cause"), cause_or_basis("pathologic_basis")
+    new = m[is_new]
+    fracture_ids = _new_ids(Fracture, len(new))
+    _insert(
+        Fracture,
+        pd.DataFrame(
+            {
+                "id": fracture_ids,
+                "patient_id": new["patient_pk"].to_numpy(),
+                "level": new["level"].replace(_NO_LEVEL, None).to_numpy(),
+                "etiology": new["etiology"].to_numpy(),
+                "pathologic_cause": new["cause"].to_numpy(),
+                "pathologic_basis": new["basis"].to_numpy(),
+            }
+        ),
+        batch=batch,
+        now=now,
+    )
+    _insert(
+        TreatedLevel,
+        pd.DataFrame(
+            {
+                "id": _new_ids(TreatedLevel, len(new)),
+                "procedure_id": new["procedure_pk"].to_numpy(),
+                "fracture_id": fracture_ids,
+                "cement_ml": new["cement_ml"].to_numpy(),
+            }
+        ),
+        batch=batch,
+        now=now,
+    )
+    old = m[~is_new].reset_index(drop=True)
+    fracture_targets = pd.DataFrame(
+        {
+            "id": old["old_fracture_id"].astype("int64"),
+            "etiology": old["etiology"],
+            "pathologic_cause": old["cause"],
+            "pathologic_basis": old["basis"],
+        }
+    )
+    fracture_same = (
+        _same(old["etiology"], old["old_fracture__etiology"])
+        & _same(old["cause"], old["old_fracture__pathologic_cause"])
+        & _same(old["basis"], old["old_fracture__pathologic_basis"])
+    )
+    cement = _keep_blank(old["cement_ml"], old["old_cement_ml"]).astype("float64")
+    treated_same = _same(cement, old["old_cement_ml"].astype("float64"), tolerance=1e-9)
+    _update(Fracture, fracture_targets[~fracture_same], ["etiology", "pathologic_cause", "pathologic_basis"], batch=batch, now=now)
+    treated_targets = pd.DataFrame({"id": old["old_id"].astype("int64"), "cement_ml": cement})
+    _update(TreatedLevel, treated_targets[~treated_same], ["cement_ml"], batch=batch, now=now)
+    touched = set(new["procedure_pk"].tolist()) | set(old.loc[~(fracture_same & treated_same), "procedure_pk"].tolist())
+    counts = {
+        "fractures": (len(new), int((~fracture_same).sum()), int(fracture_same.sum())),
+        "treated levels": (len(new), int((~treated_same).sum()), int(treated_same.sum())),
+    }
+    return touched, counts
+
+
+def _assessment_key(f: pd.DataFrame, timepoint: str, assessed_on: str) -> pd.Series:
+    """Scheduled timepoints are one per procedure; unscheduled ones are told apart by date."""
+    unscheduled = f[timepoint] == UNSCHEDULED
+    return f[timepoint].where(~unscheduled, UNSCHEDULED + "@" + f[assessed_on].dt.strftime("%Y-%m-%d").where(unscheduled, ""))
+
+
+def _assessments(f: pd.DataFrame, *, batch: ImportBatch, now, has_instrument: bool) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[int, int, int]]]:  # noqa: ANN001
+    """Pain assessments and their follow-up encounters; returns per row "assessment new" and
+    "assessment or follow-up changed" flags, and the record counts."""
+    known = f.loc[~f["procedure_new"], "procedure_pk"].unique().tolist()
+    columns = ["id", "procedure_id", "timepoint", "assessed_on", "score", "venue", "instrument", "follow_up_id"]
+    existing = _fetch(PainAssessment.objects.order_by("id"), "procedure_id", known, columns)
+    existing["assessed_on"] = _date_column(existing["assessed_on"])
+    f = f.copy()
+    if len(existing):
+        existing["key"] = _assessment_key(existing, "timepoint", "assessed_on")
+        f["key"] = _assessment_key(f, "timepoint", "assessed_on")
+        m = f.merge(_old(existing), left_on=["procedure_pk", "key"], right_on=["old_procedure_id", "old_key"], how="left")
+    else:
+        m = f.join(_old(pd.DataFrame(columns=columns)).astype("object"))
+    is_new = m["old_id"].isna().to_numpy()
+    follow_up = (m["timepoint"] != "baseline").to_numpy() & m["venue"].notna().to_numpy() & m["recurrent_pain"].notna().to_numpy()
+
+    fu_columns = ["id", "seen_on", "venue", "recurrent_pain"]
+    fu_existing = _old(_fetch(FollowUp.objects.all(), "id", m["old_follow_up_id"].dropna().astype("int64").unique(), fu_columns))
+    fu_existing["old_id"] = fu_existing["old_id"].astype("float64")
+    m["old_follow_up_id"] = m["old_follow_up_id"].astype("float64")
+    m = m.merge(fu_existing, left_on="old_follow_up_id", right_on="old_id", how="left", suffixes=("", "_fu"))
+    has_fu = m["old_id_fu"].notna().to_numpy()
+    create_fu = follow_up & ~has_fu
+    fu_new = m[create_fu]
+    fu_ids = _new_ids(FollowUp, len(fu_new))
+    _insert(
+        FollowUp,
+        pd.DataFrame(
+            {
+                "id": fu_ids,
+                "patient_id": fu_new["patient_pk"].to_numpy(),
+                "procedure_id": fu_new["procedure_pk"].to_numpy(),
+                "seen_on": fu_new["assessed_on"].to_numpy(),
+                "venue": fu_new["venue"].to_numpy(),
+                "recurrent_pain": fu_new["recurrent_pain"].astype(bool).to_numpy(),
+            }
+        ),
+        batch=batch,
+        now=now,
+    )
+    follow_up_id = m["old_follow_up_id"].to_numpy(dtype="float64")
+    follow_up_id[create_fu] = fu_ids
+
+    fu_old = m[has_fu].reset_index(drop=True)
+    fu_targets = pd.DataFrame(
+        {
+            "id": fu_old["old_id_fu"].astype("int64"),
+            "seen_on": fu_old["assessed_on"],
+            "venue": _keep_blank(fu_old["venue"], fu_old["old_venue_fu"]),
+            "recurrent_pain": _keep_blank(fu_old["recurrent_pain"], fu_old["old_recurrent_pain"]).astype(bool),
+        }
+    )
+    fu_same = (
+        _same(fu_targets["seen_on"], _date_column(fu_old["old_seen_on"]))
+        & _same(fu_targets["venue"], fu_old["old_venue_fu"])
+        & _same(fu_targets["recurrent_pain"], fu_old["old_recurrent_pain"].astype("object"))
+    )
+    _update(FollowUp, fu_targets[~fu_same], ["seen_on", "venue", "recurrent_pain"], batch=batch, now=now)
+    fu_changed = np.zeros(len(m), dtype=bool)
+    fu_changed[np.flatnonzero(has_fu)[~fu_same]] = True
+
+    instrument = m["instrument"].fillna("vps") if has_instrument else pd.Series("vps", index=m.index)
+    new = m[is_new]
+    _insert(
+        PainAssessment,
+        pd.DataFrame(
+            {
+                "id": _new_ids(PainAssessment, len(new)),
+                "patient_id": new["patient_pk"].to_numpy(),
+                "procedure_id": new["procedure_pk"].to_numpy(),
+                "follow_up_id": pd.array(follow_up_id[is_new], dtype="Int64"),
+                "assessed_on": new["assessed_on"].to_numpy(),
+                "score": new["score"].to_numpy(),
+                "instrument": instrument[is_new].to_numpy(),
+                "timepoint": new["timepoint"].to_numpy(),
+                "venue": new["venue"].to_numpy(),
+            }
+        ),
+        batch=batch,
+        now=now,
+    )
+    old = m[~is_new].reset_index(drop=True)
+    targets = pd.DataFrame(
+        {
+            "id": old["old_id"].astype("int64"),
+            "assessed_on": old["assessed_on"],
+            "score": old["score"].astype("float64"),
+            "venue": _keep_blank(old["venue"], old["old_venue"]),
+            "instrument": _keep_blank(m.loc[~is_new, "instrument"].reset_index(drop=True), old["old_instrument"]) if has_instrument else old["old_instrument"],
+            "follow_up_id": pd.array(follow_up_id[~is_new], dtype="Int64"),
+        }
+    )
+    same = (
+        _same(targets["assessed_on"], _date_column(old["old_assessed_on"]))
+        & _same(targets["score"], old["old_score"].astype("float64"), tolerance=1e-12)
+        & _same(targets["venue"], old["old_venue"])
+        & _same(targets["instrument"], old["old_instrument"])
+        & _same(targets["follow_up_id"].astype("float64"), old["old_follow_up_id"].astype("float64"), tolerance=0.0)
+    )
+    _update(PainAssessment, targets[~same], ["assessed_on", "score", "venue", "instrument", "follow_up_id"], batch=batch, now=now)
+    changed = fu_changed | create_fu
+    changed[np.flatnonzero(~is_new)[~same]] = True
+    counts = {
+        "pain assessments": (int(is_new.sum()), int((~same).sum()), int(same.sum())),
+        "follow-ups": (len(fu_new), int((~fu_same).sum()), int(fu_same.sum())),
+    }
+    order = m["row"].to_numpy()
+    new_by_row = np.empty(len(m), dtype=bool)
+    changed_by_row = np.empty(len(m), dtype=bool)
+    new_by_row[order], changed_by_row[order] = is_new, changed
+    return new_by_row, changed_by_row, counts
+
+
+@transaction.atomic
+def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progress: Progress | None = None) -> ImportCounts:
+    """Upsert a validated flat frame into the registry, in one transaction.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The flat format, already checked row by row and across rows (``vertebro.interop`` does it):
+        ``patient_id, site, sex, age`` and/or ``birth_date, etiology, procedure_date, assessed_on``
+        (or ``days``), ``timepoint`` (derived from the windows when blank), ``vps``, ``venue``,
+        ``recurrent_pain``, and optionally ``levels`` (``"T12;L1"``), ``cement_ml`` (total of the
+        procedure, shared equally by its levels), ``mrn``, ``name``, ``pathologic_cause``,
+        ``pathologic_basis`` (``"unspecified"`` for a pathologic fracture when not given),
+        ``instrument``. Codes or labels of the vocabularies are both accepted.
+    import_batch : ImportBatch
+        A saved batch: the creation audit of every record created. Its counts and ``finished_at`` are
+        filled in; a ``running`` batch becomes ``committed``.
+    progress : callable, optional
+        ``progress(stage, done, total)`` for a progress bar.
+
+    Returns
+    -------
+    ImportCounts
+        Rows created / updated / unchanged, and per-model record counts.
+
+    Raises
+    ------
+    DomainError
+        When a value cannot be read (the frame was not validated); nothing is written.
+    django.db.IntegrityError
+        When a value breaks a database constraint; nothing is written.
+    """
+    stages = ("patients", "procedures", "fractures", "assessments", "done")
+    report = progress or (lambda stage, done, total: None)
+    report("reading", 0, len(stages))
+    f = _prepare(frame)
+    f["row"] = np.arange(len(f))
+    now = timezone.now()
+    _lock_for_bulk_insert([Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment])
+    records: dict[str, tuple[int, int, int]] = {}
+
+    people = f.drop_duplicates("study_id")
+    site_ids, records["sites"] = _sites(people["site"])
+    people = people.assign(site_id=people["site"].map(site_ids)).reset_index(drop=True)
+    patient_pk, patient_changed, existed, records["patients"] = _patients(people, batch=import_batch, now=now)
+    f["patient_pk"] = f["study_id"].map(patient_pk).astype("int64")
+    report("patients", 1, len(stages))
+
+    keys = f[["patient_pk", "procedure_date"]].drop_duplicates()
+    known_patients = patient_pk[existed.to_numpy()].tolist()
+    procedures, records["procedures"] = _procedures(keys, known_patients, batch=import_batch, now=now)
+    f = f.merge(procedures, on=["patient_pk", "procedure_date"], how="left")
+    report("procedures", 2, len(stages))
+
+    per_procedure = f.drop_duplicates("procedure_pk")[
+        ["procedure_pk", "patient_pk", "procedure_new", "etiology", "pathologic_cause", "pathologic_basis", "levels", "cement_ml"]
+    ]
+    touched, fracture_counts = _fractures(per_procedure.reset_index(drop=True), batch=import_batch, now=now)
+    records.update(fracture_counts)
+    report("fractures", 3, len(stages))
+
+    pain_new, pain_changed, pain_counts = _assessments(f, batch=import_batch, now=now, has_instrument=f.attrs.get("has_instrument", False))
+    records.update(pain_counts)
+    f = f.sort_values("row")
+    changed = pain_changed | f["study_id"].map(patient_changed).to_numpy(dtype=bool) | f["procedure_pk"].isin(touched).to_numpy()
+    created = int(pain_new.sum())
+    updated = int((changed & ~pain_new).sum())
+    counts = ImportCounts(
+        rows_read=len(f), rows_created=created, rows_updated=updated, rows_unchanged=len(f) - created - updated, records=records
+    )
+    import_batch.rows_read = counts.rows_read
+    import_batch.rows_created, import_batch.rows_updated = counts.rows_created, counts.rows_updated
+    import_batch.rows_unchanged = counts.rows_unchanged
+    import_batch.finished_at = timezone.now()
+    if import_batch.status == "running":
+        import_batch.status = "committed"
+    import_batch.save()
+    report("done", len(stages), len(stages))
+    return counts
