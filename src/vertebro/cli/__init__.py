@@ -12,6 +12,7 @@ from .app import app, err_console, state
 # Command modules register themselves on `app` when imported.
 from . import registry_cmds  # noqa: E402,F401
 from . import report_cmds  # noqa: E402,F401
+from . import synth_cmds  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:
