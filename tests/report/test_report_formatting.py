@@ -35,3 +35,9 @@ def test_counts_percentages_and_shares():
     assert fmt.share(88, 90) == "98%"
     assert fmt.share(0, 0) == fmt.MISSING
     assert fmt.integer(1234) == "1,234"
+
+
+def test_p_values_read_as_clauses_in_sentences():
+    assert fmt.p_clause(0.0004) == "p < 0.001"
+    assert fmt.p_clause(0.04321) == "p = 0.043"
+    assert fmt.p_clause(None) == "p not available"

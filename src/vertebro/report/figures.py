@@ -156,13 +156,26 @@ def kaplan_meier(times: pd.DataFrame | None) -> str | None:
 
 @dataclass(frozen=True)
 class ForestRow:
-    """One estimate of the forest plot: osteoporotic minus pathologic improvement, in points."""
+    """One estimate of the forest plot: osteoporotic minus pathologic improvement, in points.
+
+    ``label`` names the line of the plot (a timepoint, or the mixed model); estimates sharing a
+    label are drawn on that line, one per ``method`` (``"raw"``, ``"ancova"`` or ``"mixed"``).
+    ``emphasis`` marks the primary timepoint.
+    """
 
     label: str
+    method: str
     estimate: float | None
     ci_low: float | None
     ci_high: float | None
     emphasis: bool = False
+
+
+_METHOD_STYLE = {
+    "raw": dict(marker="o", color="#222222", offset=0.17, name="raw difference (Welch)"),
+    "ancova": dict(marker="s", color="#8a8a8a", offset=-0.17, name="ANCOVA"),
+    "mixed": dict(marker="D", color="#222222", offset=0.0, name="mixed model (± 1.96·SE)"),
+}
 
 
 def forest(rows: Sequence[ForestRow]) -> str | None:
@@ -170,26 +183,37 @@ def forest(rows: Sequence[ForestRow]) -> str | None:
     usable = [row for row in rows if _finite(row.estimate)]
     if not usable:
         return None
+    labels = list(dict.fromkeys(row.label for row in rows))
+    line_of = {label: len(labels) - 1 - i for i, label in enumerate(labels)}  # first label on top
     with matplotlib.rc_context(_RC):
-        figure = _new_figure(7.2, 0.9 + 0.32 * len(rows))
+        figure = _new_figure(7.2, 1.2 + 0.42 * len(labels))
         ax = figure.add_subplot()
-        for y, row in enumerate(reversed(rows)):
+        drawn: set[str] = set()
+        for row in rows:
+            style = _METHOD_STYLE[row.method]
+            y = line_of[row.label] + style["offset"]
             if not _finite(row.estimate):
-                ax.text(0, y, "not estimable", ha="center", va="center", color="#777777", fontsize=8)
+                ax.text(0, y, f"{style['name']}: not estimable", ha="left", va="center", color="#777777",
+                        fontsize=7.5)
                 continue
-            colour = "#111111" if row.emphasis else "#555555"
             if _finite(row.ci_low) and _finite(row.ci_high):
-                ax.plot([row.ci_low, row.ci_high], [y, y], color=colour, linewidth=1.4)
-            ax.plot([row.estimate], [y], marker="D" if row.emphasis else "s", color=colour,
-                    markersize=6 if row.emphasis else 5)
+                ax.plot([row.ci_low, row.ci_high], [y, y], color=style["color"], linewidth=1.4)
+            ax.plot([row.estimate], [y], linestyle="none", marker=style["marker"], color=style["color"],
+                    markersize=6, label=None if row.method in drawn else style["name"])
+            drawn.add(row.method)
         ax.axvline(0, color="#444444", linewidth=0.8)
         ends = [0.0] + [v for row in usable for v in (row.estimate, row.ci_low, row.ci_high) if _finite(v)]
         pad = 0.08 * (max(ends) - min(ends) or 1.0)
         ax.set_xlim(min(ends) - pad, max(ends) + pad)
-        ax.set_yticks(range(len(rows)), [row.label for row in reversed(rows)])
-        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.set_yticks([line_of[label] for label in labels], labels)
+        emphasised = {row.label for row in rows if row.emphasis}
+        for tick in ax.get_yticklabels():
+            if tick.get_text() in emphasised:
+                tick.set_fontweight("bold")
+        ax.set_ylim(-0.6, len(labels) - 0.4)
         ax.grid(axis="y", visible=False)
         ax.set_xlabel("Difference in improvement, points (← pathologic better | osteoporotic better →)")
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize=8, handletextpad=0.3)
         return _to_data_uri(figure)
 
 

@@ -61,6 +61,14 @@ def p_value(value: object) -> str:
     return f"{float(value):.3f}"
 
 
+def p_clause(value: object) -> str:
+    """A p-value inside a sentence: ``"p < 0.001"``, ``"p = 0.043"``, ``"p not available"``."""
+    if is_missing(value):
+        return "p not available"
+    text = p_value(value)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
 def interval(low: object, high: object, digits: int = 2) -> str:
     """``(-0.12, 1.50)`` → ``"−0.12 to 1.50"``; a dash when either end is missing."""
     if is_missing(low) or is_missing(high):
@@ -104,6 +112,7 @@ FILTERS = {
     "pct": percent,
     "prop": proportion,
     "p": p_value,
+    "p_clause": p_clause,
     "ci": interval,
     "count_pct": count_percent,
 }

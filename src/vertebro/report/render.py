@@ -37,7 +37,7 @@ def render_report(
     df: pd.DataFrame,
     analysis: Mapping[str, Any],
     *,
-    primary: str = "post",
+    primary: str | None = None,
     source: str = "the registry",
     generated_on: date | None = None,
 ) -> str:
@@ -50,8 +50,9 @@ def render_report(
         histogram and the Kaplan–Meier curves are drawn from them).
     analysis : mapping
         The ``vertebro.analysis/1`` dict returned by ``analyze(df, primary=primary)``.
-    primary : str
-        The primary timepoint the analysis used (power, headline, improvement histogram).
+    primary : str, optional
+        The primary timepoint (power, headline, improvement histogram); by default the one the
+        analysis names (``analysis["primary"]``), else ``"post"``.
     source : str
         Where the rows came from, named in the report header.
     generated_on : date, optional
@@ -62,6 +63,7 @@ def render_report(
     str
         A complete HTML document: CSS inline, figures as SVG data URIs, no external reference.
     """
+    primary = primary or analysis.get("primary") or "post"
     timepoints = list(analysis.get("timepoints") or [])
     pain = summaries.pain_by_timepoint(df)
     improvement = summaries.improvement_at(df, primary)
@@ -72,6 +74,7 @@ def render_report(
         "title": "Pathologic versus osteoporotic vertebral compression fractures: response to vertebroplasty",
         "source": source,
         "generated_on": (generated_on or date.today()).isoformat(),
+        "data_cutoff": analysis.get("data_cutoff"),
         "version": __version__,
         "primary": primary,
         "primary_label": text.timepoint_label(primary),
@@ -89,7 +92,7 @@ def render_report(
         "timepoints": timepoints,
         "mixed": analysis.get("mixed_model") or {},
         "recurrence": analysis.get("recurrence") or {},
-        "recurrence_counts": _recurrence_counts(times),
+        "recurrence_counts": _recurrence_counts(analysis.get("recurrence"), times),
         "km_figure": figures.kaplan_meier(times),
         "km_ticks": km_ticks,
         "at_risk": summaries.at_risk(times, km_ticks),
@@ -105,6 +108,8 @@ def render_report(
 
 def _excluded(cohort: Mapping[str, Any]) -> int | None:
     """Patients in the input outside the two study groups (traumatic fractures)."""
+    if cohort.get("other_etiology") is not None:
+        return int(cohort["other_etiology"])
     try:
         return int(cohort["patients"]) - int(cohort["osteoporotic"]) - int(cohort["pathologic"])
     except (KeyError, TypeError, ValueError):
@@ -192,10 +197,16 @@ def _pain_view(pain: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _recurrence_counts(times: pd.DataFrame | None) -> dict[str, int] | None:
+def _recurrence_counts(recurrence: Mapping[str, Any] | None, times: pd.DataFrame | None) -> dict[str, int] | None:
+    """Patients in the survival analysis per group: the analysis's own count when it gives one."""
     if times is None:
         return None
-    return {g: int((times["group"] == g).sum()) for g in STUDY_GROUPS}
+    recurrence = recurrence or {}
+    return {
+        g: recurrence.get(f"patients_{g}") if recurrence.get(f"patients_{g}") is not None
+        else int((times["group"] == g).sum())
+        for g in STUDY_GROUPS
+    }
 
 
 def _forest_rows(analysis: Mapping[str, Any], primary: str) -> list[figures.ForestRow]:
@@ -205,18 +216,18 @@ def _forest_rows(analysis: Mapping[str, Any], primary: str) -> list[figures.Fore
         code = entry.get("timepoint")
         comparison = entry.get("comparison") or {}
         label = text.timepoint_label(code)
-        emphasis = code == primary
-        rows.append(figures.ForestRow(f"{label}: raw (Welch)", _float(comparison.get("difference")),
-                                      _float(comparison.get("ci_low")), _float(comparison.get("ci_high")), emphasis))
-        rows.append(figures.ForestRow(f"{label}: ANCOVA", _float(comparison.get("ancova_difference")),
-                                      _float(comparison.get("ancova_ci_low")),
-                                      _float(comparison.get("ancova_ci_high")), emphasis))
+        for method, prefix in (("raw", ""), ("ancova", "ancova_")):
+            estimate_key = "difference" if method == "raw" else "ancova_difference"
+            rows.append(figures.ForestRow(
+                label, method, _float(comparison.get(estimate_key)), _float(comparison.get(f"{prefix}ci_low")),
+                _float(comparison.get(f"{prefix}ci_high")), emphasis=code == primary,
+            ))
     mixed = analysis.get("mixed_model") or {}
     estimate, se = _float(mixed.get("etiology_difference")), _float(mixed.get("etiology_se"))
     low = high = None
     if estimate is not None and se is not None:
         low, high = estimate - 1.96 * se, estimate + 1.96 * se
-    rows.append(figures.ForestRow("All follow-ups: mixed model", estimate, low, high, True))
+    rows.append(figures.ForestRow("All follow-ups (mixed model)", "mixed", estimate, low, high))
     return rows
 
 

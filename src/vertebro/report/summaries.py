@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..domain.timepoints import SCHEDULE
+from ..domain.timepoints import SCHEDULE, UNSCHEDULED
 from ..domain.vocabulary import STUDY_GROUPS
 
 #: Columns of :func:`pain_by_timepoint`.
@@ -85,7 +85,7 @@ def improvement_at(df: pd.DataFrame, timepoint: str) -> pd.DataFrame:
 def recurrence_times(df: pd.DataFrame) -> pd.DataFrame | None:
     """Time to recurrent back pain per patient, as the contract's ``recurrence`` section defines it.
 
-    Per patient with at least one follow-up row (any row after baseline with ``days``): the event
+    Per patient with at least one scheduled follow-up row with ``days``: the event
     is the first follow-up row with ``recurrent_pain = 1`` (time = its ``days``), else the patient
     is censored at the last follow-up day.
 
@@ -98,7 +98,7 @@ def recurrence_times(df: pd.DataFrame) -> pd.DataFrame | None:
     if "days" not in df or "recurrent_pain" not in df:
         return None
     rows = _study_rows(df)
-    rows = rows[rows["timepoint"] != "baseline"].copy()
+    rows = rows[~rows["timepoint"].isin(("baseline", UNSCHEDULED))].copy()
     # float64, not the registry's nullable Int64: a missing flag must compare False, not NA.
     rows["days"] = pd.to_numeric(rows["days"], errors="coerce").astype("float64")
     rows["recurrent_pain"] = pd.to_numeric(rows["recurrent_pain"], errors="coerce").astype("float64")

@@ -51,7 +51,7 @@ def headline(analysis: Mapping[str, Any], primary: str) -> str:
         f"(95% CI {fmt.interval(patho.get('ci_low'), patho.get('ci_high'))}) in pathologic fractures; "
         f"the difference (osteoporotic minus pathologic) is {fmt.number(comparison.get('difference'))} points "
         f"(95% CI {fmt.interval(comparison.get('ci_low'), comparison.get('ci_high'))}, "
-        f"Welch p = {fmt.p_value(comparison.get('welch_p'))})."
+        f"Welch {fmt.p_clause(comparison.get('welch_p'))})."
     )
 
 
@@ -60,8 +60,9 @@ def power_paragraph(analysis: Mapping[str, Any], primary: str) -> str:
     phrase = timepoint_phrase(primary)
     power = analysis.get("power") or {}
     entry = primary_entry(analysis, primary)
-    n_pathologic = _group(entry, "pathologic").get("n")
-    n_osteoporotic = _group(entry, "osteoporotic").get("n")
+    # analyze() also states the group sizes in the power section; the timepoint entry has them too.
+    n_pathologic = power.get("n_pathologic", _group(entry, "pathologic").get("n"))
+    n_osteoporotic = power.get("n_osteoporotic", _group(entry, "osteoporotic").get("n"))
     difference = ((entry or {}).get("comparison") or {}).get("difference")
     mdd = power.get("minimal_detectable_difference")
     needed = power.get("per_group_needed_equal")
