@@ -1,0 +1,286 @@
+# Expected values of the vertebro.analysis/1 contract, computed with R, for tests/stats/test_analysis_vs_r.py.
+#
+# Run from the repository root (R 4.2 with lme4, survival and jsonlite):
+#     Rscript tests/stats/r/make_expected.R
+# For every committed fixture tests/stats/r/core_*.csv (made by core_fixtures.py) it writes
+# core_*.expected.json beside it, with the same keys and nesting as the contract. A value R cannot
+# compute (t.test on constant data, too few patients, ...) is written as null.
+#
+# What produced each number:
+#   cohort                       base R over all patients (first row of each).
+#   per group                    t.test(baseline, followup, paired = TRUE) for the interval and p;
+#                                wilcox.test(baseline, followup, paired = TRUE), all defaults, for
+#                                wilcoxon_p ("exact" when R's method string says so);
+#                                responders: improvement >= share * baseline - 1e-9 among baseline > 0
+#                                (the slack keeps 0.3 * 10 = 3.0000000000000004 from failing 3 points).
+#   comparison                   t.test(x, y) (Welch), wilcox.test(x, y) (defaults), lm(vps ~ etiology +
+#                                baseline + age + sex) with factor levels osteoporotic/pathologic and F/M
+#                                (coefficient, confint, p of etiologypathologic), Newcombe's hybrid
+#                                score interval written out from Wilson limits (Newcombe 1998, method 10),
+#                                fisher.test on the responders 2 x 2 table.
+#   mixed_model                  lme4::lmer(vps ~ etiology + timepoint + baseline + age + sex +
+#                                (1 | patient_id), REML = TRUE), reference timepoint the first present;
+#                                Wald interval from confint(method = "Wald").
+#   recurrence                   survfit medians (print.survfit's rule, summary()$table), survdiff
+#                                chi-square p, coxph(ties = "efron") hazard ratio with its Wald interval.
+#                                The hazard ratio is null when a group has no event: coxph's estimate is
+#                                then infinite ("beta may be infinite").
+#   power                        the formula written out: both tails of the noncentral t, pooled SD,
+#                                df = n1 + n2 - 2; uniroot(tol = 1e-14) for the detectable difference; the
+#                                smallest equal n found by counting up and checked against
+#                                ceiling(power.t.test(strict = TRUE)$n).
+#   completeness                 counting: a patient is expected at a timepoint when its window closed by
+#                                the latest assessment date (procedure_date + days), or when seen there.
+
+suppressPackageStartupMessages({
+  library(jsonlite)
+  library(lme4)
+  library(survival)
+})
+
+script_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(FALSE), value = TRUE)
+  if (length(file_arg)) dirname(normalizePath(sub("^--file=", "", file_arg))) else "tests/stats/r"
+})
+
+schedule <- c("post", "1w", "1m", "3m", "6m", "12m")
+last_day <- c(baseline = 0, post = 2, "1w" = 14, "1m" = 60, "3m" = 135, "6m" = 270, "12m" = 545)
+groups <- c("osteoporotic", "pathologic")
+slack <- 1e-9
+
+or_na <- function(expr) tryCatch(expr, error = function(e) NA)
+mean_or_na <- function(x) if (length(x)) mean(x) else NA
+
+group_block <- function(rows) {
+  b <- rows$baseline
+  f <- rows$vps
+  d <- b - f
+  n <- length(d)
+  tt <- or_na(t.test(b, f, paired = TRUE))
+  wt <- or_na(suppressWarnings(wilcox.test(b, f, paired = TRUE)))
+  list(
+    n = n,
+    baseline_mean = mean_or_na(b),
+    followup_mean = mean_or_na(f),
+    improvement_mean = mean_or_na(d),
+    improvement_sd = if (n > 1) sd(d) else NA,
+    ci_low = if (is.list(tt)) tt$conf.int[1] else NA,
+    ci_high = if (is.list(tt)) tt$conf.int[2] else NA,
+    paired_t_p = if (is.list(tt)) tt$p.value else NA,
+    wilcoxon_p = if (is.list(wt)) wt$p.value else NA,
+    wilcoxon_method = if (is.list(wt)) (if (grepl("exact", wt$method)) "exact" else "normal") else NA,
+    evaluable = sum(b > 0),
+    responders_30 = sum(b > 0 & d >= 0.3 * b - slack),
+    responders_50 = sum(b > 0 & d >= 0.5 * b - slack)
+  )
+}
+
+wilson <- function(r, n, z = qnorm(0.975)) {
+  centre <- r + z^2 / 2
+  half <- z * sqrt(r * (n - r) / n + z^2 / 4)
+  c((centre - half) / (n + z^2), (centre + half) / (n + z^2))
+}
+
+comparison_block <- function(rows, blocks) {
+  x <- rows$baseline[rows$etiology == "osteoporotic"] - rows$vps[rows$etiology == "osteoporotic"]
+  y <- rows$baseline[rows$etiology == "pathologic"] - rows$vps[rows$etiology == "pathologic"]
+  welch <- or_na(t.test(x, y))
+  mw <- or_na(suppressWarnings(wilcox.test(x, y)))
+  model_data <- rows
+  model_data$etiology <- factor(model_data$etiology, levels = groups)
+  model_data$sex <- factor(model_data$sex, levels = c("F", "M"))
+  fit <- or_na(lm(vps ~ etiology + baseline + age + sex, data = model_data))
+  ancova <- c(NA, NA, NA, NA)
+  if (is.list(fit)) {
+    cf <- summary(fit)$coefficients
+    if ("etiologypathologic" %in% rownames(cf)) {
+      ci <- confint(fit)["etiologypathologic", ]
+      ancova <- c(cf["etiologypathologic", "Estimate"], ci[1], ci[2], cf["etiologypathologic", "Pr(>|t|)"])
+    }
+  }
+  o <- blocks$osteoporotic
+  p <- blocks$pathologic
+  responders <- c(NA, NA, NA, NA)
+  if (o$evaluable > 0 && p$evaluable > 0) {
+    p1 <- o$responders_30 / o$evaluable
+    p2 <- p$responders_30 / p$evaluable
+    w1 <- wilson(o$responders_30, o$evaluable)
+    w2 <- wilson(p$responders_30, p$evaluable)
+    table <- matrix(c(o$responders_30, o$evaluable - o$responders_30,
+                      p$responders_30, p$evaluable - p$responders_30), 2, byrow = TRUE)
+    responders <- c(
+      p1 - p2,
+      p1 - p2 - sqrt((p1 - w1[1])^2 + (w2[2] - p2)^2),
+      p1 - p2 + sqrt((w1[2] - p1)^2 + (p2 - w2[1])^2),
+      fisher.test(table)$p.value
+    )
+  }
+  list(
+    difference = if (length(x) && length(y)) mean(x) - mean(y) else NA,
+    ci_low = if (is.list(welch)) welch$conf.int[1] else NA,
+    ci_high = if (is.list(welch)) welch$conf.int[2] else NA,
+    welch_p = if (is.list(welch)) welch$p.value else NA,
+    mann_whitney_p = if (is.list(mw)) mw$p.value else NA,
+    mann_whitney_method = if (is.list(mw)) (if (grepl("exact", mw$method)) "exact" else "normal") else NA,
+    ancova_difference = ancova[1],
+    ancova_ci_low = ancova[2],
+    ancova_ci_high = ancova[3],
+    ancova_p = ancova[4],
+    responders_30_difference = responders[1],
+    responders_30_ci_low = responders[2],
+    responders_30_ci_high = responders[3],
+    responders_30_fisher_p = responders[4]
+  )
+}
+
+mixed_block <- function(paired) {
+  data <- paired
+  present <- schedule[schedule %in% data$timepoint]
+  data$etiology <- factor(data$etiology, levels = groups)
+  data$timepoint <- factor(data$timepoint, levels = present)
+  data$sex <- factor(data$sex, levels = c("F", "M"))
+  fit <- lmer(vps ~ etiology + timepoint + baseline + age + sex + (1 | patient_id), data = data, REML = TRUE)
+  variances <- as.data.frame(VarCorr(fit))
+  wald <- confint(fit, parm = "etiologypathologic", method = "Wald")
+  list(
+    n_observations = nobs(fit),
+    n_patients = as.integer(ngrps(fit)["patient_id"]),
+    etiology_difference = unname(fixef(fit)["etiologypathologic"]),
+    etiology_se = unname(sqrt(diag(as.matrix(vcov(fit))))[names(fixef(fit)) == "etiologypathologic"]),
+    etiology_ci_low = wald[1, 1],
+    etiology_ci_high = wald[1, 2],
+    patient_variance = variances$vcov[variances$grp == "patient_id"],
+    residual_variance = variances$vcov[variances$grp == "Residual"],
+    reference_timepoint = present[1]
+  )
+}
+
+recurrence_block <- function(followups) {
+  followups <- followups[order(followups$patient_id, followups$days), ]
+  times <- do.call(rbind, lapply(split(followups, followups$patient_id), function(rows) {
+    first <- which(!is.na(rows$recurrent_pain) & rows$recurrent_pain == 1)
+    data.frame(
+      patient_id = rows$patient_id[1], etiology = rows$etiology[1],
+      days = if (length(first)) rows$days[first[1]] else max(rows$days),
+      event = as.integer(length(first) > 0)
+    )
+  }))
+  median_of <- function(g) {
+    fit <- survfit(Surv(days, event) ~ 1, data = times[times$etiology == g, ])
+    unname(summary(fit)$table["median"])
+  }
+  events <- sapply(groups, function(g) sum(times$event[times$etiology == g]))
+  logrank <- survdiff(Surv(days, event) ~ etiology, data = times)
+  hr <- c(NA, NA, NA)
+  if (all(events > 0)) {
+    cox <- coxph(Surv(days, event) ~ pathologic, data = transform(times, pathologic = as.numeric(etiology == "pathologic")),
+                 ties = "efron")
+    ci <- summary(cox)$conf.int
+    hr <- c(ci[1, "exp(coef)"], ci[1, "lower .95"], ci[1, "upper .95"])
+  }
+  list(
+    patients_osteoporotic = sum(times$etiology == "osteoporotic"),
+    patients_pathologic = sum(times$etiology == "pathologic"),
+    events_osteoporotic = unname(events["osteoporotic"]),
+    events_pathologic = unname(events["pathologic"]),
+    median_days_osteoporotic = median_of("osteoporotic"),
+    median_days_pathologic = median_of("pathologic"),
+    logrank_p = pchisq(logrank$chisq, df = 1, lower.tail = FALSE),
+    hazard_ratio = hr[1],
+    hr_ci_low = hr[2],
+    hr_ci_high = hr[3]
+  )
+}
+
+two_sample_power <- function(delta, sd, n1, n2) {
+  df <- n1 + n2 - 2
+  ncp <- abs(delta) / (sd * sqrt(1 / n1 + 1 / n2))
+  q <- qt(0.975, df)
+  pt(q, df, ncp, lower.tail = FALSE) + pt(-q, df, ncp)
+}
+
+power_block <- function(paired, primary) {
+  rows <- paired[paired$timepoint == primary, ]
+  x <- (rows$baseline - rows$vps)[rows$etiology == "osteoporotic"]
+  y <- (rows$baseline - rows$vps)[rows$etiology == "pathologic"]
+  n1 <- length(x)
+  n2 <- length(y)
+  sd_pooled <- sqrt(((n1 - 1) * var(x) + (n2 - 1) * var(y)) / (n1 + n2 - 2))
+  difference <- mean(x) - mean(y)
+  detectable <- uniroot(function(d) two_sample_power(d, sd_pooled, n1, n2) - 0.8,
+                        c(0, 20 * sd_pooled), tol = 1e-14)$root
+  guess <- power.t.test(delta = abs(difference), sd = sd_pooled, power = 0.8, strict = TRUE)$n
+  n <- max(2, floor(guess) - 1)
+  while (two_sample_power(difference, sd_pooled, n, n) < 0.8) n <- n + 1
+  stopifnot(n == max(2, ceiling(guess)))
+  list(
+    timepoint = primary,
+    n_osteoporotic = n1,
+    n_pathologic = n2,
+    sd = sd_pooled,
+    minimal_detectable_difference = detectable,
+    power_observed = two_sample_power(difference, sd_pooled, n1, n2),
+    per_group_needed_equal = n,
+    observed_difference = difference
+  )
+}
+
+completeness_block <- function(study) {
+  patients <- study[!duplicated(study$patient_id), ]
+  procedure <- setNames(as.Date(patients$procedure_date), patients$patient_id)
+  cutoff <- max(procedure[study$patient_id] + study$days)
+  codes <- "baseline"
+  for (code in schedule) {
+    if (code %in% study$timepoint || any(procedure + last_day[[code]] <= cutoff)) codes <- c(codes, code)
+  }
+  lapply(codes, function(code) {
+    seen <- unique(study$patient_id[study$timepoint == code])
+    due <- if (code == "baseline") rep(TRUE, nrow(patients)) else procedure + last_day[[code]] <= cutoff
+    due <- due | patients$patient_id %in% seen
+    per_group <- lapply(groups, function(g) {
+      mine <- patients$etiology == g
+      expected <- sum(due & mine)
+      observed <- sum(mine & patients$patient_id %in% seen)
+      list(expected = expected, observed = observed, missing = expected - observed)
+    })
+    list(timepoint = code, groups = setNames(per_group, groups))
+  })
+}
+
+analyse <- function(path, primary = "post") {
+  flat <- read.csv(path, stringsAsFactors = FALSE, colClasses = c(patient_id = "character", procedure_date = "character"))
+  patients <- flat[!duplicated(flat$patient_id), ]
+  cohort <- list(
+    patients = nrow(patients), female = sum(patients$sex == "F"), male = sum(patients$sex == "M"),
+    age_mean = mean(patients$age), age_sd = sd(patients$age), age_min = min(patients$age),
+    age_max = max(patients$age), osteoporotic = sum(patients$etiology == "osteoporotic"),
+    pathologic = sum(patients$etiology == "pathologic")
+  )
+  study <- flat[flat$etiology %in% groups & flat$timepoint != "unscheduled", ]
+  baseline <- study[study$timepoint == "baseline", c("patient_id", "vps")]
+  names(baseline)[2] <- "baseline"
+  followups <- study[study$timepoint %in% schedule, ]
+  paired <- merge(followups, baseline, by = "patient_id")
+  present <- schedule[schedule %in% followups$timepoint]
+  timepoints <- lapply(present, function(code) {
+    rows <- paired[paired$timepoint == code, ]
+    blocks <- setNames(lapply(groups, function(g) group_block(rows[rows$etiology == g, ])), groups)
+    list(timepoint = code, groups = blocks, comparison = comparison_block(rows, blocks))
+  })
+  list(
+    schema = "vertebro.analysis/1",
+    primary = primary,
+    cohort = cohort,
+    timepoints = timepoints,
+    mixed_model = mixed_block(paired),
+    recurrence = recurrence_block(followups),
+    power = power_block(paired, primary),
+    completeness = completeness_block(study)
+  )
+}
+
+for (path in sort(Sys.glob(file.path(script_dir, "core_*.csv")))) {
+  out <- sub("\\.csv$", ".expected.json", path)
+  write_json(analyse(path), out, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE)
+  cat("wrote", out, "\n")
+}
