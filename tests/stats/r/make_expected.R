@@ -284,3 +284,53 @@ for (path in sort(Sys.glob(file.path(script_dir, "core_*.csv")))) {
   write_json(analyse(path), out, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE)
   cat("wrote", out, "\n")
 }
+
+# Single functions on chosen vectors and tables, for the paths the fixtures reach only at their extremes
+# (exact tests with mixed signs, n = 49 against n = 50, V or W exactly at its mean, empty tables cells).
+set.seed(20120303)
+vector_cases <- list(
+  list(name = "exact_mixed_signs", d = round(rnorm(10, 0.5), 2)),
+  list(name = "exact_n49", d = round(rnorm(49, 0.3), 4)),
+  list(name = "normal_n50_no_ties", d = round(rnorm(50, 0.3), 4)),
+  list(name = "zeros_small", d = c(0, 1.5, -0.5, 2, 3.25, -1, 0.75)),
+  list(name = "ties_small", d = c(1, 1, -2, 3, 3, 3, 4, -1)),
+  list(name = "single_non_zero", d = c(0, 0, 2)),
+  list(name = "statistic_at_mean", d = c(1, -2, -3, 4))
+)
+signed_rank <- lapply(vector_cases, function(case) {
+  test <- suppressWarnings(wilcox.test(case$d, mu = 0))
+  list(name = case$name, d = case$d, statistic = unname(test$statistic), p = test$p.value,
+       method = if (grepl("exact", test$method)) "exact" else "normal")
+})
+pair_cases <- list(
+  list(name = "exact_overlapping", x = round(rnorm(8), 2), y = round(rnorm(6, 0.7), 2)),
+  list(name = "exact_49_49", x = round(rnorm(49), 5), y = round(rnorm(49, 0.4), 5)),
+  list(name = "normal_50_10", x = round(rnorm(50), 5), y = round(rnorm(10, 0.5), 5)),
+  list(name = "ties_small", x = c(1, 2, 2, 3, 5), y = c(2, 3, 3, 4, 6, 6)),
+  list(name = "statistic_at_mean", x = c(1, 4), y = c(2, 3)),
+  list(name = "one_each", x = 1, y = 2)
+)
+rank_sum <- lapply(pair_cases, function(case) {
+  test <- suppressWarnings(wilcox.test(case$x, case$y))
+  list(name = case$name, x = case$x, y = case$y, statistic = unname(test$statistic), p = test$p.value,
+       method = if (grepl("exact", test$method)) "exact" else "normal")
+})
+proportions <- lapply(list(c(56, 70, 48, 80), c(9, 10, 3, 10), c(0, 12, 5, 11), c(10, 10, 0, 9), c(3, 6, 3, 6),
+                           c(1, 10, 11, 14), c(0, 5, 5, 5)), function(v) {
+  p1 <- v[1] / v[2]
+  p2 <- v[3] / v[4]
+  w1 <- wilson(v[1], v[2])
+  w2 <- wilson(v[3], v[4])
+  list(r1 = v[1], n1 = v[2], r2 = v[3], n2 = v[4], difference = p1 - p2,
+       ci_low = p1 - p2 - sqrt((p1 - w1[1])^2 + (w2[2] - p2)^2),
+       ci_high = p1 - p2 + sqrt((w1[2] - p1)^2 + (p2 - w2[1])^2),
+       fisher_p = fisher.test(matrix(c(v[1], v[2] - v[1], v[3], v[4] - v[3]), 2, byrow = TRUE))$p.value)
+})
+power_cases <- lapply(list(c(1, 2, 20, 20), c(0.5, 1.3, 270, 30), c(3, 1, 2, 2), c(0.2, 2.5, 12, 7)), function(v) {
+  list(difference = v[1], sd = v[2], n1 = v[3], n2 = v[4], power = two_sample_power(v[1], v[2], v[3], v[4]),
+       power_t_test = if (v[3] == v[4]) power.t.test(n = v[3], delta = v[1], sd = v[2], strict = TRUE)$power else NA)
+})
+out <- file.path(script_dir, "core_functions.expected.json")
+write_json(list(signed_rank = signed_rank, rank_sum = rank_sum, proportions = proportions, power = power_cases),
+           out, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE)
+cat("wrote", out, "\n")
