@@ -13,6 +13,7 @@ from .app import app, err_console, state
 from . import registry_cmds  # noqa: E402,F401
 from . import report_cmds  # noqa: E402,F401
 from . import synth_cmds  # noqa: E402,F401
+from . import interop_cmds  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

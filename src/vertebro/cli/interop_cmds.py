@@ -1,0 +1,128 @@
+"""Data interchange commands: `vertebro import`, `vertebro export`, `vertebro redcap dictionary`."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import VertebroError
+from .app import app, console, err_console
+
+IMPORT_FORMATS = ("csv", "xlsx", "redcap", "fhir")
+EXPORT_FORMATS = ("csv", "xlsx", "parquet", "dta", "sav", "fhir", "redcap")
+SHOWN_PROBLEMS = 40
+
+redcap_app = typer.Typer(help="REDCap interchange: the data dictionary of vertebro's instruments.", no_args_is_help=True)
+app.add_typer(redcap_app, name="redcap")
+
+
+@contextmanager
+def _progress(title: str):
+    """A Rich progress bar; yields ``update(stage, done, total)``."""
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[stage]}"),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task(title, total=1, stage="")
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=max(total, 1), stage=stage)
+
+        yield update
+
+
+def _problem_table(problems, *, title: str) -> Table:  # noqa: ANN001
+    table = Table(title=title, title_justify="left")
+    for column in ("line", "column", "value", "rule"):
+        table.add_column(column, overflow="fold", style="red" if column == "rule" else None)
+    for row in problems.head(SHOWN_PROBLEMS).itertuples(index=False):
+        table.add_row("" if row.line is None or str(row.line) == "<NA>" else str(row.line), str(row.column), str(row.value)[:60], str(row.rule))
+    if len(problems) > SHOWN_PROBLEMS:
+        table.caption = f"… and {len(problems) - SHOWN_PROBLEMS} more"
+    return table
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="The file (or, for --format fhir, a folder of Bundle files) to import."),
+    file_format: str = typer.Option(None, "--format", help=f"One of {', '.join(IMPORT_FORMATS)} (default: from the file name)."),
+    dictionary: Path = typer.Option(None, "--dictionary", help="REDCap data dictionary of the project (--format redcap)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and count what would change; write nothing but the audit record."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the valid rows and list the skipped ones (default: any problem stops the whole import)."),
+    site: str = typer.Option(None, "--site", help="Import for this site only: fills a missing site column, refuses rows of other sites."),
+) -> None:
+    """Import pain assessments in the flat format (CSV or XLSX), a REDCap export or FHIR R4 Bundles.
+
+    Every row is checked with the registry's rules first (types, vocabularies, ranges, dates,
+    timepoint windows, baseline before the procedure, one score per patient and timepoint, a patient's
+    fixed fields agreeing). Any problem stops the import and writes nothing — the problems are shown
+    and written to FILE.errors.csv — unless --skip-invalid is given. Re-importing a file changes
+    nothing; changed values are updated with history. Each import is recorded (file hash, user, time,
+    counts): that record is the audit entry of the rows it creates.
+    """
+    from .registry_cmds import open_registry
+
+    open_registry()
+    from ..interop.problems import ImportRejected
+
+    chosen = (file_format or _guess_import_format(file)).lower()
+    if chosen not in IMPORT_FORMATS:
+        raise VertebroError(f"unknown import format {chosen!r}; use one of {', '.join(IMPORT_FORMATS)}")
+    options = dict(dry_run=dry_run, skip_invalid=skip_invalid)
+    try:
+        with _progress(f"Importing {file.name}") as update:
+            outcome = _run_import(chosen, file, dictionary=dictionary, site=site, progress=update, **options)
+    except ImportRejected as rejected:
+        err_console.print(_problem_table(rejected.problems, title=f"Problems in {file.name} — nothing was imported"))
+        raise
+    _show_outcome(outcome, file=file, dry_run=dry_run)
+
+
+def _guess_import_format(path: Path) -> str:
+    if path.is_dir() or path.suffix.lower() in (".json", ".ndjson"):
+        return "fhir"
+    return "xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
+
+
+def _run_import(file_format: str, file: Path, *, dictionary: Path | None, site: str | None, progress, **options):  # noqa: ANN001, ANN202
+    if file_format in ("csv", "xlsx"):
+        from ..interop.importer import import_flat_file
+
+        return import_flat_file(path=file, file_format=file_format, site=site, progress=progress, **options)
+    if file_format == "redcap":
+        from ..interop.redcap_import import import_redcap_file
+
+        if dictionary is None:
+            raise VertebroError("a REDCap import needs the project's data dictionary: add --dictionary DD.csv")
+        return import_redcap_file(path=file, dictionary=dictionary, site=site, progress=progress, **options)
+    from ..interop.fhir_import import import_fhir_path
+
+    return import_fhir_path(path=file, site=site, progress=progress, **options)
+
+
+def _show_outcome(outcome, *, file: Path, dry_run: bool) -> None:  # noqa: ANN001
+    counts = outcome.counts
+    title = f"{'Dry run of' if dry_run else 'Imported'} {file.name} — import #{outcome.batch.pk}"
+    table = Table(title=title, title_justify="left")
+    for column in ("rows read", "created", "updated", "unchanged", "skipped"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(n) for n in (outcome.batch.rows_read, counts.rows_created, counts.rows_updated, counts.rows_unchanged, outcome.batch.rows_skipped)))
+    console.print(table)
+    records = Table(title="Records", title_justify="left")
+    for column in ("record", "created", "updated", "unchanged"):
+        records.add_column(column, justify="left" if column == "record" else "right")
+    for name, (created, updated, unchanged) in counts.records.items():
+        records.add_row(name, str(created), str(updated), str(unchanged))
+    console.print(records)
+    if len(outcome.problems):
+        err_console.print(_problem_table(outcome.problems, title=f"Skipped rows (lines {_ranges(outcome.skipped_lines)})"))
+        err_console.print(f"The full list is in {outcome.report}.")
+    if dry_run:
+        console.print("[yellow]Dry run: nothing was written to the registry.[/]")
+
+
+def _ranges(lines: list[int]) -> str:
+    text = ", ".join(map(str, lines[:20]))
+    return text + (f", … ({len(lines)} rows)" if len(lines) > 20 else "")

@@ -1,0 +1,210 @@
+"""Reading CSV and XLSX files into frames of text cells, with the file line of every row.
+
+Cells stay text here (``""`` for empty): the validator decides what each means, so that an error
+report can quote a value exactly as the file holds it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import VertebroError
+from .problems import combine, no_problems, problems_frame
+
+FORMATS = ("csv", "xlsx")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A file read as text.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One column per header name, every cell a ``str``.
+    lines : numpy.ndarray
+        File line (CSV, header is line 1) or sheet row (XLSX) of each row of ``frame``.
+    problems : pandas.DataFrame
+        Rows the reader could not take (wrong number of fields, duplicate header names...).
+    """
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    problems: pd.DataFrame
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def guess_format(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in ("xlsx", "xlsm"):
+        return "xlsx"
+    return "csv"
+
+
+def read_table(path: Path, file_format: str | None = None) -> Table:
+    """Read ``path`` (CSV in UTF-8, with or without BOM, or the first sheet of an XLSX workbook)."""
+    if not path.exists():
+        raise VertebroError(f"{path} does not exist; give the path of the file to import")
+    file_format = file_format or guess_format(path)
+    if file_format == "xlsx":
+        return _read_xlsx(path)
+    if file_format != "csv":
+        raise VertebroError(f"{path.name}: cannot read format {file_format!r} as a table; use csv or xlsx")
+    return read_csv_bytes(path.read_bytes(), name=path.name)
+
+
+def read_csv_bytes(data: bytes, *, name: str = "input") -> Table:
+    """Parse CSV bytes (UTF-8, BOM allowed). Arrow's parser reads well-formed files fast; any
+    irregular file (rows of the wrong length, blank lines, line breaks inside cells, repeated
+    column names) goes through Python's csv module, which reports each irregular line exactly."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise VertebroError(
+            f"{name} is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8 and import it again"
+        ) from None
+    fast = _read_csv_fast(data, text)
+    return fast if fast is not None else _read_csv_slowly(text)
+
+
+def _read_csv_fast(data: bytes, text: str) -> Table | None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    first, newline, body = data.partition(b"\n")
+    if not newline or b"\x00" in data or b"\r" in first[:-1]:
+        return None
+    header = next(csv.reader([first.decode("utf-8").rstrip("\r")]), [])
+    if not header or len(set(header)) != len(header):
+        return None
+    physical_lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    if table.num_rows != physical_lines:
+        return None  # blank lines or quoted line breaks: the slow reader numbers lines exactly
+    frame = table.to_pandas()
+    frame.columns = pd.Index(header)
+    return Table(frame, np.arange(2, len(frame) + 2), no_problems())
+
+
+def _header_problems(header: list[str]) -> pd.DataFrame:
+    seen: set[str] = set()
+    bad = []
+    for name in header:
+        if name in seen:
+            bad.append(name)
+        seen.add(name)
+    if not bad:
+        return no_problems()
+    return problems_frame(1, "(header)", bad, "a column name appears more than once")
+
+
+def _read_csv_slowly(text: str) -> Table:
+    reader = csv.reader(io.StringIO(text.replace("\x00", "")), strict=False)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return Table(pd.DataFrame(), np.array([], dtype="int64"), problems_frame(1, "(header)", "", "the file is empty"))
+    except csv.Error as exc:
+        return Table(pd.DataFrame(), np.array([], dtype="int64"), problems_frame(1, "(header)", "", f"unreadable CSV header: {exc}"))
+    rows, lines, bad = [], [], []
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            bad.append((start, "(row)", "", f"unreadable CSV: {exc}"))
+            continue
+        if not row or row == [""] and len(header) > 1:
+            continue  # a blank line is no row
+        if len(row) != len(header):
+            bad.append((start, "(row)", ",".join(row)[:80], f"the row has {len(row)} fields, the header has {len(header)}"))
+            continue
+        rows.append(row)
+        lines.append(start)
+    frame = _unique_columns(rows, header)
+    found = [_header_problems(header)]
+    if bad:
+        found.append(problems_frame(*zip(*bad)))
+    return Table(frame, np.array(lines, dtype="int64"), combine(found))
+
+
+def _unique_columns(rows: list[list[str]], header: list[str]) -> pd.DataFrame:
+    """Rows as a frame named by the header; a repeated name keeps its first column (the repeat is
+    reported as a header problem, which stops the import)."""
+    frame = pd.DataFrame(rows, columns=range(len(header)), dtype="object") if rows else pd.DataFrame(columns=range(len(header)), dtype="object")
+    keep = [i for i, name in enumerate(header) if name not in header[:i]]
+    frame = frame.iloc[:, keep]
+    frame.columns = pd.Index([header[i] for i in keep])
+    return frame
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_xlsx(path: Path) -> Table:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        raise VertebroError(f"{path.name} cannot be opened as an XLSX workbook ({exc}); save it again from Excel") from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header_cells = next(rows, None)
+        if header_cells is None:
+            return Table(pd.DataFrame(), np.array([], dtype="int64"), problems_frame(1, "(header)", "", "the sheet is empty"))
+        header = [_cell_text(c).strip() for c in header_cells]
+        while header and header[-1] == "":
+            header.pop()
+        data, lines = [], []
+        for number, cells in enumerate(rows, start=2):
+            texts = [_cell_text(c) for c in cells[: len(header)]]
+            texts += [""] * (len(header) - len(texts))
+            if any(t.strip() for t in texts):
+                data.append(texts)
+                lines.append(number)
+    finally:
+        workbook.close()
+    frame = _unique_columns(data, header)
+    return Table(frame, np.array(lines, dtype="int64"), _header_problems(header))
