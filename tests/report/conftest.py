@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vertebro.domain.flat import FLAT_COLUMNS
+
 FOLLOW_UP_DAYS = {"post": 1, "1w": 7, "1m": 30, "3m": 90, "6m": 180, "12m": 365}
 LEVELS = ["T6", "T7", "T8", "T9", "T10", "T11", "T12", "L1", "L2", "L3", "L4"]
 
@@ -30,7 +32,7 @@ def synthetic_flat(n_osteoporotic: int = 90, n_pathologic: int = 20, n_traumatic
         )
         baseline = int(np.clip(round(rng.normal(7.5, 1.4)), 3, 10))
         effect = 4.2 if etiology == "osteoporotic" else 3.2
-        rows.append(patient | dict(timepoint="baseline", days=-1, vps=baseline, venue="neurointerventional",
+        rows.append(patient | dict(timepoint="baseline", days=-1, vps=baseline, venue="neurointerventional_clinic",
                                    recurrent_pain=None))
         dropout = rng.choice(list(FOLLOW_UP_DAYS) + [None], p=[0.02, 0.05, 0.08, 0.1, 0.1, 0.1, 0.55])
         recur_hazard = 0.06 if etiology == "osteoporotic" else 0.14
@@ -40,7 +42,7 @@ def synthetic_flat(n_osteoporotic: int = 90, n_pathologic: int = 20, n_traumatic
             score = int(np.clip(round(baseline - effect + rng.normal(0, 1.8)), 0, 10))
             rows.append(patient | dict(timepoint=timepoint, days=days, vps=score, venue="primary_care",
                                        recurrent_pain=int(rng.random() < recur_hazard)))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=[*FLAT_COLUMNS, "levels", "cement_ml"])
 
 
 @pytest.fixture(scope="session")

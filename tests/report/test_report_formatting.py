@@ -31,7 +31,6 @@ def test_counts_percentages_and_shares():
     assert fmt.count_percent(12, 40) == "12 (30.0%)"
     assert fmt.count_percent(0, 0) == "0"
     assert fmt.proportion(0.4872, 0) == "49%"
-    assert fmt.percentage_points(0.1534) == "15.3"
     assert fmt.share(88, 90) == "98%"
     assert fmt.share(0, 0) == fmt.MISSING
     assert fmt.integer(1234) == "1,234"
@@ -41,3 +40,10 @@ def test_p_values_read_as_clauses_in_sentences():
     assert fmt.p_clause(0.0004) == "p < 0.001"
     assert fmt.p_clause(0.04321) == "p = 0.043"
     assert fmt.p_clause(None) == "p not available"
+
+
+def test_estimates_with_intervals_degrade_gracefully():
+    assert fmt.estimate(1.0106, 0.0417, 1.9795) == "1.01 (0.04 to 1.98)"
+    assert fmt.estimate(0.1534, -0.0456, 0.3312, 1, scale=100) == "15.3 (−4.6 to 33.1)"
+    assert fmt.estimate(1.0, None, 2.0) == "1.00 (CI —)"
+    assert fmt.estimate(None, 0.0, 1.0) == fmt.MISSING

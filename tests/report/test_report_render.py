@@ -114,7 +114,7 @@ def test_contract_numbers_are_displayed_rounded(html):
     assert "1.01 (0.04 to 1.98)" in text  # raw difference
     assert "15.3 (−4.6 to 33.1)" in text  # Newcombe interval in percentage points
     assert "0.99 points (95% CI 0.31 to 1.66" in text  # mixed model 0.9876 ± 1.96 × 0.3456
-    assert "2.35 (95% CI 1.07 to 5.14)" in text  # hazard ratio
+    assert "Hazard ratio (95% CI), pathologic versus osteoporotic (Cox, Efron ties): 2.35 (1.07 to 5.14)" in text
     assert "4.2211" not in text  # never the unrounded value
 
 

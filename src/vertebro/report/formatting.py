@@ -76,6 +76,18 @@ def interval(low: object, high: object, digits: int = 2) -> str:
     return f"{number(low, digits)} to {number(high, digits)}"
 
 
+def estimate(value: object, low: object, high: object, digits: int = 2, *, scale: float = 1.0) -> str:
+    """``"1.01 (0.04 to 1.98)"``; a lone dash when the estimate is missing, ``"1.01 (CI —)"`` when
+    only the interval is. ``scale`` multiplies all three (100 shows proportions as percentage points).
+    """
+    if is_missing(value):
+        return MISSING
+    shown = number(float(value) * scale, digits)
+    if is_missing(low) or is_missing(high):
+        return f"{shown} (CI {MISSING})"
+    return f"{shown} ({interval(float(low) * scale, float(high) * scale, digits)})"
+
+
 def count_percent(count: object, total: object) -> str:
     """``12, 40`` → ``"12 (30.0%)"``; the count alone when the total is zero or missing."""
     if is_missing(count):
@@ -83,17 +95,6 @@ def count_percent(count: object, total: object) -> str:
     if is_missing(total) or float(total) == 0:
         return integer(count)
     return f"{integer(count)} ({percent(100 * float(count) / float(total))})"
-
-
-def percentage_points(value: object, digits: int = 1) -> str:
-    """A difference of two proportions (0–1 scale) in percentage points: ``0.123`` → ``"12.3"``."""
-    return MISSING if is_missing(value) else number(100 * float(value), digits)
-
-
-def percentage_points_interval(low: object, high: object, digits: int = 1) -> str:
-    if is_missing(low) or is_missing(high):
-        return MISSING
-    return interval(100 * float(low), 100 * float(high), digits)
 
 
 def share(part: object, whole: object, digits: int = 0) -> str:
@@ -106,13 +107,12 @@ def share(part: object, whole: object, digits: int = 0) -> str:
 FILTERS = {
     "num": number,
     "n": integer,
-    "pp": percentage_points,
-    "pp_ci": percentage_points_interval,
     "share": share,
     "pct": percent,
     "prop": proportion,
     "p": p_value,
     "p_clause": p_clause,
     "ci": interval,
+    "estimate": estimate,
     "count_pct": count_percent,
 }

@@ -15,6 +15,7 @@ from scipy import stats
 
 from ..domain.timepoints import SCHEDULE, UNSCHEDULED
 from ..domain.vocabulary import STUDY_GROUPS
+from ..stats.recurrence import time_to_recurrence
 
 #: Columns of :func:`pain_by_timepoint`.
 PAIN_COLUMNS = ("timepoint", "group", "n", "mean", "sd", "ci_low", "ci_high")
@@ -83,11 +84,12 @@ def improvement_at(df: pd.DataFrame, timepoint: str) -> pd.DataFrame:
 
 
 def recurrence_times(df: pd.DataFrame) -> pd.DataFrame | None:
-    """Time to recurrent back pain per patient, as the contract's ``recurrence`` section defines it.
+    """Time to recurrent back pain per patient, exactly as the analysis defines it.
 
-    Per patient with at least one scheduled follow-up row with ``days``: the event
-    is the first follow-up row with ``recurrent_pain = 1`` (time = its ``days``), else the patient
-    is censored at the last follow-up day.
+    The rows are the scheduled follow-ups of the two study groups (no baseline, no unscheduled
+    rows, none without ``days``); :func:`vertebro.stats.recurrence.time_to_recurrence` turns them
+    into one row per patient, so the curves drawn are the curves the analysis tested: the event is
+    the first follow-up with ``recurrent_pain = 1``, else the patient is censored at the last one.
 
     Returns
     -------
@@ -103,13 +105,9 @@ def recurrence_times(df: pd.DataFrame) -> pd.DataFrame | None:
     rows["days"] = pd.to_numeric(rows["days"], errors="coerce").astype("float64")
     rows["recurrent_pain"] = pd.to_numeric(rows["recurrent_pain"], errors="coerce").astype("float64")
     rows = rows.dropna(subset=["days"])
-    by_patient = rows.groupby("patient_id", sort=False)
-    first_event = rows[rows["recurrent_pain"] == 1].groupby("patient_id", sort=False)["days"].min()
-    out = pd.DataFrame({"group": by_patient["etiology"].first(), "last_day": by_patient["days"].max()})
-    out["first_event"] = first_event.reindex(out.index)
-    out["event"] = out["first_event"].notna().astype(int)
-    out["days"] = out["first_event"].where(out["event"] == 1, out["last_day"]).astype(float)
-    return out.reset_index()[["patient_id", "group", "days", "event"]]
+    times = time_to_recurrence(rows[["patient_id", "etiology", "days", "recurrent_pain"]])
+    times["days"] = times["days"].astype("float64")
+    return times.rename(columns={"etiology": "group"})[["patient_id", "group", "days", "event"]]
 
 
 def at_risk(times: pd.DataFrame | None, days: list[float]) -> dict[str, list[int]]:

@@ -40,19 +40,44 @@ def headline(analysis: Mapping[str, Any], primary: str) -> str:
     """One sentence with the answer at the primary timepoint."""
     phrase = timepoint_phrase(primary)
     entry = primary_entry(analysis, primary)
-    if entry is None:
-        return f"No patient has both a baseline score and a score {phrase}, so the groups cannot be compared."
     osteo, patho = _group(entry, "osteoporotic"), _group(entry, "pathologic")
+    if entry is None or not (osteo.get("n") or patho.get("n")):
+        return f"No patient has both a baseline score and a score {phrase}, so the groups cannot be compared."
     comparison = entry.get("comparison") or {}
+    if fmt.is_missing(comparison.get("difference")):
+        verdict = "the groups cannot be compared (see the warnings)."
+    else:
+        verdict = (
+            f"the difference (osteoporotic minus pathologic) is {fmt.number(comparison.get('difference'))} points "
+            f"(95% CI {fmt.interval(comparison.get('ci_low'), comparison.get('ci_high'))}, "
+            f"Welch {fmt.p_clause(comparison.get('welch_p'))})."
+        )
+    if _estimated(osteo) and _estimated(patho):
+        joined = (
+            f"pain improved by a mean of {_mean_with_ci(osteo)} in osteoporotic fractures "
+            f"and by {_mean_with_ci(patho)} in pathologic fractures"
+        )
+    else:
+        joined = "; ".join(_improvement(group, name) for group, name in ((osteo, "osteoporotic"), (patho, "pathologic")))
+    return f"{phrase[0].upper()}{phrase[1:]}, {joined}; {verdict}"
+
+
+def _estimated(group: Mapping[str, Any]) -> bool:
+    return not fmt.is_missing(group.get("improvement_mean"))
+
+
+def _mean_with_ci(group: Mapping[str, Any]) -> str:
     return (
-        f"{phrase[0].upper()}{phrase[1:]}, pain improved by a mean of {fmt.number(osteo.get('improvement_mean'))} points "
-        f"(95% CI {fmt.interval(osteo.get('ci_low'), osteo.get('ci_high'))}) in osteoporotic fractures "
-        f"and {fmt.number(patho.get('improvement_mean'))} points "
-        f"(95% CI {fmt.interval(patho.get('ci_low'), patho.get('ci_high'))}) in pathologic fractures; "
-        f"the difference (osteoporotic minus pathologic) is {fmt.number(comparison.get('difference'))} points "
-        f"(95% CI {fmt.interval(comparison.get('ci_low'), comparison.get('ci_high'))}, "
-        f"Welch {fmt.p_clause(comparison.get('welch_p'))})."
+        f"{fmt.number(group.get('improvement_mean'))} points "
+        f"(95% CI {fmt.interval(group.get('ci_low'), group.get('ci_high'))})"
     )
+
+
+def _improvement(group: Mapping[str, Any], name: str) -> str:
+    if _estimated(group):
+        return f"pain improved by a mean of {_mean_with_ci(group)} in {name} fractures"
+    reason = "no patient with both scores" if not group.get("n") else "see the warnings"
+    return f"in {name} fractures the improvement could not be estimated ({reason})"
 
 
 def power_paragraph(analysis: Mapping[str, Any], primary: str) -> str:

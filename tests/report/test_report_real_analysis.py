@@ -1,0 +1,82 @@
+"""The report on the real `analyze` output, including the degenerate inputs the contract allows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from vertebro.report import formatting as fmt
+from vertebro.report import render_report
+from vertebro.stats.analysis import analyze
+
+LEAKS = ("None", "nan", "NaN", "inf")
+
+
+def visible(html: str) -> str:
+    body = re.sub(r"<style>.*?</style>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+
+
+def assert_no_leaked_nulls(html: str) -> None:
+    text = visible(html)
+    for leaked in LEAKS:
+        assert not re.search(rf"\b{leaked}\b", text), leaked
+
+
+@pytest.fixture(scope="module")
+def analysis(flat_df):
+    return analyze(flat_df, primary="post")
+
+
+def test_power_paragraph_and_headline_state_the_analysis_numbers(flat_df, analysis):
+    html = render_report(flat_df, analysis)
+    power = analysis["power"]
+    post = next(tp for tp in analysis["timepoints"] if tp["timepoint"] == "post")
+    paragraph = re.search(r'<p class="power">(.*?)</p>', html, re.S).group(1)
+    assert f"With {post['groups']['pathologic']['n']} pathologic" in paragraph
+    assert f"is {fmt.number(power['minimal_detectable_difference'])} points" in paragraph
+    assert f"The observed difference is {fmt.number(post['comparison']['difference'])} points" in paragraph
+    assert f"{fmt.proportion(power['power_observed'], 0)} power" in paragraph
+    assert f"{fmt.integer(power['per_group_needed_equal'])} patients per group" in paragraph
+    assert fmt.interval(post["comparison"]["ci_low"], post["comparison"]["ci_high"]) in visible(html)
+    for warning in analysis["warnings"]:
+        assert warning.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in html
+    assert_no_leaked_nulls(html)
+
+
+def test_no_pathologic_patients_renders_nulls_and_warnings(make_flat):
+    df = make_flat(n_pathologic=0)
+    analysis = analyze(df)
+    html = render_report(df, analysis)
+    assert analysis["warnings"]
+    assert fmt.MISSING in visible(html)
+    assert "Pathologic (n = 0)" in visible(html)
+    assert "in pathologic fractures the improvement could not be estimated (no patient with both scores)" in visible(html)
+    assert_no_leaked_nulls(html)
+
+
+def test_no_baseline_rows_renders_without_crashing(flat_df):
+    df = flat_df[flat_df["timepoint"] != "baseline"]
+    analysis = analyze(df)
+    html = render_report(df, analysis)
+    assert "no baseline score" in visible(html)
+    assert "No patient has both a baseline score and a score just after the procedure" in visible(html)
+    assert_no_leaked_nulls(html)
+
+
+def test_deidentified_csv_without_days_renders_recurrence_as_unavailable(flat_df):
+    df = flat_df[["patient_id", "sex", "age", "etiology", "timepoint", "vps"]]
+    analysis = analyze(df, primary="1m")
+    html = render_report(df, analysis)
+    assert analysis["recurrence"] is None
+    assert "Not available: the input has no days or recurrent_pain column." in visible(html)
+    assert_no_leaked_nulls(html)
+
+
+def test_a_timepoint_nobody_reached_as_primary(flat_df):
+    df = flat_df[flat_df["timepoint"] != "12m"]
+    analysis = analyze(df, primary="12m")
+    html = render_report(df, analysis)
+    assert "No patient has both a baseline score and a score at 12 months" in visible(html)
+    assert_no_leaked_nulls(html)
