@@ -34,6 +34,8 @@ _FISHER_RELATIVE_ERROR = 1 + 1e-7
 #: Column pivoting tolerance of R's ``lm`` (``qr(..., tol = 1e-07)``).
 _ALIAS_TOLERANCE = 1e-7
 _Z975 = float(sps.norm.ppf(0.975))
+#: A residual sum of squares below this share of the total is rounding noise of an exact fit.
+_PERFECT_FIT = 1e-24
 
 
 @dataclass(frozen=True)
@@ -269,12 +271,13 @@ def ancova(data: pd.DataFrame) -> Ancova:
     if n <= len(kept):
         notes.append(f"ANCOVA needs more patients ({n}) than model coefficients ({len(kept)})")
         return Ancova(None, None, None, None, n, dropped, tuple(notes))
-    fit = sm.OLS(data["followup"].to_numpy(float), design[:, [names.index(k) for k in kept]]).fit()
+    y = data["followup"].to_numpy(float)
+    fit = sm.OLS(y, design[:, [names.index(k) for k in kept]]).fit()
     column = kept.index("pathologic")
     low, high = fit.conf_int(alpha=0.05)[column]
     estimate, p = float(fit.params[column]), float(fit.pvalues[column])
-    if not np.isfinite(p):
-        notes.append("ANCOVA residuals are all zero (a perfect fit): no interval or p-value")
+    if fit.ssr <= _PERFECT_FIT * max(1.0, float(np.sum((y - y.mean()) ** 2))) or not np.isfinite(p):
+        notes.append("ANCOVA fits every follow-up score exactly (zero residual variance): no interval or p-value")
         return Ancova(estimate, None, None, None, n, dropped, tuple(notes))
     return Ancova(estimate, float(low), float(high), p, n, dropped, tuple(notes))
 

@@ -52,6 +52,8 @@ def completeness(study: pd.DataFrame) -> Completeness:
     procedure = _procedure_dates(study, patients)
     notes: list[str] = []
     cutoff = None
+    if not len(study):
+        notes.append("there is no assessment of the study groups: nothing to count, no data cut-off")
     if procedure is None:
         if len(study):
             notes.append(
