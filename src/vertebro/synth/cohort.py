@@ -36,7 +36,7 @@ from .parameters import CLINIC_CODES, CohortParameters
 #: Columns of a chunk's assessment arrays: the schedule in order (baseline, post, 1w … 12m).
 TIMEPOINT_COLUMNS: tuple[str, ...] = tuple(tp.code for tp in SCHEDULE)
 OSTEOPOROTIC, PATHOLOGIC = 0, 1
-NEURO, PRIMARY, PAIN = (VENUE.codes.index(code) for code in ("neurointerventional_clinic", "primary_care", "pain_clinic"))
+NEURO, PRIMARY, PAIN = (VENUE.codes.index(c) for c in ("neurointerventional_clinic", "primary_care", "pain_clinic"))
 #: ``recurrent`` value meaning "empty" (baseline rows).
 NOT_ASKED = -1
 _FIRST_LUMBAR = level_index("L1")
@@ -197,7 +197,9 @@ def _truncated_normal(rng, mean, sd, low, high, size) -> np.ndarray:
     return mean + sd * ndtri(a + rng.random(size) * (b - a))
 
 
-def _draw_chunk(first: int, n: int, plan: CohortPlan, params: CohortParameters, totals: _RunningTotals, rng) -> Chunk:
+def _draw_chunk(
+    first: int, n: int, plan: CohortPlan, params: CohortParameters, totals: _RunningTotals, rng
+) -> Chunk:
     women = split_count(rng, totals.women_left, totals.patients_left, n)
     pathologic_count = split_count(rng, totals.pathologic_left, totals.patients_left, n)
     totals.women_left -= women
@@ -292,8 +294,9 @@ def _assessments(group, plan: CohortPlan, params: CohortParameters, totals: _Run
     visits = len(CLINIC_CODES)
     is_pathologic = group == PATHOLOGIC
 
-    def per_group(osteoporotic, pathologic_values):
-        return np.where(is_pathologic[:, None], np.asarray(pathologic_values)[None, :], np.asarray(osteoporotic)[None, :])
+    def per_group(osteoporotic_values, pathologic_values) -> np.ndarray:
+        """An (n, visits) array: each patient's row of per-visit values for their group."""
+        return np.where(is_pathologic[:, None], np.asarray(pathologic_values), np.asarray(osteoporotic_values))
 
     # Who is seen: a patient stays in follow-up until a retention threshold passes them by, and misses
     # the odd visit; the post-procedure score is never missed.

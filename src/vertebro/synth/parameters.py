@@ -266,39 +266,59 @@ def site_codes(count: int) -> tuple[str, ...]:
     return tuple(f"SITE-{chr(ord('A') + i)}" for i in range(count))
 
 
-def _check_parameters(p: CohortParameters) -> None:
-    def need(ok: bool, name: str, value: object, rule: str) -> None:
-        if not ok:
-            raise DomainError(name, value, rule)
+def _need(ok: bool, name: str, value: object, rule: str) -> None:
+    if not ok:
+        raise DomainError(name, value, rule)
 
+
+def _is_share_list(values: tuple[float, ...], length: int) -> bool:
+    return len(values) == length and all(v >= 0 for v in values) and abs(sum(values) - 1) < 1e-9
+
+
+def _check_parameters(p: CohortParameters) -> None:
     f = p.figures
-    need(f.patients >= 1, "figures.patients", f.patients, "must be at least 1")
-    need(0 <= f.women <= f.patients, "figures.women", f.women, "must lie between 0 and the patients")
-    need(0 <= f.pathologic <= f.patients, "figures.pathologic", f.pathologic, "must lie between 0 and the patients")
-    need(0 <= f.age_min < f.age_mean < f.age_max <= 120, "figures.age_mean", f.age_mean, "needs 0 <= min < mean < max <= 120")
-    need(f.age_min < p.ages.pathologic_mean < f.age_max, "ages.pathologic_mean", p.ages.pathologic_mean, "must lie inside the age range")
+    _need(f.patients >= 1, "figures.patients", f.patients, "must be at least 1")
+    _need(0 <= f.women <= f.patients, "figures.women", f.women, "must lie between 0 and the patients")
+    _need(0 <= f.pathologic <= f.patients, "figures.pathologic", f.pathologic, "must lie between 0 and the patients")
+    _need(0 <= f.age_min < f.age_mean < f.age_max <= 120, "figures.age_mean", f.age_mean, "needs min < mean < max")
+    mean = p.ages.pathologic_mean
+    _need(f.age_min < mean < f.age_max, "ages.pathologic_mean", mean, "must lie inside the age range")
+
     pain = p.pain
     for name in ("improvement_osteoporotic", "improvement_pathologic"):
-        need(len(getattr(pain, name)) == len(FOLLOW_UP_CODES), f"pain.{name}", getattr(pain, name), "needs one value per timepoint post, 1w, 1m, 3m, 6m, 12m")
-    need(1 <= pain.baseline_min <= 10, "pain.baseline_min", pain.baseline_min, "must be 1–10 so a post score can lie below it")
+        values = getattr(pain, name)
+        _need(len(values) == len(FOLLOW_UP_CODES), f"pain.{name}", values, "needs one value per timepoint post … 12m")
+    rule = "must be 1–10 so that a post score fits below it"
+    _need(1 <= pain.baseline_min <= 10, "pain.baseline_min", pain.baseline_min, rule)
+
     fu = p.follow_up
-    for name in ("retention_osteoporotic", "retention_pathologic", "recurrence_onset_osteoporotic", "recurrence_onset_pathologic", "neurointerventional_share", "visit_day_target", "visit_day_sd"):
-        need(len(getattr(fu, name)) == len(CLINIC_CODES), f"follow_up.{name}", getattr(fu, name), "needs one value per visit 1w, 1m, 3m, 6m, 12m")
+    per_visit = (
+        "retention_osteoporotic", "retention_pathologic", "recurrence_onset_osteoporotic",
+        "recurrence_onset_pathologic", "neurointerventional_share", "visit_day_target", "visit_day_sd",
+    )  # fmt: skip
+    for name in per_visit:
+        values = getattr(fu, name)
+        _need(len(values) == len(CLINIC_CODES), f"follow_up.{name}", values, "needs one value per visit 1w … 12m")
     for name in ("retention_osteoporotic", "retention_pathologic"):
         values = getattr(fu, name)
-        need(all(0 <= a <= 1 for a in values) and all(b <= a for a, b in zip(values, values[1:])), f"follow_up.{name}", values, "must be probabilities that never increase")
-    need(len(fu.post_day_shares) == 3 and abs(sum(fu.post_day_shares) - 1) < 1e-9, "follow_up.post_day_shares", fu.post_day_shares, "needs three shares (days 0, 1, 2) that add up to 1")
+        falling = all(0 <= a <= 1 for a in values) and all(b <= a for a, b in zip(values, values[1:]))
+        _need(falling, f"follow_up.{name}", values, "must be probabilities that never increase")
+    rule = "needs three shares (days 0, 1, 2) adding up to 1"
+    _need(_is_share_list(fu.post_day_shares, 3), "follow_up.post_day_shares", fu.post_day_shares, rule)
+
     pr = p.procedures
-    need(pr.first_date <= pr.last_date, "procedures.first_date", pr.first_date, "must not be after last_date")
+    _need(pr.first_date <= pr.last_date, "procedures.first_date", pr.first_date, "must not be after last_date")
     for name in ("level_count_osteoporotic", "level_count_pathologic"):
         values = getattr(pr, name)
-        need(len(values) == 3 and abs(sum(values) - 1) < 1e-9, f"procedures.{name}", values, "needs three shares (1, 2, 3 levels) that add up to 1")
+        rule = "needs three shares (1, 2, 3 levels) adding up to 1"
+        _need(_is_share_list(values, 3), f"procedures.{name}", values, rule)
     for name in ("levels_osteoporotic", "levels_pathologic"):
         pairs = getattr(pr, name)
         for level, weight in pairs:
             parse_level(level, field=f"procedures.{name}")
-            need(weight >= 0, f"procedures.{name}", weight, "weights must not be negative")
-        need(sum(w > 0 for _, w in pairs) >= 3, f"procedures.{name}", pairs, "needs at least three levels of positive weight")
+            _need(weight >= 0, f"procedures.{name}", weight, "weights must not be negative")
+        _need(sum(w > 0 for _, w in pairs) >= 3, f"procedures.{name}", pairs, "needs three levels of positive weight")
     low, high = pr.cement_ml_range
-    need(0 < low <= high <= CEMENT_ML_MAX, "procedures.cement_ml_range", pr.cement_ml_range, f"must lie within 0–{CEMENT_ML_MAX:g} ml per level")
-    need(len(p.sites) >= 1 and all(p.sites), "sites", p.sites, "needs at least one site code")
+    rule = f"must lie within 0–{CEMENT_ML_MAX:g} ml per level"
+    _need(0 < low <= high <= CEMENT_ML_MAX, "procedures.cement_ml_range", pr.cement_ml_range, rule)
+    _need(len(p.sites) >= 1 and all(p.sites), "sites", p.sites, "needs at least one site code")
