@@ -126,3 +126,31 @@ def _show_outcome(outcome, *, file: Path, dry_run: bool) -> None:  # noqa: ANN00
 def _ranges(lines: list[int]) -> str:
     text = ", ".join(map(str, lines[:20]))
     return text + (f", … ({len(lines)} rows)" if len(lines) > 20 else "")
+
+
+@app.command("export")
+def export(
+    file_format: str = typer.Option(..., "--format", help=f"One of {', '.join(EXPORT_FORMATS)}."),
+    out: Path = typer.Option(..., "--out", help="File to write (for fhir: a folder, one Bundle per patient)."),
+    deidentified: bool = typer.Option(False, "--deidentified", help="HIPAA Safe Harbor: drop identifiers, keyed-hash study ids, dates as days from the index procedure, ages over 89 as 90."),
+    site: list[str] = typer.Option(None, "--site", help="Only these sites (repeat the option for several)."),
+) -> None:
+    """Export the registry: flat CSV/XLSX (spreadsheet formulas neutralised), Parquet, Stata (.dta) and
+    SPSS (.sav) with variable and value labels, FHIR R4 Bundles or a REDCap records file.
+
+    Every export is logged (who, when, format, identified or not, destination, rows).
+    """
+    from .registry_cmds import open_registry
+
+    open_registry()
+    from ..interop.export import export_registry
+
+    chosen = file_format.lower()
+    if chosen not in EXPORT_FORMATS:
+        raise VertebroError(f"unknown export format {chosen!r}; use one of {', '.join(EXPORT_FORMATS)}")
+    with _progress(f"Exporting {chosen}") as update:
+        update("writing", 0, 1)
+        result = export_registry(file_format=chosen, out=out, deidentified=deidentified, site_codes=site or None)
+        update("done", 1, 1)
+    kind = "de-identified" if deidentified else "identified (contains protected health information)"
+    console.print(f"[green]Exported[/] {result.rows} rows as {chosen} to {result.path} — {kind}; logged as export #{result.log.pk}.")

@@ -23,6 +23,7 @@ from ..domain.levels import parse_levels
 from ..domain.timepoints import SCHEDULE, UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
 from ..domain.vocabulary import ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE, Vocabulary
 from .problems import combine, no_problems, problems_frame
+from .sanitize import restore_text
 
 TIMEPOINT = Vocabulary("timepoint", tuple((tp.code, tp.label) for tp in SCHEDULE) + ((UNSCHEDULED, "Unscheduled"),))
 #: Columns a flat file may carry beyond the flat format's own.
@@ -72,13 +73,20 @@ class _Checker:
         self.raw = raw
         self.lines = np.asarray(lines)
         self.found: list[pd.DataFrame] = []
+        self._texts: dict[str, pd.Series] = {}
 
     def text(self, column: str) -> pd.Series:
-        """Stripped text; missing for blank or absent."""
+        """Stripped text; missing for blank or absent. A spreadsheet-safety apostrophe that an
+        export put before ``= + - @`` is taken off again (``sanitize``)."""
+        if column in self._texts:
+            return self._texts[column]
         if column not in self.raw:
             return pd.Series(None, index=self.raw.index, dtype="object")
         values = self.raw[column].astype("object").fillna("").astype(str).str.strip()
-        return values.where(values != "", None)
+        if values.str.startswith("'").any():
+            values = restore_text(values)
+        self._texts[column] = values.where(values != "", None)
+        return self._texts[column]
 
     def fail(self, mask: np.ndarray | pd.Series, column: str, values: pd.Series | str, rule: pd.Series | str) -> None:
         mask = np.asarray(mask, dtype=bool)
@@ -120,8 +128,22 @@ def _whole_days(value: str) -> int:
     return int(number)
 
 
+def _birth_date(value: str, *, today: date) -> date:
+    """A date of birth: an ISO date, not in the future (the 1980 floor of registry dates does not apply)."""
+    try:
+        born = date.fromisoformat(value[:10])
+    except ValueError:
+        raise DomainError("birth_date", value, "a date must be written YYYY-MM-DD") from None
+    if born > today:
+        raise DomainError("birth_date", value, f"a birth date cannot lie after today ({today})")
+    return born
+
+
 def _dates(checker: _Checker, column: str, today: date) -> pd.Series:
-    parsed = checker.parse(column, lambda v: rules.parse_date(v, field=column, today=today))
+    if column == "birth_date":
+        parsed = checker.parse(column, lambda v: _birth_date(v, today=today))
+    else:
+        parsed = checker.parse(column, lambda v: rules.parse_date(v, field=column, today=today))
     return pd.to_datetime(parsed.where(parsed.notna(), None).astype("object"), errors="coerce")
 
 
@@ -221,7 +243,8 @@ def _header_problems(columns: pd.Index, *, site: str | None) -> pd.DataFrame:
 
 def _age_checks(c: _Checker, out: pd.DataFrame) -> None:
     birth, procedure = out["birth_date"], out["procedure_date"]
-    c.fail(c.text("age").isna().to_numpy() & birth.isna().to_numpy() & c.text("birth_date").isna().to_numpy(), "age", "", "every row needs the age at the procedure or the birth date")
+    stated = (c.text("age").notna() | c.text("birth_date").notna()).groupby(out["patient_id"]).transform("any")
+    c.fail(~stated.to_numpy(dtype=bool), "age", "", "every patient needs the age at the procedure or the birth date")
     known = birth.notna() & procedure.notna()
     if not known.any():
         return
@@ -230,6 +253,8 @@ def _age_checks(c: _Checker, out: pd.DataFrame) -> None:
     computed[known] = (procedure[known].dt.year - birth[known].dt.year - born_before.astype(int)).astype("Int64")
     after = known & (birth > procedure)
     c.fail(after, "birth_date", birth.dt.strftime("%Y-%m-%d"), "the birth date must come before the procedure")
+    too_old = known & ~after & (computed > rules.AGE_MAX).fillna(False)
+    c.fail(too_old, "birth_date", birth.dt.strftime("%Y-%m-%d"), f"age at the procedure must be a whole number of years from {rules.AGE_MIN} to {rules.AGE_MAX}")
     mismatch = known & ~after & out["age"].notna() & (out["age"] != computed).fillna(False)
     c.fail(mismatch, "age", out["age"].astype(str), "age must be the whole years from birth_date to procedure_date (" + computed.astype(str) + ")")
 
@@ -276,7 +301,7 @@ def _follow_up(c: _Checker, out: pd.DataFrame) -> None:
 def _fracture(c: _Checker, out: pd.DataFrame) -> None:
     levels = c.parse("levels", parse_levels)
     out["levels"] = levels.map(lambda lv: ";".join(lv), na_action="ignore")
-    count = levels.map(len, na_action="ignore").fillna(1).astype("float64")
+    count = levels.map(len, na_action="ignore").astype("float64").fillna(1.0)
     cement_text = c.text("cement_ml")
     cement = pd.to_numeric(cement_text, errors="coerce")
     per_level = cement / count
