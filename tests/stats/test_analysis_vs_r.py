@@ -113,6 +113,6 @@ def test_no_events_in_a_group_gives_null_hazard_ratio_with_a_warning():
 
 def test_left_out_rows_are_named_in_warnings():
     actual = analyze(load_flat_csv(R_DIR / "core_small.csv"))
-    assert "1 patients of etiology traumatic are counted in the cohort" in " ".join(actual["warnings"])
+    assert "1 patient of etiology traumatic counted in the cohort" in " ".join(actual["warnings"])
     assert any(w.startswith("2 unscheduled assessments") for w in actual["warnings"])
     assert actual["cohort"]["other_etiology"] == 1

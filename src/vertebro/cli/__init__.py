@@ -14,6 +14,7 @@ from . import registry_cmds  # noqa: E402,F401
 from . import report_cmds  # noqa: E402,F401
 from . import synth_cmds  # noqa: E402,F401
 from . import interop_cmds  # noqa: E402,F401
+from . import analysis_cmds  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

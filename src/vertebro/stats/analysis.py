@@ -73,12 +73,13 @@ def analyze(df: pd.DataFrame, *, primary: str = "post") -> dict[str, Any]:
     if cohort.other_etiology:
         other = sorted(set(flat["etiology"]) - set(STUDY_GROUPS))
         warnings.append(
-            f"{cohort.other_etiology} patients of etiology {', '.join(other)} are counted in the cohort but "
+            f"{_patients(cohort.other_etiology)} of etiology {', '.join(other)} counted in the cohort but "
             "left out of the group comparisons"
         )
     unscheduled = int((flat["timepoint"] == UNSCHEDULED).sum())
     if unscheduled:
-        warnings.append(f"{unscheduled} unscheduled assessments (outside every timepoint window) were ignored")
+        noun = "assessment" if unscheduled == 1 else "assessments"
+        warnings.append(f"{unscheduled} unscheduled {noun} (outside every timepoint window) ignored")
     study = flat[flat["etiology"].isin(STUDY_GROUPS) & (flat["timepoint"] != UNSCHEDULED)]
 
     baseline = study.loc[study["timepoint"] == "baseline"].set_index("patient_id")["vps"]
@@ -122,6 +123,10 @@ def analyze(df: pd.DataFrame, *, primary: str = "post") -> dict[str, Any]:
         "warnings": warnings,
     }
     return _json_ready(result, "", warnings)
+
+
+def _patients(count: int) -> str:
+    return f"{count} patient" if count == 1 else f"{count} patients"
 
 
 def _timepoint_section(rows: pd.DataFrame, code: str, warnings: list[str]) -> dict[str, Any]:

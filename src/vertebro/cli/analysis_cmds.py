@@ -1,0 +1,240 @@
+"""`vertebro analyze`: the study's answer as readable tables, or as the vertebro.analysis/1 JSON contract."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..domain.timepoints import FOLLOW_UP_CODES
+from ..domain.vocabulary import STUDY_GROUPS
+from ..errors import VertebroError
+from .app import app, console, err_console
+
+_HELP = (
+    "Answer the study question: is the response to vertebroplasty different between osteoporotic and "
+    "pathologic fractures?\n\n"
+    "Prints the cohort, pain by timepoint and group with paired tests, the osteoporotic-minus-pathologic "
+    "comparisons (Welch t, Mann-Whitney, ANCOVA, responders), the mixed model over all follow-ups, time to "
+    "recurrent pain (Kaplan-Meier, log-rank, Cox), the power at the primary timepoint and follow-up "
+    "completeness. Improvement = baseline - follow-up score; a positive difference means the osteoporotic "
+    "group improved more.\n\n"
+    "Data come from the registry unless --csv names a flat-format file. With --json, standard output "
+    "carries the vertebro.analysis/1 contract and nothing else."
+)
+
+
+@app.command(help=_HELP)
+def analyze(
+    csv: Path | None = typer.Option(
+        None,
+        "--csv",
+        help="Analyse this flat-format CSV file instead of the registry (columns patient_id, sex, age, etiology, "
+        "timepoint, vps; days and recurrent_pain for the recurrence section).",
+        show_default=False,
+    ),
+    primary: str = typer.Option(
+        "post", "--primary", help=f"Timepoint of the power calculation: {', '.join(FOLLOW_UP_CODES)}."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the vertebro.analysis/1 JSON contract on standard output, nothing else."
+    ),
+) -> None:
+    if primary not in FOLLOW_UP_CODES:
+        raise VertebroError(f"--primary {primary!r} is not a follow-up timepoint; use one of {', '.join(FOLLOW_UP_CODES)}.")
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
+    ) as progress:
+        task = progress.add_task("Loading the data", total=None)
+        df, source = _load(csv)
+        progress.update(task, description=f"Analysing {df['patient_id'].nunique():,} patients")
+        from ..stats.analysis import analyze as run_analysis
+
+        result = run_analysis(df, primary=primary)
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
+        sys.stdout.flush()
+        return
+    render(result, source=source)
+
+
+def _load(csv: Path | None) -> tuple[Any, str]:
+    """The flat frame and a phrase naming where it came from."""
+    if csv is not None:
+        from ..stats.validate import load_flat_csv
+
+        return load_flat_csv(csv), str(csv)
+    from ..registry.selectors.flat import flat_assessments_df
+    from .registry_cmds import open_registry
+
+    where = open_registry()
+    df = flat_assessments_df()
+    if df.empty:
+        raise VertebroError(f"the registry ({where}) holds no pain assessments; add patients first or pass --csv FILE.")
+    return df, f"the registry ({where})"
+
+
+def render(result: dict[str, Any], *, source: str) -> None:
+    """Print the contract as Rich tables (display rounds; the contract does not)."""
+    console.print(f"[bold]vertebro analysis[/] of {source}  (schema {result['schema']})", highlight=False)
+    console.print(_cohort_table(result["cohort"]))
+    if result["timepoints"]:
+        console.print(_group_table(result["timepoints"]))
+        console.print(_comparison_table(result["timepoints"]))
+    console.print(_mixed_table(result["mixed_model"]))
+    if result["recurrence"] is not None:
+        console.print(_recurrence_table(result["recurrence"]))
+        console.print(_recurrence_line(result["recurrence"]), highlight=False)
+    console.print(_completeness_table(result["completeness"]))
+    if result.get("data_cutoff"):
+        console.print(f"Expected = window closed by the data cut-off {result['data_cutoff']}, or seen.", highlight=False)
+    console.print(power_sentence(result["power"]), highlight=False)
+    if result["warnings"]:
+        console.print("\n[bold yellow]Warnings[/]")
+        for warning in result["warnings"]:
+            console.print(f"  [yellow]•[/] {warning}", highlight=False)
+
+
+def number(value: float | int | None, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.{digits}f}"
+
+
+def p_value(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 0.001:
+        return "<0.001"
+    return f"{value:.3f}"
+
+
+def interval(estimate: float | None, low: float | None, high: float | None, digits: int = 2) -> str:
+    if estimate is None:
+        return "—"
+    if low is None or high is None:
+        return number(estimate, digits)
+    return f"{number(estimate, digits)} ({number(low, digits)} to {number(high, digits)})"
+
+
+def _cohort_table(cohort: dict[str, Any]) -> Table:
+    table = Table(title="Cohort", title_justify="left")
+    for column in ("Patients", "Female", "Male", "Age, mean (SD)", "Age range", "Osteoporotic", "Pathologic"):
+        table.add_column(column, justify="right")
+    age = "—" if cohort["age_mean"] is None else f"{cohort['age_mean']:.1f} ({number(cohort['age_sd'], 1)})"
+    age_range = "—" if cohort["age_min"] is None else f"{cohort['age_min']}–{cohort['age_max']}"
+    table.add_row(
+        number(cohort["patients"]), number(cohort["female"]), number(cohort["male"]), age, age_range,
+        number(cohort["osteoporotic"]), number(cohort["pathologic"]),
+    )  # fmt: skip
+    return table
+
+
+def _group_table(timepoints: list[dict[str, Any]]) -> Table:
+    table = Table(title="Pain by timepoint and group (improvement = baseline − follow-up)", title_justify="left")
+    for column in ("Timepoint", "Group", "n", "Baseline", "Follow-up", "Improvement (95% CI)", "SD", "Paired t p",
+                   "Wilcoxon p", "≥30% resp.", "≥50% resp."):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("Timepoint", "Group") else "right")
+    for entry in timepoints:
+        for group in STUDY_GROUPS:
+            g = entry["groups"][group]
+            table.add_row(
+                entry["timepoint"], group, number(g["n"]), number(g["baseline_mean"]), number(g["followup_mean"]),
+                interval(g["improvement_mean"], g["ci_low"], g["ci_high"]), number(g["improvement_sd"]),
+                p_value(g["paired_t_p"]), p_value(g["wilcoxon_p"]),
+                f"{g['responders_30']}/{g['evaluable']}", f"{g['responders_50']}/{g['evaluable']}",
+                end_section=group == STUDY_GROUPS[-1],
+            )  # fmt: skip
+    return table
+
+
+def _comparison_table(timepoints: list[dict[str, Any]]) -> Table:
+    table = Table(title="Osteoporotic minus pathologic improvement (positive: osteoporotic improved more)",
+                  title_justify="left")  # fmt: skip
+    for column in ("Timepoint", "Difference (95% CI)", "Welch p", "Mann-Whitney p", "ANCOVA (95% CI)", "ANCOVA p",
+                   "≥30% responders, diff. (95% CI)", "Fisher p"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "Timepoint" else "right")
+    for entry in timepoints:
+        c = entry["comparison"]
+        table.add_row(
+            entry["timepoint"], interval(c["difference"], c["ci_low"], c["ci_high"]), p_value(c["welch_p"]),
+            p_value(c["mann_whitney_p"]), interval(c["ancova_difference"], c["ancova_ci_low"], c["ancova_ci_high"]),
+            p_value(c["ancova_p"]),
+            interval(_percent(c["responders_30_difference"]), _percent(c["responders_30_ci_low"]),
+                     _percent(c["responders_30_ci_high"]), digits=0) + ("" if c["responders_30_difference"] is None else " pp"),
+            p_value(c["responders_30_fisher_p"]),
+        )  # fmt: skip
+    return table
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else 100 * value
+
+
+def _mixed_table(mixed: dict[str, Any]) -> Table:
+    table = Table(title="Mixed model over all follow-ups (random intercept per patient, REML)", title_justify="left")
+    for column in ("Rows", "Patients", "Osteo. − path. (95% CI)", "SE", "Patient variance", "Residual variance"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        number(mixed["n_observations"]), number(mixed["n_patients"]),
+        interval(mixed["etiology_difference"], mixed.get("etiology_ci_low"), mixed.get("etiology_ci_high")),
+        number(mixed["etiology_se"], 3), number(mixed["patient_variance"], 3), number(mixed["residual_variance"], 3),
+    )  # fmt: skip
+    return table
+
+
+def _recurrence_table(recurrence: dict[str, Any]) -> Table:
+    table = Table(title="Time to recurrent pain", title_justify="left")
+    for column in ("Group", "Recurrences", "Median days (KM)"):
+        table.add_column(column, justify="left" if column == "Group" else "right")
+    for group in STUDY_GROUPS:
+        patients = recurrence.get(f"patients_{group}")
+        events = number(recurrence[f"events_{group}"]) + ("" if patients is None else f"/{patients:,}")
+        median = recurrence[f"median_days_{group}"]
+        table.add_row(group, events, "not reached" if median is None else number(median, 1))
+    return table
+
+
+def _recurrence_line(recurrence: dict[str, Any]) -> str:
+    hr = interval(recurrence["hazard_ratio"], recurrence["hr_ci_low"], recurrence["hr_ci_high"])
+    return f"Log-rank p = {p_value(recurrence['logrank_p'])}; hazard ratio pathologic vs osteoporotic (Cox) = {hr}"
+
+
+def _completeness_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="Completeness (seen/expected)", title_justify="left")
+    table.add_column("Timepoint")
+    for group in STUDY_GROUPS:
+        table.add_column(group, justify="right")
+    for row in rows:
+        cells = []
+        for group in STUDY_GROUPS:
+            counts = row["groups"][group]
+            share = "" if not counts["expected"] else f" ({100 * counts['observed'] / counts['expected']:.0f}%)"
+            cells.append(f"{counts['observed']}/{counts['expected']}{share}")
+        table.add_row(row["timepoint"], *cells)
+    return table
+
+
+def power_sentence(power: dict[str, Any]) -> str:
+    """The power section in words, as a reader of the report wants it."""
+    timepoint = power["timepoint"]
+    if power["minimal_detectable_difference"] is None:
+        return f"\nPower at {timepoint}: not computable (see the warnings)."
+    text = (
+        f"\nPower at {timepoint}: with {power['n_pathologic']:,} pathologic and {power['n_osteoporotic']:,} "
+        f"osteoporotic patients, the smallest difference in mean improvement detectable with 80% power "
+        f"(two-sided alpha 0.05) is {power['minimal_detectable_difference']:.2f} points "
+        f"(pooled SD {power['sd']:.2f}); the observed difference is {power['observed_difference']:.2f} points "
+        f"(power {100 * power['power_observed']:.0f}%)"
+    )
+    needed = power["per_group_needed_equal"]
+    if needed is None:
+        return text + "; no feasible group size would detect it."
+    return text + f"; {needed:,} patients per group would be needed to detect it with 80% power."
