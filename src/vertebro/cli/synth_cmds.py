@@ -15,9 +15,9 @@ from .app import app, console, err_console
 _PROGRESS_FROM = 50_000
 
 _HELP = (
-    "Write a synthetic cohort calibrated on the seed study, one row per pain assessment (flat format: "
-    "patient_id, site, sex, age, etiology, procedure_date, timepoint, days, vps, venue, recurrent_pain, "
-    "then assessed_on, levels, cement_ml).\n\n"
+    "Write a synthetic cohort calibrated on the seed study as a flat-format CSV file.\n\n"
+    "One row per pain assessment: patient_id, site, sex, age, etiology, procedure_date, timepoint, days, vps, "
+    "venue, recurrent_pain, then assessed_on, levels, cement_ml.\n\n"
     "With the default --patients 300 and any --seed it reproduces the abstract's figures exactly: 217 women "
     "and 83 men, mean age 72 (range 22–95), 270 osteoporotic and 30 pathologic fractures; every post-procedure "
     "score is below baseline and the osteoporotic group improves more at every timepoint (a trend, not a "

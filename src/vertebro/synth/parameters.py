@@ -2,7 +2,7 @@
 
 Only the cohort figures in :class:`CohortFigures` come from the seed abstract (ASSR 2012, *Pathologic
 versus Osteoporotic Compression Fractures*); the generator reproduces them exactly. Every other default
-is an **assumption**: the abstract gives no means, SDs, follow-up rates, venues shares, recurrence rates,
+is an **assumption**: the abstract gives no means, SDs, follow-up rates, venue shares, recurrence rates,
 levels or cement volumes. Where a published figure informed an assumption, the docstring names it
 (DESIGN.md §3 lists the trials); "assumption" alone means no source pins the number down.
 
@@ -59,7 +59,8 @@ class AgeModel:
         youngest patient, 22, is placed in this group — spinal malignancy such as lymphoma or sarcoma is
         what brings a 22-year-old to vertebroplasty). The osteoporotic mean is then whatever makes the
         cohort mean exact (about 73 for the default cohort), close to the mid-70s of osteoporotic
-        vertebroplasty series (e.g. Al-Ali et al., AJNR 2009: mean 77.5 in 357 patients).
+        vertebroplasty series (e.g. Al-Ali, Barrow and Luke, AJNR, "Vertebroplasty: what is important
+        and what is not": mean 77.5 in 357 patients).
     osteoporotic_sd, pathologic_sd : float
         Spread before ages are truncated to ``[age_min, age_max]``: 9 and 12 years. Assumption.
     """
@@ -87,21 +88,24 @@ class PainModel:
     improvement_osteoporotic, improvement_pathologic : tuple of float
         Mean improvement (baseline − score) per timepoint ``post, 1w, 1m, 3m, 6m, 12m`` among the
         patients assessed there, recurrent pain included. Assumption: the abstract says only that all
-        patients improved at first and the osteoporotic group more (a trend). The osteoporotic figures
-        (4.2 to 4.7 points) sit in the range uncontrolled vertebroplasty series report and well above
-        IMMPACT's 2-point "moderate" change; the pathologic group is set 0.6–1.2 points lower, widening
-        with time as malignancy progresses. Realised group means equal these targets (plus jitter) to
-        within rounding, by construction.
+        patients improved at first and the osteoporotic group more (a trend). No published figure is
+        matched: the osteoporotic targets (4.2–4.7 points from a baseline near 7) make the typical
+        relief "substantial" by IMMPACT (≥50%, DESIGN.md §3), as uncontrolled series of the abstract's
+        era describe; the pathologic targets are 0.55–1.1 points lower, the gap widening with time as
+        malignancy progresses. Realised group means equal these targets (plus jitter) to within
+        rounding, by construction.
     improvement_jitter_sd : float
-        0.08 points: each seed moves every target by a normal draw of this SD, so two seeds do not share
+        0.05 points: each seed moves every target by a normal draw of this SD, so two seeds do not share
         identical means. Assumption (a design choice, not a clinical figure).
     min_improvement_gap : float
         0.3 points: after jitter the pathologic target is held at least this far below the osteoporotic
         one at every timepoint, so "osteoporotic improves more" holds for every seed. With ~270 versus
-        ~30 patients the default gaps give Welch p of roughly 0.05–0.25 at the post timepoint: a trend.
+        ~30 patients the default gaps give Welch p of about 0.1 at the post timepoint (0.05–0.25 for
+        most seeds): a trend.
     improvement_per_baseline_point : float
         0.5: a patient starting one point higher improves half a point more. Assumption; preoperative
-        pain was the strongest predictor of relief in the SWISSspine registry (Röder et al. 2013).
+        pain was the strongest predictor of relief in the SWISSspine registry (balloon kyphoplasty,
+        PMC3804705).
     patient_effect_sd, visit_noise_sd : float
         1.2 and 1.0 points: a patient's lasting responsiveness and visit-to-visit noise. Assumption.
     recurrence_pain_increase : float
@@ -133,17 +137,17 @@ class FollowUpModel:
         Share of patients still in follow-up at ``1w, 1m, 3m, 6m, 12m`` (non-increasing: once lost, a
         patient stays lost). Osteoporotic 0.96 … 0.64, pathologic 0.92 … 0.40 (deaths from the
         malignancy). Assumption, below the trial capture of VERTOS II (95% at 1 month, 85% at 1 year in
-        the vertebroplasty arm) as a single-institution clinical series is, and below the ≥80% one-year
-        capture spine registries aim for (DESIGN.md §3).
+        the vertebroplasty arm, Cochrane review CD006349) as a single-institution clinical series is, and
+        below the ≥80% one-year capture spine registries aim for (DESIGN.md §3).
     missed_visit_probability : float
         0.06: a patient still in follow-up misses a given visit. Assumption. Attendance at a timepoint
         is ``retention × (1 − missed_visit_probability)``; the post-procedure score is never missed
         (seed abstract: all patients were assessed before and after the procedure).
     recurrence_onset_osteoporotic, recurrence_onset_pathologic : tuple of float
         Chance that recurrent back pain starts by ``1w, 1m, 3m, 6m, 12m`` in a patient free of it until
-        then: about 20% (osteoporotic) and 37% (pathologic) by 12 months. Assumption; in the range of
-        new vertebral fractures within a year of vertebroplasty (18%, Al-Ali et al. AJNR 2009; 15 of 91
-        in the VERTOS II vertebroplasty arm, Klazen et al. AJNR 2010), higher with metastatic disease.
+        then: about 20% (osteoporotic) and 36% (pathologic) have had it by 12 months. Assumption; in the range of
+        new vertebral fractures within a year of vertebroplasty (18%, Al-Ali et al., AJNR; 15 of 91 in
+        the VERTOS II vertebroplasty arm, Klazen et al., AJNR 2010;31:1447), higher with metastases.
     recurrence_persistence : float
         0.85: recurrent pain present at one timepoint is still present at the next. Assumption
         ("usually persists").
@@ -211,7 +215,8 @@ class ProcedureModel:
     cement_ml_thoracic, cement_ml_lumbar : tuple of float
         Mean and SD of cement per treated level, ml: thoracic 3.0 (1.0), lumbar 4.0 (1.2), each level
         clipped to ``cement_ml_range``; ``cement_ml`` in the file is the total, to 0.1 ml. Assumption,
-        around the 4.5 ml per level that predicted relief in the SWISSspine registry (Röder et al. 2013).
+        below the 4.5 ml per level above which relief was likelier in the SWISSspine kyphoplasty
+        registry (PMC3804705).
     cement_ml_range : tuple of float
         1.0–8.0 ml per level. Assumption (the domain allows up to 20 ml).
     """
