@@ -111,13 +111,17 @@ def improvement_distribution(improvement: pd.DataFrame, timepoint_phrase: str) -
         return _to_data_uri(figure)
 
 
+#: Tick spacings in days that read naturally on a follow-up axis (a week … a year).
+_DAY_STEPS = (1, 7, 14, 30, 60, 90, 180, 365, 730)
+
+
 def survival_ticks(times: pd.DataFrame | None) -> list[float]:
     """The day ticks of the Kaplan–Meier axis (also the columns of the numbers-at-risk table)."""
     if times is None or times.empty:
         return []
-    horizon = float(times["days"].max())
-    ticks = mticker.MaxNLocator(nbins=7, integer=True, min_n_ticks=2).tick_values(0, max(horizon, 1.0))
-    return [float(t) for t in ticks if 0 <= t <= horizon]
+    horizon = max(float(times["days"].max()), 1.0)
+    step = next((s for s in _DAY_STEPS if horizon / s <= 7), _DAY_STEPS[-1] * math.ceil(horizon / (7 * _DAY_STEPS[-1])))
+    return [float(day) for day in np.arange(0, horizon + 1e-9, step)]
 
 
 def kaplan_meier(times: pd.DataFrame | None) -> str | None:
