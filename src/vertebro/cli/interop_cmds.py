@@ -154,3 +154,17 @@ def export(
         update("done", 1, 1)
     kind = "de-identified" if deidentified else "identified (contains protected health information)"
     console.print(f"[green]Exported[/] {result.rows} rows as {chosen} to {result.path} — {kind}; logged as export #{result.log.pk}.")
+
+
+@redcap_app.command("dictionary")
+def redcap_dictionary(
+    out: Path = typer.Option(..., "--out", help="Where to write the data dictionary (CSV)."),
+) -> None:
+    """Write the REDCap data dictionary of vertebro's instruments (the 18 columns REDCap expects, with
+    validation types and choices), plus the events (one per timepoint) and instrument-designation files
+    of its longitudinal design, so a site can capture in REDCap and send the export back with
+    `vertebro import --format redcap --dictionary DD.csv RECORDS.csv`."""
+    from ..interop.redcap_project import write_dictionary
+
+    for path in write_dictionary(out):
+        console.print(f"[green]Wrote[/] {path}")
