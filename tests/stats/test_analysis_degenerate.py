@@ -231,3 +231,25 @@ def test_completeness_counts_only_windows_closed_by_the_cutoff():
     assert rows["1m"]["pathologic"] == {"expected": 1, "observed": 0, "missing": 1}  # p1's window still open
     assert rows["1m"]["osteoporotic"] == {"expected": 4, "observed": 4, "missing": 0}  # o3 seen before it closed
     assert rows["1w"]["osteoporotic"] == {"expected": 4, "observed": 0, "missing": 4}
+
+
+def test_constant_and_collinear_design_columns_are_dropped_in_model_order():
+    import numpy as np
+
+    from vertebro.stats.compare import full_rank_columns
+
+    ones = np.ones(6)
+    group = np.array([0, 0, 0, 1, 1, 1.0])
+    design = np.column_stack([ones, group, np.zeros(6), 2 * ones - group, np.arange(6.0)])
+    assert full_rank_columns(design, ["intercept", "group", "zero", "combination", "trend"]) == ["intercept", "group", "trend"]
+    assert full_rank_columns(np.zeros((0, 3)), ["a", "b", "c"]) == []
+
+
+def test_one_sex_only_drops_sex_from_ancova_and_mixed_model_with_a_warning():
+    patients = [(pid, et, "F", age, scores) for pid, et, _, age, scores in
+                varied("o", "osteoporotic", 8, timepoints=("post", "1m")) + varied("p", "pathologic", 5, timepoints=("post", "1m"))]  # fmt: skip
+    result = analyze(flat(patients))
+    assert comparison(result, "post")["ancova_difference"] is not None
+    assert result["mixed_model"]["dropped"] == ["sex[M]"] and result["mixed_model"]["etiology_difference"] is not None
+    assert "post comparison: ANCOVA: sex_M is constant or collinear among these patients and was left out" in result["warnings"]
+    assert_nulls_explained(result)

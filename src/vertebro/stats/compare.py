@@ -283,27 +283,19 @@ def ancova(data: pd.DataFrame) -> Ancova:
 
 
 def full_rank_columns(design: np.ndarray, names: list[str]) -> list[str]:
-    """Names of the columns kept when each column collinear with the earlier kept ones is dropped.
+    """Names of the columns kept when each column collinear with the columns before it is dropped.
 
-    A column is dropped when the part of it not explained by the kept columns has a norm below
-    ``1e-7`` times its own norm (R's ``lm`` pivoting rule), or when it is entirely zero.
+    A column is dropped when the part of it not explained by the columns before it (the diagonal of R in
+    the Householder QR decomposition) has a norm at most ``1e-7`` times its own norm, R's ``lm`` rule;
+    an all-zero column is always dropped.
     """
-    kept: list[int] = []
-    basis = np.zeros((design.shape[0], 0))
-    for j in range(design.shape[1]):
-        column = design[:, j]
-        norm = np.linalg.norm(column)
-        if norm == 0:
-            continue
-        residual = column - basis @ (basis.T @ column) if basis.shape[1] else column
-        if np.linalg.norm(residual) <= _ALIAS_TOLERANCE * norm:
-            continue
-        kept.append(j)
-        basis = np.column_stack([basis, residual / np.linalg.norm(residual)])
-        # Re-orthogonalise once: Gram-Schmidt alone loses orthogonality on nearly collinear columns.
-        basis[:, -1] -= basis[:, :-1] @ (basis[:, :-1].T @ basis[:, -1])
-        basis[:, -1] /= np.linalg.norm(basis[:, -1])
-    return [names[j] for j in kept]
+    if design.shape[0] == 0:
+        return []
+    norms = np.linalg.norm(design, axis=0)
+    unexplained = np.abs(np.diag(np.linalg.qr(design, mode="r")))
+    if design.shape[0] < design.shape[1]:
+        unexplained = np.concatenate([unexplained, np.zeros(design.shape[1] - design.shape[0])])
+    return [name for name, norm, rest in zip(names, norms, unexplained) if norm > 0 and rest > _ALIAS_TOLERANCE * norm]
 
 
 def wilson_interval(successes: int, n: int, z: float = _Z975) -> tuple[float, float]:

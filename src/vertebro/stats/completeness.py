@@ -47,8 +47,12 @@ def completeness(study: pd.DataFrame) -> Completeness:
         Validated flat rows of the two study groups, unscheduled rows removed. Uses ``procedure_date``
         and ``days`` when both are present and filled in on every row.
     """
-    patients = study.drop_duplicates("patient_id").set_index("patient_id")
-    seen = study.groupby("timepoint")["patient_id"].agg(set).to_dict()
+    patient_codes, patient_ids = pd.factorize(study["patient_id"])
+    patients = study.drop_duplicates("patient_id").set_index("patient_id").loc[patient_ids]
+    codes_in_data = ["baseline", *FOLLOW_UP_CODES]
+    timepoint_index = study["timepoint"].map({code: i for i, code in enumerate(codes_in_data)}).to_numpy()
+    seen = np.zeros((len(patient_ids), len(codes_in_data)), dtype=bool)
+    seen[patient_codes, timepoint_index.astype(np.int64)] = True
     procedure = _procedure_dates(study, patients)
     notes: list[str] = []
     cutoff = None
@@ -60,27 +64,22 @@ def completeness(study: pd.DataFrame) -> Completeness:
                 "procedure dates or days are missing, so the data cut-off is unknown: every patient counts as "
                 "expected at every timepoint reached by anyone"
             )
-        codes = ["baseline", *(code for code in FOLLOW_UP_CODES if code in seen)]
+        due = np.ones_like(seen)
     else:
-        cutoff = (procedure.loc[study["patient_id"]].to_numpy() + pd.to_timedelta(study["days"].to_numpy(), "D")).max()
-        codes = ["baseline"]
-        for code in FOLLOW_UP_CODES:
-            closed = procedure + pd.Timedelta(days=BY_CODE[code].last_day) <= cutoff
-            if code in seen or closed.any():
-                codes.append(code)
-
+        cutoff = (procedure.to_numpy()[patient_codes] + pd.to_timedelta(study["days"].to_numpy(), "D")).max()
+        closing = np.array([BY_CODE[code].last_day for code in codes_in_data], dtype="timedelta64[D]")
+        due = procedure.to_numpy()[:, None] + closing[None, :] <= cutoff
+        due[:, 0] = True  # the baseline is expected of everyone
+    due |= seen
+    groups = patients["etiology"].to_numpy()
     rows = []
-    for code in codes:
-        observed_ids = seen.get(code, set())
-        if procedure is None or code == "baseline":
-            due = pd.Series(True, index=patients.index)
-        else:
-            due = procedure + pd.Timedelta(days=BY_CODE[code].last_day) <= cutoff
-        due |= patients.index.isin(list(observed_ids))
+    for column, code in enumerate(codes_in_data):
+        listed = code == "baseline" or seen[:, column].any() or (procedure is not None and due[:, column].any())
+        if not listed:
+            continue
         for group in STUDY_GROUPS:
-            in_group = (patients["etiology"] == group).to_numpy()
-            expected = int(np.sum(due.to_numpy() & in_group))
-            observed = int(np.sum(patients.index[in_group].isin(list(observed_ids))))
+            mine = groups == group
+            expected, observed = int(due[mine, column].sum()), int(seen[mine, column].sum())
             rows.append((code, group, expected, observed, expected - observed))
     table = pd.DataFrame(rows, columns=["timepoint", "group", "expected", "observed", "missing"])
     return Completeness(table, None if cutoff is None else pd.Timestamp(cutoff).date().isoformat(), tuple(notes))
