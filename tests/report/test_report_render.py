@@ -180,3 +180,10 @@ def test_same_inputs_give_the_same_document(flat_df, contract_analysis):
     first = render_report(flat_df, contract_analysis, generated_on=date(2024, 1, 2))
     second = render_report(flat_df, contract_analysis, generated_on=date(2024, 1, 2))
     assert first == second
+
+
+def test_power_near_certainty_is_not_rounded_to_100_percent(contract_analysis, flat_df):
+    contract_analysis["power"]["power_observed"] = 0.99993
+    html = render_report(flat_df, contract_analysis)
+    power = re.search(r'<p class="power">(.*?)</p>', html, re.S).group(1)
+    assert "had more than 99% power" in power and "100%" not in power

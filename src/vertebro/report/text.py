@@ -107,7 +107,7 @@ def power_paragraph(analysis: Mapping[str, Any], primary: str) -> str:
     else:
         sentences.append(
             f"The observed difference is {fmt.number(difference)} points (osteoporotic minus pathologic), "
-            f"which a study of this size had {fmt.proportion(power.get('power_observed'), 0)} power to detect."
+            f"which a study of this size had {_power_percent(power.get('power_observed'))} power to detect."
         )
     if not fmt.is_missing(needed):
         sentences.append(
@@ -119,6 +119,15 @@ def power_paragraph(analysis: Mapping[str, Any], primary: str) -> str:
     else:
         sentences.append("The number of patients per group needed for 80% power is not available.")
     return " ".join(sentences)
+
+
+def _power_percent(value: object) -> str:
+    """Power as a whole percentage, never rounded up to a certain 100% or down to 0%."""
+    if not fmt.is_missing(value) and float(value) > 0.995:
+        return "more than 99%"
+    if not fmt.is_missing(value) and float(value) < 0.005:
+        return "less than 1%"
+    return fmt.proportion(value, 0)
 
 
 def methods_paragraphs(primary: str) -> list[str]:
