@@ -253,3 +253,11 @@ def test_one_sex_only_drops_sex_from_ancova_and_mixed_model_with_a_warning():
     assert result["mixed_model"]["dropped"] == ["sex[M]"] and result["mixed_model"]["etiology_difference"] is not None
     assert "post comparison: ANCOVA: sex_M is constant or collinear among these patients and was left out" in result["warnings"]
     assert_nulls_explained(result)
+
+
+def test_power_far_in_the_noncentral_t_tail_does_not_break():
+    from vertebro.stats.power import two_sample_power
+
+    # scipy's noncentral t returns NaN for the lower tail here; the term is below Phi(-ncp) ~ 0.
+    assert two_sample_power(30.0, 1.0, 100_000, 100_000) == 1.0
+    assert two_sample_power(1.0, 1.0, 90_000, 10_000) == pytest.approx(1.0)

@@ -275,7 +275,8 @@ analyse <- function(path, primary = "post") {
     mixed_model = mixed_block(paired),
     recurrence = recurrence_block(followups),
     power = power_block(paired, primary),
-    completeness = completeness_block(study)
+    completeness = completeness_block(study),
+    data_cutoff = format(max(as.Date(study$procedure_date) + study$days))
   )
 }
 
