@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -38,7 +39,8 @@ def _problem_table(problems, *, title: str) -> Table:  # noqa: ANN001
     for column in ("line", "column", "value", "rule"):
         table.add_column(column, overflow="fold", style="red" if column == "rule" else None)
     for row in problems.head(SHOWN_PROBLEMS).itertuples(index=False):
-        table.add_row("" if row.line is None or str(row.line) == "<NA>" else str(row.line), str(row.column), str(row.value)[:60], str(row.rule))
+        line = "" if row.line is None or str(row.line) == "<NA>" else str(row.line)
+        table.add_row(line, escape(str(row.column)), escape(str(row.value)[:60]), escape(str(row.rule)))
     if len(problems) > SHOWN_PROBLEMS:
         table.caption = f"… and {len(problems) - SHOWN_PROBLEMS} more"
     return table

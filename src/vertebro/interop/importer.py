@@ -120,7 +120,7 @@ def import_flat_table(
     os_user = current_os_user() if os_user is None else os_user
     validation = validation or validate_flat_frame(table.frame, lines=table.lines, site=site)
     problems = combine([table.problems, validation.problems])
-    rows_read = len(table.frame) + int(table.problems["line"].dropna().nunique())
+    rows_read = max(len(table.frame), validation.rows_read) + int(table.problems["line"].dropna().nunique())
     report_path = write_problems(problems, errors_path(source)) if len(problems) else None
     header_broken = problems["line"].isna() | (problems["column"] == "(header)")
     audit = dict(file_name=str(source)[-500:], file_sha256=sha256, file_format=file_format, user=user, os_user=os_user)
