@@ -32,7 +32,7 @@ serve: $(STAMP)
 	$(BIN)/vertebro serve
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* build *.egg-info

@@ -10,6 +10,7 @@ from ..errors import VertebroError
 from .app import app, err_console, state
 
 # Command modules register themselves on `app` when imported.
+from . import demo_cmds  # noqa: E402,F401
 from . import registry_cmds  # noqa: E402,F401
 from . import report_cmds  # noqa: E402,F401
 from . import synth_cmds  # noqa: E402,F401

@@ -14,7 +14,7 @@ OUTPUT_COLUMNS = FLAT_COLUMNS + ("assessed_on", "levels", "cement_ml")
 IDENTIFIER_COLUMNS = ("mrn", "name", "birth_date")
 
 
-def _procedure_etiology(etiologies: pd.Series) -> str:
+def procedure_etiology(etiologies) -> str:  # noqa: ANN001 - any iterable of etiology codes
     """One etiology per procedure: pathologic wins, then traumatic, then osteoporotic."""
     present = set(etiologies)
     for etiology in ("pathologic", "traumatic", "osteoporotic"):
@@ -69,7 +69,7 @@ def flat_assessments_df(*, site_codes: list[str] | None = None, include_identifi
     treated = treated[treated["procedure_id"].isin(index["procedure_pk"])]
     level_rank = {code: i for i, code in enumerate(LEVEL_CODES)}
     by_procedure = treated.groupby("procedure_id").agg(
-        etiology=("fracture__etiology", _procedure_etiology),
+        etiology=("fracture__etiology", procedure_etiology),
         levels=(
             "fracture__level",
             lambda levels: ";".join(sorted((lv for lv in levels if lv), key=level_rank.__getitem__)),

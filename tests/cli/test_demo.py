@@ -1,0 +1,41 @@
+import sqlite3
+
+
+def count(db_path, table):
+    return sqlite3.connect(db_path).execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_demo_twice_leaves_one_cohort_and_writes_the_report(run_vertebro, tmp_path):
+    env = {"VERTEBRO_DEMO_PASSWORD": "correct-horse-battery-staple"}
+    first = run_vertebro("demo", env=env, check=True)
+    db = tmp_path / "registry.sqlite3"
+    assert "300 patients" in first.stdout and "created 1," in first.stdout
+    assert (count(db, "registry_patient"), count(db, "registry_procedure")) == (300, 300)
+    assessments = count(db, "registry_painassessment")
+    history_rows = count(db, "registry_historicalpainassessment")
+
+    second = run_vertebro("demo", env=env, check=True)
+    assert "created 0, updated 0, unchanged 1," in second.stdout
+    assert (count(db, "registry_patient"), count(db, "registry_painassessment")) == (300, assessments)
+    assert count(db, "registry_historicalpainassessment") == history_rows  # nothing changed, nothing logged
+    assert count(db, "auth_user") == 7  # one demo account per role at two sites, once
+
+    report = tmp_path / "var" / "demo" / "report" / "report.html"
+    assert report.exists() and "Report:" in second.stdout
+    assert "Osteoporotic minus pathologic" in second.stdout and "Power at post" in second.stdout
+    assert "share the password" not in second.stdout + second.stderr  # a chosen password is never echoed
+
+
+def test_demo_refuses_a_registry_holding_other_patients(run_vertebro, tmp_path):
+    run_vertebro("init", check=True)
+    db = sqlite3.connect(tmp_path / "registry.sqlite3")
+    db.executescript("""
+        INSERT INTO registry_site (code, name) VALUES ('REAL', 'A real clinic');
+        INSERT INTO registry_patient (version, created_at, updated_at, study_id, site_id, sex, age_at_index)
+            VALUES (1, '2024-01-01', '2024-01-01', 'REAL-001', 1, 'F', 70);
+    """)
+    db.commit()
+    result = run_vertebro("demo")
+    assert result.returncode == 1
+    assert "holds 1 patients that are not in the demo cohort" in result.stderr
+    assert count(tmp_path / "registry.sqlite3", "registry_patient") == 1
