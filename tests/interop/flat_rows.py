@@ -40,3 +40,23 @@ def flat_rows(patients: int = 3, *, procedure_date: date = date(2020, 1, 10)) ->
                 }
             )
     return pd.DataFrame(rows, dtype="object")
+
+
+def rich_rows() -> pd.DataFrame:
+    """Flat rows using every field the flat import reads: identifiers, a pathologic cause, another
+    instrument, unscheduled visits and values a spreadsheet would run as formulas."""
+    frame = flat_rows(4)
+    frame["mrn"] = frame["patient_id"].map({"P000": "MRN-1", "P001": "+4471", "P002": "", "P003": "MRN-3"})
+    frame["name"] = frame["patient_id"].map({"P000": "=HYPERLINK(\"http://x\")", "P001": "Ann Lee", "P002": "", "P003": "@Bob"})
+    frame["birth_date"] = frame["patient_id"].map({"P000": "1959-06-01", "P001": "", "P002": "", "P003": ""})
+    frame.loc[frame["patient_id"] == "P000", "age"] = "60"
+    frame["pathologic_cause"] = frame["patient_id"].map({"P003": "myeloma"}).fillna("")
+    frame["pathologic_basis"] = frame["patient_id"].map({"P003": "biopsy"}).fillna("")
+    frame["instrument"] = "vps"
+    frame.loc[frame["patient_id"] == "P002", "instrument"] = "nrs"
+    extra = frame.iloc[[3, 7]].copy()
+    extra[["timepoint", "days", "assessed_on", "vps", "venue", "recurrent_pain"]] = [
+        ["unscheduled", "700", "2021-12-10", "6.5", "telephone", "1"],
+        ["unscheduled", "-200", "2019-06-24", "9", "", ""],
+    ]
+    return pd.concat([frame, extra], ignore_index=True)

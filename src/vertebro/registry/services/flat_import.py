@@ -170,7 +170,9 @@ def _same(new: pd.Series, old: pd.Series, *, tolerance: float | None = None) -> 
         with np.errstate(invalid="ignore"):
             close = np.isclose(a, b, rtol=tolerance, atol=0.0)
         return both_missing | np.nan_to_num(close, nan=False).astype(bool)
-    equal = (new.astype("object").to_numpy() == old.astype("object").to_numpy())
+    a = new.astype("object").where(new.notna(), None).to_numpy()
+    b = old.astype("object").where(old.notna(), None).to_numpy()
+    equal = a == b
     return both_missing | (equal & new.notna().to_numpy() & old.notna().to_numpy())
 
 
