@@ -215,7 +215,7 @@ def test_mixed_model_that_cannot_be_fitted_is_null_with_the_reason():
 
 
 def test_a_primary_that_is_not_a_follow_up_timepoint_is_refused():
-    with pytest.raises(VertebroError, match="--primary must be one of post, 1w, 1m, 3m, 6m, 12m"):
+    with pytest.raises(VertebroError, match="the primary timepoint must be one of post, 1w, 1m, 3m, 6m, 12m"):
         analyze(flat(varied("o", "osteoporotic", 2)), primary="baseline")
 
 

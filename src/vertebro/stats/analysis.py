@@ -64,7 +64,7 @@ def analyze(df: pd.DataFrame, *, primary: str = "post") -> dict[str, Any]:
         When the rows break a rule.
     """
     if primary not in FOLLOW_UP_CODES:
-        raise VertebroError(f"--primary must be one of {', '.join(FOLLOW_UP_CODES)}, not {primary!r}.")
+        raise VertebroError(f"the primary timepoint must be one of {', '.join(FOLLOW_UP_CODES)}, not {primary!r}.")
     flat = validate_flat(df, source="input")
     warnings: list[str] = []
 
