@@ -273,7 +273,12 @@ def _numeric(values: pd.Series) -> pd.Series:
     if values.dtype == bool:
         return pd.Series(np.nan, index=values.index)
     if values.dtype == object:
-        values = values.map(lambda v: np.nan if isinstance(v, bool) else v)
+        # Text from a CSV file: convert each distinct value once (a score column holds a few dozen).
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        numbers = pd.to_numeric(
+            pd.Series([np.nan if isinstance(v, bool) else v for v in uniques], dtype=object), errors="coerce"
+        ).to_numpy(dtype=np.float64, na_value=np.nan)
+        return pd.Series(np.append(numbers, np.nan)[codes], index=values.index)
     return pd.to_numeric(values, errors="coerce").astype(np.float64)
 
 
