@@ -54,14 +54,27 @@ class PainObservation:
     venue: str
 
 
-def _is_pain(code: dict | None) -> bool:
-    return any(c.get("system") == LOINC and c.get("code") == PAIN_LOINC for c in (code or {}).get("coding", []) if isinstance(c, dict))
+def _dict(value: object) -> dict:
+    """Malformed JSON is common in the wild: a field that should be an object may be anything."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _codings(concept: object) -> list[dict]:
+    return [c for c in _list(_dict(concept).get("coding")) if isinstance(c, dict)]
+
+
+def _is_pain(code: object) -> bool:
+    return any(c.get("system") == LOINC and c.get("code") == PAIN_LOINC for c in _codings(code))
 
 
 def _value(holder: dict, path: str) -> float:
     """The 0–10 score a resource or component holds, or :class:`FhirProblem` naming what it holds."""
     if "valueQuantity" in holder:
-        quantity = holder["valueQuantity"] or {}
+        quantity = _dict(holder["valueQuantity"])
         unit = str(quantity.get("code", quantity.get("unit", "")) or "")
         if unit not in SCORE_UNITS:
             raise FhirProblem(f"{path}.valueQuantity", unit, f"a pain score is unitless {{score}}, not {unit!r}; accepted: {ACCEPTED}")
@@ -71,11 +84,11 @@ def _value(holder: dict, path: str) -> float:
     if "valueDecimal" in holder:
         return _number(holder["valueDecimal"], f"{path}.valueDecimal")
     if "valueCodeableConcept" in holder:
-        codings = (holder["valueCodeableConcept"] or {}).get("coding", [])
-        for coding in codings if isinstance(codings, list) else []:
-            if isinstance(coding, dict) and coding.get("system") == LOINC and coding.get("code") in LOINC_ANSWERS:
+        codings = _codings(holder["valueCodeableConcept"])
+        for coding in codings:
+            if coding.get("system") == LOINC and coding.get("code") in LOINC_ANSWERS:
                 return float(LOINC_ANSWERS[coding["code"]])
-        raise FhirProblem(f"{path}.valueCodeableConcept", json.dumps(codings)[:80], f"not a LOINC 0–10 answer code; accepted: {ACCEPTED}")
+        raise FhirProblem(f"{path}.valueCodeableConcept", json.dumps(holder["valueCodeableConcept"])[:80], f"not a LOINC 0–10 answer code; accepted: {ACCEPTED}")
     present = [k for k in holder if k.startswith("value")]
     raise FhirProblem(f"{path}.{present[0] if present else 'value[x]'}", holder.get(present[0]) if present else "", f"{present[0] if present else 'no value'} is not accepted for a pain score; accepted: {ACCEPTED}")
 
@@ -90,7 +103,7 @@ def pain_score(observation: dict) -> float:
     """The pain score of a 72514-3 Observation (see the module docstring for what is accepted)."""
     if _is_pain(observation.get("code")) and any(k.startswith("value") for k in observation):
         return _value(observation, "Observation")
-    for i, component in enumerate(observation.get("component") or []):
+    for i, component in enumerate(_list(observation.get("component"))):
         if isinstance(component, dict) and _is_pain(component.get("code")):
             return _value(component, f"Observation.component[{i}]")
     return _value(observation, "Observation")
@@ -101,10 +114,11 @@ def _identifiers(subject: dict, patients: dict[str, dict]) -> tuple[tuple[str, s
     candidates = [subject.get("identifier")] if isinstance(subject.get("identifier"), dict) else []
     target = patients.get(str(subject.get("reference", "")))
     if target:
-        candidates += [i for i in target.get("identifier") or [] if isinstance(i, dict)]
+        candidates += [i for i in _list(target.get("identifier")) if isinstance(i, dict)]
     for identifier in candidates:
-        value = str(identifier.get("value") or "").strip()
-        codes = {c.get("code") for c in (identifier.get("type") or {}).get("coding", []) if isinstance(c, dict)}
+        value = identifier.get("value")
+        value = value.strip() if isinstance(value, str) else ""
+        codes = {c.get("code") for c in _codings(identifier.get("type"))}
         if value and identifier.get("system") == STUDY_ID_SYSTEM:
             found.append(("study_id", value))
         elif value and "MR" in codes:
@@ -116,26 +130,27 @@ def _effective(observation: dict) -> str:
     for key in ("effectiveDateTime", "effectiveInstant"):
         if isinstance(observation.get(key), str):
             return observation[key][:10]
-    period = observation.get("effectivePeriod")
-    if isinstance(period, dict) and isinstance(period.get("start"), str):
+    period = _dict(observation.get("effectivePeriod"))
+    if isinstance(period.get("start"), str):
         return period["start"][:10]
-    if any(isinstance(e, dict) and e.get("url") == DAYS_EXTENSION for e in observation.get("extension") or []):
+    if any(isinstance(e, dict) and e.get("url") == DAYS_EXTENSION for e in _list(observation.get("extension"))):
         raise FhirProblem("Observation.effective[x]", "", "a de-identified Observation (days only) cannot be timed against a registry procedure")
     raise FhirProblem("Observation.effective[x]", "", "a pain Observation needs its date (effectiveDateTime)")
 
 
 def _extension(resource: dict, url: str) -> str:
-    for extension in resource.get("extension") or []:
+    for extension in _list(resource.get("extension")):
         if isinstance(extension, dict) and extension.get("url") == url:
-            return str(extension.get("valueCode") or extension.get("valueString") or "")
+            value = extension.get("valueCode") or extension.get("valueString")
+            return value if isinstance(value, str) else ""
     return ""
 
 
 def _venue(observation: dict, encounters: dict[str, dict]) -> str:
-    encounter = encounters.get(str((observation.get("encounter") or {}).get("reference", "")), {})
-    for coding in (encounter.get("serviceType") or {}).get("coding", []):
-        if isinstance(coding, dict) and coding.get("system") == VENUE_SYSTEM:
-            return str(coding.get("code") or "")
+    encounter = encounters.get(str(_dict(observation.get("encounter")).get("reference", "")), {})
+    for coding in _codings(encounter.get("serviceType")):
+        if coding.get("system") == VENUE_SYSTEM and isinstance(coding.get("code"), str):
+            return coding["code"]
     return ""
 
 
@@ -188,7 +203,7 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
             for where, resource in resources:
                 if resource.get("resourceType") != "Observation":
                     continue
-                if not _is_pain(resource.get("code")) and not any(isinstance(c, dict) and _is_pain(c.get("code")) for c in resource.get("component") or []):
+                if not _is_pain(resource.get("code")) and not any(isinstance(c, dict) and _is_pain(c.get("code")) for c in _list(resource.get("component"))):
                     continue
                 number += 1
                 try:
