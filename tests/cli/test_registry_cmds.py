@@ -55,3 +55,12 @@ def test_unknown_command_is_a_usage_error(run_vertebro):
 def test_manage_runs_django_commands(run_vertebro):
     result = run_vertebro("manage", "check", check=True)
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_notices_a_history_table_whose_triggers_were_dropped(run_vertebro, tmp_path):
+    run_vertebro("init", check=True)
+    db = sqlite3.connect(tmp_path / "registry.sqlite3")
+    db.executescript("DROP TRIGGER registry_historicalsite_no_update; DROP TRIGGER registry_historicalsite_no_delete;")
+    db.commit()
+    result = run_vertebro("db", "check")
+    assert result.returncode == 1 and "unprotected: registry_historicalsite" in result.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from ...domain.rules import AGE_MAX, AGE_MIN
 from ...domain.vocabulary import SEX, Vocabulary
@@ -26,6 +27,7 @@ class Site(models.Model):
 
     code = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
@@ -40,6 +42,7 @@ class StaffMembership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=ROLE.choices())
+    history = HistoricalRecords()  # who could see which site, and when, is part of the audit trail
 
     class Meta:
         constraints = [

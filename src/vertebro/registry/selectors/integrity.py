@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from django.apps import apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import F
@@ -17,7 +18,6 @@ from django.db.models import F
 from ...domain.timepoints import BY_CODE, UNSCHEDULED
 from ..models import FollowUp, ImportBatch, PainAssessment, Procedure, TreatedLevel
 
-HISTORY_TRIGGER_COUNT = 8  # one per history table (migration 0002)
 
 
 @dataclass(frozen=True)
@@ -46,31 +46,33 @@ class IntegrityFinding:
         return self.problems == 0
 
 
+def _history_tables() -> list[str]:
+    registry = apps.get_app_config("registry")
+    return sorted(m._meta.db_table for m in registry.get_models() if m.__name__.startswith("Historical"))
+
+
 def _engine_checks() -> list[IntegrityFinding]:
+    history = _history_tables()
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA integrity_check")
-            messages = [row[0] for row in cursor.fetchall()]
-            bad = [m for m in messages if m != "ok"]
+            bad = [row[0] for row in cursor.fetchall() if row[0] != "ok"]
             cursor.execute("PRAGMA foreign_key_check")
             orphans = cursor.fetchall()
-            cursor.execute("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'registry_historical%'")
-            triggers = cursor.fetchone()[0] // 2
+            cursor.execute("SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger'")
         else:
             bad, orphans = [], []
-            cursor.execute(
-                "SELECT count(DISTINCT event_object_table) FROM information_schema.triggers "
-                "WHERE event_object_table LIKE 'registry_historical%%'"
-            )
-            triggers = cursor.fetchone()[0]
+            cursor.execute("SELECT DISTINCT event_object_table FROM information_schema.triggers")
+        protected = {row[0] for row in cursor.fetchall()}
+    unprotected = [table for table in history if table not in protected]
     return [
         IntegrityFinding("database file integrity (SQLite integrity_check)", len(bad), "error", "; ".join(bad[:3])),
         IntegrityFinding("foreign keys point to existing rows", len(orphans), "error", str(orphans[:3]) if orphans else ""),
         IntegrityFinding(
             "audit history tables are append-only (triggers present)",
-            max(HISTORY_TRIGGER_COUNT - triggers, 0),
+            len(unprotected),
             "error",
-            f"{triggers} of {HISTORY_TRIGGER_COUNT} history tables protected",
+            f"unprotected: {', '.join(unprotected)}" if unprotected else f"{len(history)} history tables protected",
         ),
     ]
 
