@@ -5,11 +5,26 @@
 - ``VERTEBRO_SECRET_KEY`` (required when ``VERTEBRO_DEBUG`` is off in production),
   ``VERTEBRO_ALLOWED_HOSTS`` (comma-separated), ``VERTEBRO_DEBUG`` (0/1),
   ``VERTEBRO_DEID_SECRET`` (key of the hashes that replace study ids in de-identified exports).
+
+The web app:
+
+- ``VERTEBRO_SESSION_IDLE_MINUTES`` (default 30): a session left idle this long is logged out.
+- ``VERTEBRO_LOGIN_FAILURE_LIMIT`` (default 5) failed logins lock an account, and separately an address,
+  for ``VERTEBRO_LOGIN_COOLOFF_MINUTES`` (default 15).
+- ``VERTEBRO_HTTPS=1`` when the app is reached over HTTPS: secure cookies, HTTP redirected to HTTPS, HSTS
+  for ``VERTEBRO_HSTS_SECONDS`` (default one year; ``VERTEBRO_HSTS_PRELOAD=0`` leaves preload off).
+- ``VERTEBRO_BEHIND_PROXY=1`` when a reverse proxy terminates TLS and sets ``X-Forwarded-Proto`` and
+  ``X-Forwarded-For``: the app then trusts those two headers (and only then).
+- ``VERTEBRO_CSRF_TRUSTED_ORIGINS`` (comma-separated, e.g. ``https://registry.example.org``).
+
+With ``VERTEBRO_SECRET_KEY``, ``VERTEBRO_ALLOWED_HOSTS`` and ``VERTEBRO_HTTPS=1`` set,
+``vertebro manage check --deploy`` reports nothing.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -17,9 +32,20 @@ import dj_database_url
 HOME = Path(os.environ.get("VERTEBRO_HOME") or Path.cwd())
 DEFAULT_SQLITE_PATH = HOME / "var" / "vertebro.sqlite3"
 
-DEBUG = os.environ.get("VERTEBRO_DEBUG", "0") == "1"
-SECRET_KEY = os.environ.get("VERTEBRO_SECRET_KEY") or "vertebro-insecure-development-key-change-me-0123456789"
-DEID_SECRET = os.environ.get("VERTEBRO_DEID_SECRET") or SECRET_KEY
+
+def _env_flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+DEBUG = _env_flag("VERTEBRO_DEBUG")
+_DEVELOPMENT_KEY = "vertebro-insecure-development-key-change-me-0123456789"
+# The "django-insecure-" prefix makes `check --deploy` flag a deployment that forgot VERTEBRO_SECRET_KEY.
+SECRET_KEY = os.environ.get("VERTEBRO_SECRET_KEY") or f"django-insecure-{_DEVELOPMENT_KEY}"
+DEID_SECRET = os.environ.get("VERTEBRO_DEID_SECRET") or os.environ.get("VERTEBRO_SECRET_KEY") or _DEVELOPMENT_KEY
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("VERTEBRO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 
 INSTALLED_APPS = [
@@ -30,31 +56,87 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "simple_history",
+    "axes",
     "vertebro.registry",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files are answered here, before sessions and the database are touched.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "vertebro.registry.web.middleware.IdleSessionTimeoutMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "vertebro.registry.web.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # django-axes wants to be last: it turns a lockout raised during authentication into its response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:dashboard"
+LOGOUT_REDIRECT_URL = "web:login"
+
+# Sessions: idle ones end after VERTEBRO_SESSION_IDLE_MINUTES (IdleSessionTimeoutMiddleware); the cookie
+# dies with the browser; django.contrib.auth.login() gives the session a new id.
+VERTEBRO_SESSION_IDLE_SECONDS = _env_int("VERTEBRO_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_COOKIE_AGE = VERTEBRO_SESSION_IDLE_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Failed logins: locked per account and, separately, per address (django-axes).
+AXES_FAILURE_LIMIT = _env_int("VERTEBRO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_int("VERTEBRO_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "vertebro.registry.web.middleware.client_ip_address"
+
+# HTTPS and the reverse proxy, from the environment.
+VERTEBRO_BEHIND_PROXY = _env_flag("VERTEBRO_BEHIND_PROXY")
+if VERTEBRO_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+_HTTPS = _env_flag("VERTEBRO_HTTPS")
+SECURE_SSL_REDIRECT = _HTTPS
+SESSION_COOKIE_SECURE = _HTTPS
+CSRF_COOKIE_SECURE = _HTTPS
+SECURE_HSTS_SECONDS = _env_int("VERTEBRO_HSTS_SECONDS", 31_536_000) if _HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS
+SECURE_HSTS_PRELOAD = _HTTPS and _env_flag("VERTEBRO_HSTS_PRELOAD", default=True)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("VERTEBRO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [Path(__file__).resolve().parent / "web" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-            ]
+                "vertebro.registry.web.permissions.access_context",
+            ],
+            "libraries": {"vertebro_web": "vertebro.registry.web.templatetags"},
         },
     }
 ]
@@ -88,9 +170,22 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+FORMAT_MODULE_PATH = ["vertebro.registry.web.formats"]  # ISO dates in every page
 
 STATIC_URL = "static/"
 STATIC_ROOT = HOME / "var" / "static"
+try:  # WhiteNoise warns about a missing STATIC_ROOT at every start; an empty one is enough.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:
+    pass
+STATICFILES_DIRS = [Path(__file__).resolve().parent / "web" / "static"]
+# WhiteNoise serves straight from the app's static folders: `vertebro serve` needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Each server process keeps the dashboard's aggregates; their key carries the registry's data version,
+# so a change anywhere (form, import, script) makes the next request compute them afresh.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "vertebro"}}
 
 LOGGING = {
     "version": 1,

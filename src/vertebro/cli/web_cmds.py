@@ -1,0 +1,248 @@
+"""Web app commands: `vertebro serve`, staff accounts (`vertebro user ...`) and sites (`vertebro site ...`)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+
+import typer
+from rich.table import Table
+
+from ..errors import VertebroError
+from .app import app, console, err_console
+from .registry_cmds import open_registry
+
+user_app = typer.Typer(help="Staff accounts of the web app and their roles at sites.", no_args_is_help=True)
+site_app = typer.Typer(help="Participating sites (like REDCap data access groups).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(site_app, name="site")
+
+ROLES_HELP = "admin, investigator, coordinator or analyst"
+#: Path only, never the query string: a patient search would otherwise land in the log.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+def _default_workers() -> int:
+    return max(2, min(4, 2 * (os.cpu_count() or 1)))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_ready(host: str) -> None:
+    """Refuse to serve an unmigrated registry, or a network address with the development secret key."""
+    from django.conf import settings
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise VertebroError("the registry database is not up to date; run `vertebro init` first")
+    if not _is_loopback(host):
+        if not os.environ.get("VERTEBRO_SECRET_KEY") and not settings.DEBUG:
+            raise VertebroError(
+                f"serving on {host} needs a secret key of your own: set VERTEBRO_SECRET_KEY (and VERTEBRO_ALLOWED_HOSTS, "
+                "VERTEBRO_HTTPS=1 behind TLS); `vertebro manage check --deploy` lists what is missing"
+            )
+        if host not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
+            err_console.print(
+                f"[yellow]warning:[/] {host} is not in VERTEBRO_ALLOWED_HOSTS ({', '.join(settings.ALLOWED_HOSTS)}); "
+                "requests naming other hosts get 400 Bad Request"
+            )
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1 keeps it on this machine)."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    workers: int = typer.Option(_default_workers(), "--workers", help="Worker processes (default: 2 per CPU, 2 to 4)."),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log each request (path only, never the query string)."),
+) -> None:
+    """Serve the web app with gunicorn (a production-grade WSGI server); static files are served by the
+    app itself (WhiteNoise). The registry comes from DATABASE_URL as for every command."""
+    from django.db import connections
+    from gunicorn.app.base import BaseApplication
+
+    where = open_registry()
+    _check_ready(host)
+    connections.close_all()  # workers are forked: each opens its own connections
+
+    from ..registry.web.wsgi import application
+
+    options = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "sync",
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "accesslog": "-" if access_log else None,
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "vertebro-web",
+        # gunicorn's control socket sits at one path per user: a second server would fight over it.
+        "control_socket_disable": True,
+    }
+
+    class VertebroServer(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):  # noqa: ANN202
+            return application
+
+    console.print(f"[green]Serving the registry[/] ({where}) at http://{host}:{port}/ with {workers} workers — Ctrl+C stops.")
+    VertebroServer().run()
+
+
+def _site(code: str):  # noqa: ANN202
+    from ..registry.models import Site
+
+    site = Site.objects.filter(code=code).first()
+    if site is None:
+        known = ", ".join(Site.objects.values_list("code", flat=True)) or "none yet"
+        raise VertebroError(f"there is no site {code!r} (known: {known}); create it with `vertebro site add CODE NAME`")
+    return site
+
+
+def _user(username: str):  # noqa: ANN202
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise VertebroError(f"there is no user {username!r}; create it with `vertebro user add`")
+    return user
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            raise VertebroError("no password on standard input")
+        return password
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+def user_add(
+    username: str = typer.Argument(..., help="Login name."),
+    site: list[str] = typer.Option([], "--site", help="Site code where the user works (repeat for several)."),
+    role: str = typer.Option("coordinator", "--role", help=f"Role at those sites: {ROLES_HELP}."),
+    email: str = typer.Option("", "--email", help="E-mail address."),
+    staff: bool = typer.Option(False, "--staff", help="May open the Django admin."),
+    superuser: bool = typer.Option(False, "--superuser", help="Administrator of every site and of the admin."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input instead of asking."),
+) -> None:
+    """Create a staff account with a role at one or more sites. The password is asked twice (hidden)
+    and must pass the password rules (at least 10 characters, not common, not like the username)."""
+    from django.db import transaction
+
+    from ..registry.services.accounts import membership_set, user_create
+
+    open_registry()
+    sites = [_site(code) for code in site]
+    if not sites and not superuser:
+        raise VertebroError("give at least one --site (or --superuser): a user without a site sees nothing")
+    password = _read_password(password_stdin)
+    with transaction.atomic():
+        user = user_create(username=username, password=password, email=email, is_staff=staff, is_superuser=superuser)
+        for s in sites:
+            membership_set(user=user, site=s, role=role)
+    where = ", ".join(s.code for s in sites) or "every site"
+    console.print(f"[green]Created[/] {username}: {role if sites else 'admin'} at {where}.")
+
+
+@user_app.command("grant")
+def user_grant(
+    username: str = typer.Argument(..., help="Login name."),
+    site: str = typer.Option(..., "--site", help="Site code."),
+    role: str = typer.Option(..., "--role", help=f"{ROLES_HELP}."),
+) -> None:
+    """Give a user a role at a site (replacing the role they had there)."""
+    from ..registry.services.accounts import membership_set
+
+    open_registry()
+    membership_set(user=_user(username), site=_site(site), role=role)
+    console.print(f"[green]{username}[/] is now {role} at {site}.")
+
+
+@user_app.command("revoke")
+def user_revoke(
+    username: str = typer.Argument(..., help="Login name."),
+    site: str = typer.Option(..., "--site", help="Site code."),
+) -> None:
+    """Take a user off a site: they no longer see its patients."""
+    from ..registry.services.accounts import membership_remove
+
+    open_registry()
+    if not membership_remove(user=_user(username), site=_site(site)):
+        raise VertebroError(f"{username} has no role at {site}")
+    console.print(f"{username} no longer has access to {site}.")
+
+
+@user_app.command("set-password")
+def user_set_password_cmd(
+    username: str = typer.Argument(..., help="Login name."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Set a new password for a user."""
+    from ..registry.services.accounts import user_set_password
+
+    open_registry()
+    user_set_password(user=_user(username), password=_read_password(password_stdin))
+    console.print(f"Password of {username} changed.")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List the accounts and their roles by site."""
+    from django.contrib.auth import get_user_model
+
+    open_registry()
+    table = Table(title="Staff accounts")
+    for column in ("username", "active", "admin access", "roles"):
+        table.add_column(column)
+    for user in get_user_model().objects.order_by("username").prefetch_related("memberships__site"):
+        roles = ", ".join(f"{m.role} at {m.site.code}" for m in user.memberships.all())
+        table.add_row(user.username, "yes" if user.is_active else "no", "superuser" if user.is_superuser else "staff" if user.is_staff else "", roles or "—")
+    console.print(table)
+
+
+@site_app.command("add")
+def site_add(
+    code: str = typer.Argument(..., help="Short code, e.g. NIR-1."),
+    name: str = typer.Argument(..., help="Full name of the centre."),
+) -> None:
+    """Register a participating site."""
+    from ..registry.models import Site
+    from ..registry.services.clinical import site_create
+
+    open_registry()
+    if Site.objects.filter(code=code).exists():
+        raise VertebroError(f"site {code!r} already exists")
+    site_create(code=code, name=name)
+    console.print(f"[green]Site {code}[/] added.")
+
+
+@site_app.command("list")
+def site_list() -> None:
+    """List the sites with their patient counts."""
+    from django.db.models import Count
+
+    from ..registry.models import Site
+
+    open_registry()
+    table = Table(title="Sites")
+    for column in ("code", "name", "patients", "staff"):
+        table.add_column(column)
+    for s in Site.objects.annotate(n=Count("patients", distinct=True), staff=Count("memberships", distinct=True)):
+        table.add_row(s.code, s.name, str(s.n), str(s.staff))
+    console.print(table)

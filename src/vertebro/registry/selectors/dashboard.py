@@ -1,0 +1,235 @@
+"""The dashboard's aggregates: patients by site and group, follow-up capture, mean pain over time.
+
+Three grouped SQL statements compute the figures for every site at once; a reader's dashboard adds up
+the sites they may see (sums and counts, so means stay exact). The per-site figures are cached under a
+key made of today's date and the registry's *data version*, read in one cheap query from the newest
+history row of each table the figures depend on and the newest import. Every write path leaves one of
+those behind (services and bulk writes add history rows; imports add an import batch), so any change
+anywhere — a form, the importer, a script using the services — makes the next dashboard recompute,
+in every server process, with no signal handlers to forget.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.core.cache import cache
+from django.db import connection
+
+from ...domain.timepoints import SCHEDULE, Timepoint
+from ..models import Fracture, ImportBatch, PainAssessment, Patient, Procedure, Site, TreatedLevel
+
+GROUPS = ("osteoporotic", "pathologic", "traumatic")
+NO_GROUP = "none"
+#: Registries' quality bar: at least 80% of patients followed up at one year (QOD, Swespine).
+CAPTURE_TARGET = 0.8
+CAPTURE_TARGET_TIMEPOINT = "12m"
+_GROUP_RANK = {"osteoporotic": 1, "traumatic": 2, "pathologic": 3}  # higher wins (pathologic first)
+_RANK_GROUP = {rank: group for group, rank in _GROUP_RANK.items()}
+_CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class CaptureRate:
+    """Follow-up capture at one timepoint.
+
+    Attributes
+    ----------
+    timepoint : Timepoint
+    eligible : int
+        Procedures whose window for this timepoint has closed.
+    captured : int
+        Of those, the ones with a score at this timepoint.
+    """
+
+    timepoint: Timepoint
+    eligible: int
+    captured: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.captured / self.eligible if self.eligible else None
+
+    @property
+    def meets_target(self) -> bool | None:
+        return None if self.rate is None else self.rate >= CAPTURE_TARGET
+
+
+@dataclass(frozen=True)
+class PainMean:
+    """Mean pain score at one timepoint in one group (procedure's fractures decide the group).
+
+    Attributes
+    ----------
+    timepoint : Timepoint
+    group : str
+    n : int
+    mean : float or None
+    """
+
+    timepoint: Timepoint
+    group: str
+    n: int
+    mean: float | None
+
+
+@dataclass(frozen=True)
+class SitePatients:
+    site_code: str
+    by_group: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_group.values())
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """What the dashboard shows for a set of sites.
+
+    Attributes
+    ----------
+    patients : list of SitePatients
+        One per site, ordered by site code; ``by_group`` has every group of :data:`GROUPS` plus
+        :data:`NO_GROUP` (no fracture recorded).
+    capture : list of CaptureRate
+        One per scheduled timepoint, in schedule order.
+    pain : list of PainMean
+        Every scheduled timepoint × the two study groups (osteoporotic, pathologic).
+    """
+
+    patients: list[SitePatients]
+    capture: list[CaptureRate]
+    pain: list[PainMean]
+
+    @property
+    def patient_total(self) -> int:
+        return sum(site.total for site in self.patients)
+
+    def group_total(self, group: str) -> int:
+        return sum(site.by_group[group] for site in self.patients)
+
+    @property
+    def target_capture(self) -> CaptureRate:
+        return next(c for c in self.capture if c.timepoint.code == CAPTURE_TARGET_TIMEPOINT)
+
+
+def registry_data_version() -> tuple:
+    """A value that changes whenever what the dashboard counts changes (see the module docstring)."""
+    q = connection.ops.quote_name
+    tables = [m.history.model._meta.db_table for m in (Patient, Fracture, Procedure, TreatedLevel, PainAssessment)]
+    parts = [f"(SELECT MAX({q('history_id')}) FROM {q(t)})" for t in tables]
+    batches = q(ImportBatch._meta.db_table)
+    parts.append(f"(SELECT MAX({q('id')}) FROM {batches})")
+    parts.append(f"(SELECT COUNT(*) FROM {batches} WHERE {q('finished_at')} IS NOT NULL)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts))
+        return tuple(cursor.fetchone())
+
+
+def _group_case(column: str) -> str:
+    return "MAX(CASE " + column + " " + " ".join(f"WHEN '{g}' THEN {r}" for g, r in _GROUP_RANK.items()) + " END)"
+
+
+def _site_aggregates(today: date) -> dict:
+    """Per-site counts and sums for every site (three queries)."""
+    q = connection.ops.quote_name
+    patient, fracture, procedure, treated, pain = (
+        q(m._meta.db_table) for m in (Patient, Fracture, Procedure, TreatedLevel, PainAssessment)
+    )
+    patients: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys((*GROUPS, NO_GROUP), 0))
+    eligible: dict[int, dict[str, int]] = defaultdict(dict)
+    captured: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys((tp.code for tp in SCHEDULE), 0))
+    pain_sums: dict[int, dict[tuple[str, str], list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
+    # A window has closed when procedure date + last day < today.
+    closed_before = {tp.code: today - timedelta(days=tp.last_day) for tp in SCHEDULE}
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT pt.{q('site_id')}, f.grp, COUNT(*)
+            FROM {patient} pt
+            LEFT JOIN (SELECT {q('patient_id')} AS patient_id, {_group_case(q('etiology'))} AS grp
+                       FROM {fracture} GROUP BY {q('patient_id')}) f ON f.patient_id = pt.{q('id')}
+            GROUP BY pt.{q('site_id')}, f.grp
+            """
+        )
+        for site_id, rank, n in cursor.fetchall():
+            patients[site_id][_RANK_GROUP.get(rank, NO_GROUP)] += n
+
+        sums = ", ".join(f"SUM(CASE WHEN pr.{q('performed_on')} < %s THEN 1 ELSE 0 END)" for _ in SCHEDULE)
+        cursor.execute(
+            f"""
+            SELECT pt.{q('site_id')}, {sums}
+            FROM {procedure} pr JOIN {patient} pt ON pt.{q('id')} = pr.{q('patient_id')}
+            GROUP BY pt.{q('site_id')}
+            """,
+            [closed_before[tp.code] for tp in SCHEDULE],
+        )
+        for site_id, *counts in cursor.fetchall():
+            eligible[site_id] = {tp.code: int(n or 0) for tp, n in zip(SCHEDULE, counts)}
+
+        closed = " OR ".join(f"(pa.{q('timepoint')} = %s AND pr.{q('performed_on')} < %s)" for _ in SCHEDULE)
+        cursor.execute(
+            f"""
+            SELECT pt.{q('site_id')}, pa.{q('timepoint')}, g.grp, COUNT(*), SUM(pa.{q('score')}),
+                   SUM(CASE WHEN {closed} THEN 1 ELSE 0 END)
+            FROM {pain} pa
+            JOIN {procedure} pr ON pr.{q('id')} = pa.{q('procedure_id')}
+            JOIN {patient} pt ON pt.{q('id')} = pr.{q('patient_id')}
+            LEFT JOIN (SELECT tl.{q('procedure_id')} AS procedure_id, {_group_case('f.' + q('etiology'))} AS grp
+                       FROM {treated} tl JOIN {fracture} f ON f.{q('id')} = tl.{q('fracture_id')}
+                       GROUP BY tl.{q('procedure_id')}) g ON g.procedure_id = pa.{q('procedure_id')}
+            GROUP BY pt.{q('site_id')}, pa.{q('timepoint')}, g.grp
+            """,
+            [value for tp in SCHEDULE for value in (tp.code, closed_before[tp.code])],
+        )
+        for site_id, timepoint, rank, n, total, n_closed in cursor.fetchall():
+            if timepoint in captured[site_id]:
+                captured[site_id][timepoint] += int(n_closed or 0)
+                cell = pain_sums[site_id][(timepoint, _RANK_GROUP.get(rank, NO_GROUP))]
+                cell[0] += n
+                cell[1] += float(total)
+    return {
+        "patients": {k: dict(v) for k, v in patients.items()},
+        "eligible": dict(eligible),
+        "captured": {k: dict(v) for k, v in captured.items()},
+        "pain": {k: {key: tuple(cell) for key, cell in v.items()} for k, v in pain_sums.items()},
+    }
+
+
+def site_aggregates(*, today: date) -> dict:
+    """Per-site aggregates, from the cache when the registry has not changed since they were computed."""
+    version = "-".join(str(part or 0) for part in registry_data_version())
+    key = f"vertebro-dashboard-{today.isoformat()}-{version}"
+    aggregates = cache.get(key)
+    if aggregates is None:
+        aggregates = _site_aggregates(today)
+        cache.set(key, aggregates, _CACHE_SECONDS)
+    return aggregates
+
+
+def dashboard_for_sites(*, site_ids: Sequence[int], today: date) -> Dashboard:
+    """The dashboard of the sites a reader may see."""
+    aggregates = site_aggregates(today=today)
+    codes = dict(Site.objects.filter(pk__in=list(site_ids)).values_list("pk", "code"))
+    empty_groups = dict.fromkeys((*GROUPS, NO_GROUP), 0)
+    patients = [
+        SitePatients(codes[site_id], dict(aggregates["patients"].get(site_id, empty_groups)))
+        for site_id in sorted(codes, key=codes.get)
+    ]
+    capture = []
+    for tp in SCHEDULE:
+        eligible = sum(aggregates["eligible"].get(s, {}).get(tp.code, 0) for s in codes)
+        captured = sum(aggregates["captured"].get(s, {}).get(tp.code, 0) for s in codes)
+        capture.append(CaptureRate(tp, eligible, captured))
+    pain = []
+    for tp in SCHEDULE:
+        for group in ("osteoporotic", "pathologic"):
+            cells = [aggregates["pain"].get(s, {}).get((tp.code, group), (0, 0.0)) for s in codes]
+            n = sum(c[0] for c in cells)
+            pain.append(PainMean(tp, group, n, sum(c[1] for c in cells) / n if n else None))
+    return Dashboard(patients=patients, capture=capture, pain=pain)

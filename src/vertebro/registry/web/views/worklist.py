@@ -1,0 +1,68 @@
+"""The follow-up worklist: assessments due and overdue at the user's sites, sortable, each with a
+one-click form to record the score (which takes it off the list)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from ....domain.timepoints import BY_CODE, SCHEDULE
+from ...selectors.worklist import DEFAULT_SORT, OVERDUE_SHOWN_DAYS, SORTS, STATUSES, worklist_items, worklist_sorted
+from ..permissions import access_for
+from .common import today
+
+PAGE_SIZE = 50
+COLUMNS = (("patient", "Patient"), ("site", "Site"), ("timepoint", "Timepoint"), ("opens", "Window opens"), ("closes", "Window closes"))
+
+
+def _sort_headers(sort: str) -> list[dict[str, str | None]]:
+    """Column headers that sort by themselves; clicking the active one reverses it."""
+    headers = []
+    for key, label in COLUMNS:
+        active = "asc" if sort == key else "desc" if sort == f"-{key}" else None
+        headers.append({"label": label, "param": f"-{key}" if active == "asc" else key, "active": active})
+    return headers
+
+
+def worklist(request: HttpRequest) -> HttpResponse:
+    access = access_for(request)
+    if not access.can_edit_anywhere:
+        raise PermissionDenied("The worklist is for roles that record scores.")
+    site_ids = access.edit_site_ids
+    site_param = request.GET.get("site", "")
+    site_id = int(site_param) if site_param.isdigit() and int(site_param) in site_ids else None
+    status = request.GET.get("status") if request.GET.get("status") in STATUSES else ""
+    timepoint = request.GET.get("timepoint") if request.GET.get("timepoint") in BY_CODE else ""
+    sort = request.GET.get("sort") or DEFAULT_SORT
+    if sort.lstrip("-") not in SORTS:
+        sort = DEFAULT_SORT
+
+    items = worklist_items(site_ids=[site_id] if site_id else site_ids, today=today(), phi_site_ids=access.phi_site_ids)
+    counts = Counter(item.status for item in items)
+    if status:
+        items = [item for item in items if item.status == status]
+    if timepoint:
+        items = [item for item in items if item.timepoint.code == timepoint]
+    page = Paginator(worklist_sorted(items, sort), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "web/worklist.html",
+        {
+            "page": page,
+            "counts": counts,
+            "total": sum(counts.values()),
+            "site_id": site_id,
+            "sites": [m for m in access.memberships if m.site_id in site_ids],
+            "status": status,
+            "timepoint": timepoint,
+            "timepoints": SCHEDULE,
+            "sort": sort,
+            "sort_headers": _sort_headers(sort),
+            "overdue_days": OVERDUE_SHOWN_DAYS,
+            "today": today(),
+        },
+    )
