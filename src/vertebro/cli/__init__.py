@@ -16,6 +16,7 @@ from . import report_cmds  # noqa: E402,F401
 from . import synth_cmds  # noqa: E402,F401
 from . import interop_cmds  # noqa: E402,F401
 from . import analysis_cmds  # noqa: E402,F401
+from . import web_cmds  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:
