@@ -214,6 +214,18 @@ def test_mixed_model_that_cannot_be_fitted_is_null_with_the_reason():
     assert_nulls_explained(result)
 
 
+def test_mixed_model_fitting_every_score_exactly_is_null_with_the_rule():
+    # Two patients whose four follow-up scores are intercept + etiology + timepoint with no error.
+    patients = [("o1", "osteoporotic", "F", 70, {"baseline": 8, "post": 4, "1m": 3}),
+                ("p1", "pathologic", "F", 70, {"baseline": 8, "post": 6, "1m": 5})]  # fmt: skip
+    result = analyze(flat(patients))
+    assert result["mixed_model"]["etiology_difference"] is None and result["mixed_model"]["n_observations"] == 4
+    assert any(
+        w.startswith("mixed_model: the mixed model cannot be fitted: the fixed effects reproduce every response exactly")
+        for w in result["warnings"]
+    )
+    assert_nulls_explained(result)
+
 def test_a_primary_that_is_not_a_follow_up_timepoint_is_refused():
     with pytest.raises(VertebroError, match="the primary timepoint must be one of post, 1w, 1m, 3m, 6m, 12m"):
         analyze(flat(varied("o", "osteoporotic", 2)), primary="baseline")

@@ -221,3 +221,25 @@ def test_estimate_maximises_the_textbook_reml_likelihood(patient_sd, seed):
     gls_beta = np.linalg.solve(information, X.T @ np.linalg.solve(V, y))
     np.testing.assert_allclose(fit.coefficients["estimate"], gls_beta, rtol=1e-8)
     np.testing.assert_allclose(fit.coefficients["se"], np.sqrt(np.diag(np.linalg.inv(information))), rtol=1e-8)
+
+
+def test_response_fitted_exactly_by_the_fixed_effects_is_a_domain_error():
+    # Two patients, y = 4 + 2 etiology - 1 timepoint with no error: the Cholesky factor of [X y]'[X y]
+    # breaks down, which must read as the rule, not as scipy's LinAlgError.
+    X = np.column_stack([np.ones(4), [0.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0]])
+    with pytest.raises(DomainError, match="reproduce every response exactly") as caught:
+        fit_random_intercept(np.array([4.0, 3.0, 6.0, 5.0]), X, np.array(["a", "a", "b", "b"]),
+                             column_names=["intercept", "etiology", "timepoint"])  # fmt: skip
+    assert caught.value.field == "y"
+
+
+def test_exact_fit_on_many_rows_is_refused_although_rounding_leaves_a_tiny_residual():
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(300), rng.normal(size=300), rng.normal(size=300)])
+    groups = np.repeat(np.arange(100), 3)
+    with pytest.raises(DomainError, match="reproduce every response exactly"):
+        fit_random_intercept(X @ [1.0, 2.0, 3.0], X, groups, column_names=["a", "b", "c"])
+    # A residual of a thousandth of a point is a real (if tiny) variance and is fitted.
+    noisy = X @ [1.0, 2.0, 3.0] + rng.normal(0, 1e-3, 300)
+    fit = fit_random_intercept(noisy, X, groups, column_names=["a", "b", "c"])
+    assert fit.residual_variance == pytest.approx(1e-6, rel=0.3)

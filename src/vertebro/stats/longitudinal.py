@@ -124,10 +124,8 @@ def etiology_mixed_model(rows: pd.DataFrame) -> MixedModelSummary:
             rows["patient_id"].to_numpy(),
             column_names=kept,
         )
-    except (DomainError, np.linalg.LinAlgError) as error:
-        # LinAlgError: a numerically singular system in a degenerate design (e.g. two patients only).
-        reason = error.rule if isinstance(error, DomainError) else f"the fit is numerically singular ({error})"
-        notes.append(f"the mixed model cannot be fitted: {reason}")
+    except DomainError as error:
+        notes.append(f"the mixed model cannot be fitted: {error.rule}")
         return MixedModelSummary(
             n_observations, n_patients, None, None, None, None, None, None, reference, dropped, tuple(notes)
         )

@@ -25,6 +25,10 @@ __all__ = ["RandomInterceptFit", "fit_random_intercept"]
 _LAMBDA_GRID = np.concatenate([[0.0], np.logspace(-8.0, 12.0, 81)])
 # A design column whose squared correlation with the columns before it exceeds 1 - this is refused.
 _COLLINEARITY_TOLERANCE = 1e-10
+# A least-squares residual sum of squares at most this share of y'y is an exact fit: the normal
+# equations resolve y'y only to a few multiples of machine epsilon, so below this the variances
+# would be rounding noise (or the Cholesky factorisation fails outright).
+_EXACT_FIT_TOLERANCE = 1e-10
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,10 @@ def fit_random_intercept(
     DomainError
         On missing or non-finite values, mismatched lengths, a rank-deficient ``X`` (naming the first
         column that is a linear combination of the ones before it), fewer rows than parameters, a
-        single group, or no group with more than one row (then the two variances are not identified).
+        single group, or no group with more than one row (then the two variances are not identified);
+        when the fixed effects alone reproduce every response (a zero least-squares residual, so there
+        is no variance left to split between patients and residual); or when the responses do not vary
+        within patients beyond the fixed effects (the residual variance would be zero).
 
     Notes
     -----
@@ -166,6 +173,7 @@ def fit_random_intercept(
     y, X, codes, n_groups = _validated(y, X, groups, column_names)
     stats = _sufficient_statistics(y, X, codes, n_groups)
     _refuse_rank_deficiency(stats.crossproduct(0.0)[:-1, :-1], column_names)
+    _refuse_exact_fit(stats.crossproduct(0.0))
 
     lam = _reml_variance_ratio(stats)
     return _fit_at(stats, lam, column_names)
@@ -277,6 +285,26 @@ def _refuse_rank_deficiency(xtx: np.ndarray, column_names: list[str]) -> None:
                 "the design matrix is rank-deficient: this column is a linear combination of "
                 f"{', '.join(column_names[:j])}; drop it or merge the categories that cause it",
             )
+
+
+def _refuse_exact_fit(total: np.ndarray) -> None:
+    """Refuse a response the fixed effects fit exactly; ``total`` is ``[X y]'[X y]`` (``M(0)``).
+
+    The last diagonal entry of its Cholesky factor, squared, is the ordinary least-squares residual sum
+    of squares. When it vanishes the REML criterion has no finite minimum (both variances go to zero)
+    and every ``M(lambda)`` is singular.
+    """
+    try:
+        residual = linalg.cholesky(total, lower=True, check_finite=False)[-1, -1] ** 2
+    except linalg.LinAlgError:  # X passed the rank check, so the singular direction involves y
+        residual = 0.0
+    if residual <= _EXACT_FIT_TOLERANCE * total[-1, -1]:
+        raise DomainError(
+            "y",
+            f"residual sum of squares {residual:.3g}",
+            "the fixed effects reproduce every response exactly (zero least-squares residual), so there is "
+            "no variation left to split into patient and residual variance",
+        )
 
 
 def _criterion(stats: _SufficientStatistics, lam: float) -> float:
