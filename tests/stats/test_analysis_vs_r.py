@@ -28,7 +28,7 @@ COUNT_KEYS = {
     "n", "evaluable", "responders_30", "responders_50", "patients", "female", "male", "age_min", "age_max",
     "osteoporotic", "pathologic", "n_observations", "n_patients", "patients_osteoporotic", "patients_pathologic",
     "events_osteoporotic", "events_pathologic", "n_osteoporotic", "n_pathologic", "per_group_needed_equal",
-    "expected", "observed", "missing",
+    "expected", "observed", "missing", "ancova_n",
 }  # fmt: skip
 ITERATIVE_KEYS = {
     ("recurrence", "hazard_ratio"), ("recurrence", "hr_ci_low"), ("recurrence", "hr_ci_high"),

@@ -1,7 +1,8 @@
 """The building blocks agree with R on chosen vectors and tables (tests/stats/r/core_functions.expected.json,
 written by ``Rscript tests/stats/r/make_expected.R``): signed-rank and rank-sum tests on both sides of the
-n = 50 and ties/zeros boundaries, Newcombe intervals and Fisher p-values including empty cells, and the
-two-tailed power formula. Tolerance: 1e-6 relative (all closed forms); methods must match exactly.
+n = 50 and ties/zeros boundaries, Newcombe intervals and Fisher p-values including empty cells, the
+two-tailed power formula, and the ANCOVA least squares against ``lm`` including aliased (NA) columns.
+Tolerance: 1e-6 relative (all closed forms); methods and dropped columns must match exactly.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from vertebro.stats.compare import fisher_exact_p, rank_sum_test, responder_difference
+from vertebro.stats.compare import ancova, fisher_exact_p, rank_sum_test, responder_difference
 from vertebro.stats.paired import signed_rank_test, signrank_cdf
 from vertebro.stats.power import two_sample_power
 
@@ -74,3 +76,15 @@ def test_signed_rank_distribution_sums_to_one_and_is_symmetric():
     assert signrank_cdf(total, n) == pytest.approx(1.0, rel=1e-15)
     for q in range(total):
         assert signrank_cdf(q, n) == pytest.approx(1 - signrank_cdf(total - q - 1, n), rel=1e-12)
+
+
+@pytest.mark.parametrize("case", EXPECTED["ancova"], ids=lambda case: case["name"])
+def test_ancova_matches_r_lm_and_drops_the_columns_lm_aliases(case):
+    data = pd.DataFrame({key: case[key] for key in ("etiology", "baseline", "age", "sex", "followup")})
+    result = ancova(data)
+    assert list(result.dropped) == list(np.atleast_1d(case["aliased"]))
+    assert result.n == case["n"]
+    assert result.difference == pytest.approx(case["estimate"], **TOLERANCE)
+    assert result.ci_low == pytest.approx(case["ci_low"], **TOLERANCE)
+    assert result.ci_high == pytest.approx(case["ci_high"], **TOLERANCE)
+    assert result.p == pytest.approx(case["p"], **TOLERANCE)

@@ -1,4 +1,4 @@
-"""Pure statistics on the flat format (pandas, scipy, statsmodels, lifelines; never Django).
+"""Pure statistics on the flat format (numpy, pandas, scipy, lifelines; never Django).
 
 Entry points: :func:`vertebro.stats.validate.load_flat_csv` and
 :func:`vertebro.stats.validate.validate_flat` refuse malformed input;

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..domain.flat import ANALYSIS_REQUIRED_COLUMNS
 from ..domain.timepoints import FOLLOW_UP_CODES, UNSCHEDULED
 from ..domain.vocabulary import STUDY_GROUPS
 from ..errors import VertebroError
@@ -31,23 +32,31 @@ __all__ = ["SCHEMA", "analyze"]
 SCHEMA = "vertebro.analysis/1"
 _OSTEOPOROTIC, _PATHOLOGIC = STUDY_GROUPS
 
+#: Columns any section reads; the others (site, venue, levels, ...) are dropped before the work starts.
+_ANALYSIS_COLUMNS = (*ANALYSIS_REQUIRED_COLUMNS, *RECURRENCE_COLUMNS, "procedure_date")
+
 GROUP_KEYS = (
     "n", "baseline_mean", "followup_mean", "improvement_mean", "improvement_sd", "ci_low", "ci_high",
     "paired_t_p", "wilcoxon_p", "wilcoxon_method", "evaluable", "responders_30", "responders_50",
 )  # fmt: skip
 
 
-def analyze(df: pd.DataFrame, *, primary: str = "post") -> dict[str, Any]:
+def analyze(df: pd.DataFrame, *, primary: str = "post", validated: bool = False) -> dict[str, Any]:
     """Compare the response to vertebroplasty of osteoporotic and pathologic fractures.
 
     Parameters
     ----------
     df : pandas.DataFrame
         Flat format (:mod:`vertebro.domain.flat`), one row per pain assessment; validated here with
-        :func:`vertebro.stats.validate.validate_flat`. Rows of other etiologies (traumatic) and
-        unscheduled rows are left out with a warning.
+        :func:`vertebro.stats.validate.validate_flat` unless ``validated``. Rows of other etiologies
+        (traumatic) and unscheduled rows are left out with a warning.
     primary : str
         The follow-up timepoint of the power section.
+    validated : bool
+        True only when ``df`` is, unchanged, what :func:`~vertebro.stats.validate.validate_flat` or
+        :func:`~vertebro.stats.validate.load_flat_csv` returned: the rules were checked and the
+        columns typed already, so the second validation (a third of the time on a large file) is
+        skipped. Any other frame must be validated here (the default).
 
     Returns
     -------
@@ -65,7 +74,13 @@ def analyze(df: pd.DataFrame, *, primary: str = "post") -> dict[str, Any]:
     """
     if primary not in FOLLOW_UP_CODES:
         raise VertebroError(f"the primary timepoint must be one of {', '.join(FOLLOW_UP_CODES)}, not {primary!r}.")
-    flat = validate_flat(df, source="input")
+    if validated:
+        _check_looks_validated(df)
+        flat = df
+    else:
+        flat = validate_flat(df, source="input")
+    # Only the columns the statistics use: every selection below copies what it keeps.
+    flat = flat[[column for column in _ANALYSIS_COLUMNS if column in flat.columns]]
     warnings: list[str] = []
 
     cohort = cohort_summary(flat)
@@ -125,6 +140,20 @@ def analyze(df: pd.DataFrame, *, primary: str = "post") -> dict[str, Any]:
         "warnings": warnings,
     }
     return _json_ready(result, "", warnings)
+
+
+def _check_looks_validated(df: pd.DataFrame) -> None:
+    """A cheap guard against ``validated=True`` on a frame that never went through validation.
+
+    It looks at the column names and types only (what :func:`validate_flat` produces), not at values.
+    """
+    missing = [column for column in ANALYSIS_REQUIRED_COLUMNS if column not in df.columns]
+    typed = not missing and df["vps"].dtype == np.float64 and df["age"].dtype == np.int64
+    if not typed:
+        raise ValueError(
+            "validated=True needs the frame validate_flat or load_flat_csv returned "
+            "(required columns present, vps float64, age int64); pass validated=False to validate it here"
+        )
 
 
 def _patients(count: int) -> str:

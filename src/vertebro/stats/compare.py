@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from scipy import linalg
 from scipy import stats as sps
 
 __all__ = [
@@ -34,7 +35,8 @@ _FISHER_RELATIVE_ERROR = 1 + 1e-7
 #: Column pivoting tolerance of R's ``lm`` (``qr(..., tol = 1e-07)``).
 _ALIAS_TOLERANCE = 1e-7
 _Z975 = float(sps.norm.ppf(0.975))
-#: A residual sum of squares below this share of the total is rounding noise of an exact fit.
+#: A residual sum of squares below this share of the sum of squares of ``[X | y]`` is the rounding
+#: noise of an exact fit (Householder QR leaves a residual of a few eps times that norm).
 _PERFECT_FIT = 1e-24
 
 
@@ -244,42 +246,59 @@ def ancova(data: pd.DataFrame) -> Ancova:
         One row per patient with columns ``followup``, ``baseline``, ``age`` (numbers), ``etiology``
         (``osteoporotic``/``pathologic``) and ``sex`` (``F``/``M``).
 
+    Notes
+    -----
+    Least squares by the Householder QR decomposition of ``[X | y]`` (as R's ``lm``): its upper
+    triangle is ``[[R, Q'y], [0, r]]``, so ``b = R^{-1} Q'y``, the residual sum of squares is ``r^2``,
+    ``s^2 = r^2 / (n - k)`` and ``Var(b) = s^2 R^{-1} R^{-T}``. The interval is ``b1 -/+ t(0.975, n - k)
+    se(b1)`` and the p-value two-sided from ``t = b1 / se(b1)`` on ``n - k`` degrees of freedom.
+
     References
     ----------
     Vickers AJ, Altman DG (2001). Analysing controlled trials with baseline and follow up measurements.
     BMJ 323:1123-1124.
     """
-    import statsmodels.api as sm
-
     n = len(data)
     names = ["intercept", "pathologic", "baseline", "age", "sex_M"]
-    design = np.column_stack(
+    y = data["followup"].to_numpy(float)
+    augmented = np.column_stack(
         [
             np.ones(n),
             (data["etiology"] == "pathologic").to_numpy(float),
             data["baseline"].to_numpy(float),
             data["age"].to_numpy(float),
             (data["sex"] == "M").to_numpy(float),
+            y,
         ]
-    ) if n else np.zeros((0, 5))
-    kept = full_rank_columns(design, names)
+    ) if n else np.zeros((0, 6))
+    triangle = np.linalg.qr(augmented, mode="r") if n else np.zeros((0, 6))
+    kept = _kept_columns(augmented[:, :-1], triangle[:, :-1], names)
     dropped = tuple(name for name in names if name not in kept)
     notes = [f"ANCOVA: {name} is constant or collinear among these patients and was left out" for name in dropped if name != "pathologic"]
     if "pathologic" not in kept:
         notes.append("ANCOVA needs patients of both etiologies")
         return Ancova(None, None, None, None, n, dropped, tuple(notes))
-    if n <= len(kept):
-        notes.append(f"ANCOVA needs more patients ({n}) than model coefficients ({len(kept)})")
+    k = len(kept)
+    if n <= k:
+        notes.append(f"ANCOVA needs more patients ({n}) than model coefficients ({k})")
         return Ancova(None, None, None, None, n, dropped, tuple(notes))
-    y = data["followup"].to_numpy(float)
-    fit = sm.OLS(y, design[:, [names.index(k) for k in kept]]).fit()
+    if dropped:
+        augmented = augmented[:, [*(names.index(name) for name in kept), len(names)]]
+        triangle = np.linalg.qr(augmented, mode="r")
+    r_x, q_y, residual = triangle[:k, :k], triangle[:k, k], triangle[k, k]
+    estimates = linalg.solve_triangular(r_x, q_y)
     column = kept.index("pathologic")
-    low, high = fit.conf_int(alpha=0.05)[column]
-    estimate, p = float(fit.params[column]), float(fit.pvalues[column])
-    if fit.ssr <= _PERFECT_FIT * max(1.0, float(np.sum((y - y.mean()) ** 2))) or not np.isfinite(p):
+    estimate = float(estimates[column])
+    rss = float(residual**2)
+    if rss <= _PERFECT_FIT * float(np.sum(augmented**2)):
         notes.append("ANCOVA fits every follow-up score exactly (zero residual variance): no interval or p-value")
         return Ancova(estimate, None, None, None, n, dropped, tuple(notes))
-    return Ancova(estimate, float(low), float(high), p, n, dropped, tuple(notes))
+    dof = n - k
+    r_inverse = linalg.solve_triangular(r_x, np.eye(k))
+    se = float(np.sqrt(rss / dof * np.sum(r_inverse[column] ** 2)))
+    half = float(sps.t.ppf(0.975, dof)) * se
+    p = float(2 * sps.t.sf(abs(estimate / se), dof))
+    return Ancova(estimate, estimate - half, estimate + half, p, n, dropped, tuple(notes))
 
 
 def full_rank_columns(design: np.ndarray, names: list[str]) -> list[str]:
@@ -291,10 +310,17 @@ def full_rank_columns(design: np.ndarray, names: list[str]) -> list[str]:
     """
     if design.shape[0] == 0:
         return []
+    return _kept_columns(design, np.linalg.qr(design, mode="r"), names)
+
+
+def _kept_columns(design: np.ndarray, triangle: np.ndarray, names: list[str]) -> list[str]:
+    """:func:`full_rank_columns` given ``triangle``, the R factor of ``design`` (or of more columns)."""
+    if design.shape[0] == 0:
+        return []
     norms = np.linalg.norm(design, axis=0)
-    unexplained = np.abs(np.diag(np.linalg.qr(design, mode="r")))
-    if design.shape[0] < design.shape[1]:
-        unexplained = np.concatenate([unexplained, np.zeros(design.shape[1] - design.shape[0])])
+    unexplained = np.zeros(design.shape[1])
+    diagonal = np.abs(np.diag(triangle))[: design.shape[1]]
+    unexplained[: len(diagonal)] = diagonal
     return [name for name, norm, rest in zip(names, norms, unexplained) if norm > 0 and rest > _ALIAS_TOLERANCE * norm]
 
 

@@ -13,9 +13,9 @@
 #                                wilcoxon_p ("exact" when R's method string says so);
 #                                responders: improvement >= share * baseline - 1e-9 among baseline > 0
 #                                (the slack keeps 0.3 * 10 = 3.0000000000000004 from failing 3 points).
-#   comparison                   t.test(x, y) (Welch), wilcox.test(x, y) (defaults), lm(vps ~ etiology +
+#   comparison                   t.test(x, y) (Welch, with its df), wilcox.test(x, y) (defaults), lm(vps ~ etiology +
 #                                baseline + age + sex) with factor levels osteoporotic/pathologic and F/M
-#                                (coefficient, confint, p of etiologypathologic), Newcombe's hybrid
+#                                (coefficient, confint, p of etiologypathologic; nobs), Newcombe's hybrid
 #                                score interval written out from Wilson limits (Newcombe 1998, method 10),
 #                                fisher.test on the responders 2 x 2 table.
 #   mixed_model                  lme4::lmer(vps ~ etiology + timepoint + baseline + age + sex +
@@ -120,12 +120,14 @@ comparison_block <- function(rows, blocks) {
     ci_low = if (is.list(welch)) welch$conf.int[1] else NA,
     ci_high = if (is.list(welch)) welch$conf.int[2] else NA,
     welch_p = if (is.list(welch)) welch$p.value else NA,
+    welch_df = if (is.list(welch)) unname(welch$parameter) else NA,
     mann_whitney_p = if (is.list(mw)) mw$p.value else NA,
     mann_whitney_method = if (is.list(mw)) (if (grepl("exact", mw$method)) "exact" else "normal") else NA,
     ancova_difference = ancova[1],
     ancova_ci_low = ancova[2],
     ancova_ci_high = ancova[3],
     ancova_p = ancova[4],
+    ancova_n = if (is.list(fit)) nobs(fit) else nrow(rows),
     responders_30_difference = responders[1],
     responders_30_ci_low = responders[2],
     responders_30_ci_high = responders[3],
@@ -331,7 +333,36 @@ power_cases <- lapply(list(c(1, 2, 20, 20), c(0.5, 1.3, 270, 30), c(3, 1, 2, 2),
   list(difference = v[1], sd = v[2], n1 = v[3], n2 = v[4], power = two_sample_power(v[1], v[2], v[3], v[4]),
        power_t_test = if (v[3] == v[4]) power.t.test(n = v[3], delta = v[1], sd = v[2], strict = TRUE)$power else NA)
 })
+# ANCOVA on small frames, including the columns lm reports as NA (aliased) and a one-patient-short fit.
+ancova_frame <- function(n, sex, baseline) {
+  data.frame(
+    etiology = factor(rep(groups, length.out = n), levels = groups),
+    baseline = baseline,
+    age = round(rnorm(n, 72, 9)),
+    sex = factor(sex, levels = c("F", "M")),
+    followup = round(pmin(10, pmax(0, baseline - 3 + rnorm(n, 0, 1.5))), 1)
+  )
+}
+ancova_cases <- list(
+  list(name = "all_columns", data = ancova_frame(12, rep(c("F", "F", "M"), 4), round(runif(12, 4, 10)))),
+  list(name = "women_only", data = ancova_frame(9, rep("F", 9), round(runif(9, 4, 10)))),
+  list(name = "constant_baseline_and_sex_equal_to_etiology", data = ancova_frame(10, rep(c("F", "M"), 5), rep(8, 10))),
+  list(name = "one_residual_df", data = ancova_frame(6, c("F", "M", "M", "F", "F", "M"), c(5, 7, 9, 6, 8, 10)))
+)
+ancova_results <- lapply(ancova_cases, function(case) {
+  # 0/1 columns rather than factors, so that a one-level sex is aliased (NA) as a constant column is,
+  # instead of stopping lm with "contrasts can be applied only to factors with 2 or more levels".
+  d <- transform(case$data, pathologic = as.numeric(etiology == "pathologic"), sex_M = as.numeric(sex == "M"))
+  fit <- lm(followup ~ pathologic + baseline + age + sex_M, data = d)
+  cf <- summary(fit)$coefficients
+  ci <- confint(fit)["pathologic", ]
+  list(name = case$name, etiology = as.character(d$etiology), baseline = d$baseline, age = d$age,
+       sex = as.character(d$sex), followup = d$followup, aliased = names(which(is.na(coef(fit)))),
+       estimate = cf["pathologic", "Estimate"], ci_low = unname(ci[1]), ci_high = unname(ci[2]),
+       p = cf["pathologic", "Pr(>|t|)"], n = nobs(fit))
+})
 out <- file.path(script_dir, "core_functions.expected.json")
-write_json(list(signed_rank = signed_rank, rank_sum = rank_sum, proportions = proportions, power = power_cases),
+write_json(list(signed_rank = signed_rank, rank_sum = rank_sum, proportions = proportions, power = power_cases,
+                ancova = ancova_results),
            out, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE)
 cat("wrote", out, "\n")
