@@ -54,6 +54,10 @@ class World:
     procedure_a: Procedure
     procedure_b: Procedure
     users: dict
+    password: str = PASSWORD
+    #: The protected identifiers of the two patients: (name, MRN, date of birth).
+    phi_a: tuple = (NAME_A, MRN_A, DOB_A)
+    phi_b: tuple = (NAME_B, MRN_B, DOB_B)
 
     def client(self, username: str | None) -> Client:
         """A test client logged in as ``username`` (anonymous for None)."""

@@ -82,8 +82,6 @@ class PainForm(forms.Form):
                     f"The {window.label.lower()} window for this procedure runs from {window.opens_on(performed_on)} "
                     f"to {window.closes_on(performed_on)}; this date lies outside it. Enter the date the score was taken.",
                 )
-            elif error.rule.startswith("a baseline"):
-                self.add_error("assessed_on", f"A baseline score is taken on or before the procedure date ({performed_on}).")
             else:
                 self.add_error("assessed_on", sentence(error.rule))
             return None
@@ -95,7 +93,7 @@ class PainEditForm(VersionedForm, PainForm):
 
 class FollowUpForm(forms.Form):
     seen_on = date_field("Date of the visit or call")
-    venue = choice_field("Where", VENUE.choices())
+    venue = choice_field("Where", VENUE.choices(), required_message="Choose where the follow-up took place.")
     recurrent_pain = yes_no_field("Recurrent back pain")
     new_fracture_level = choice_field("New fracture", LEVEL.choices(), required=False, blank="No new fracture", help_text="The level of a new vertebral fracture, if any.")
     further_procedure = yes_no_field("Further procedure since")

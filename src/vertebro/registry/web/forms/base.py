@@ -11,7 +11,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from ....domain.errors import DomainError
-from ....domain.rules import check_date_plausible
+from ....domain.rules import EARLIEST_DATE, check_date_plausible
 
 T = TypeVar("T")
 
@@ -37,7 +37,9 @@ def date_field(label: str, *, required: bool = True, help_text: str = "") -> for
     )
 
 
-def choice_field(label: str, choices, *, required: bool = True, blank: str = "—", radio: bool = False, help_text: str = "") -> forms.ChoiceField:  # noqa: ANN001
+def choice_field(  # noqa: PLR0913
+    label: str, choices, *, required: bool = True, blank: str = "—", radio: bool = False, help_text: str = "", required_message: str = ""  # noqa: ANN001
+) -> forms.ChoiceField:
     options = list(choices) if required or radio else [("", blank), *choices]
     return forms.ChoiceField(
         label=label,
@@ -46,7 +48,7 @@ def choice_field(label: str, choices, *, required: bool = True, blank: str = "�
         widget=forms.RadioSelect if radio else forms.Select,
         help_text=help_text,
         error_messages={
-            "required": f"Choose the {label[:1].lower() + label[1:]}.",
+            "required": required_message or f"Choose the {label[:1].lower() + label[1:]}.",
             "invalid_choice": "Choose one of the options in the list.",
         },
     )
@@ -74,14 +76,14 @@ def number_field(label: str, *, required: bool = False, help_text: str = "", wha
     )
 
 
-def plausible_date(value: date | None, field: str) -> date | None:
-    """A date between 1980 and today, with the rule in words when it is not."""
+def plausible_date(value: date | None, field: str, *, earliest: date = EARLIEST_DATE) -> date | None:
+    """A date between ``earliest`` (1980 for clinical dates) and today, with the rule in words when it is not."""
     if value is None:
         return None
     if value > date.today():
         raise ValidationError("This date is in the future; enter the date it actually happened.")
     try:
-        check_date_plausible(value, field=field)
+        check_date_plausible(value, field=field, earliest=earliest)
     except DomainError as error:
         raise ValidationError(sentence(error.rule)) from None
     return value

@@ -50,7 +50,7 @@ class PatientForm(forms.Form):
         return value
 
     def clean_birth_date(self):  # noqa: ANN201
-        return plausible_date(self.cleaned_data.get("birth_date"), "birth_date")
+        return plausible_date(self.cleaned_data.get("birth_date"), "birth_date", earliest=rules.EARLIEST_BIRTH_DATE)
 
     def clean_age_at_index(self):  # noqa: ANN201
         age = self.cleaned_data.get("age_at_index")

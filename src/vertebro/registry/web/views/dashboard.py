@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from ....domain.timepoints import SCHEDULE
 from ...selectors.dashboard import CAPTURE_TARGET, CAPTURE_TARGET_TIMEPOINT, GROUPS, NO_GROUP, dashboard_for_sites
@@ -12,6 +13,7 @@ from ..permissions import access_for
 from .common import today
 
 
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     access = access_for(request)
     data = dashboard_for_sites(site_ids=access.site_ids, today=today())

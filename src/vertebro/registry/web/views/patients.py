@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from ....domain.errors import DomainError
 from ....domain.timepoints import SCHEDULE
@@ -90,6 +90,7 @@ def _patient_pain_chart(overview) -> str | None:  # noqa: ANN001
     return line_chart(title="Pain score by timepoint", x_labels=[tp.label for tp in SCHEDULE], series=series, y_label="Pain (0–10)")
 
 
+@require_GET
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = visible_or_404(request, Patient.objects.select_related("site"), site_field="site_id", pk=pk)
     access = access_for(request)
@@ -174,6 +175,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/patient_form.html", context)
 
 
+@require_GET
 def patient_history_view(request: HttpRequest, pk: int) -> HttpResponse:
     patient = visible_or_404(request, Patient.objects.select_related("site"), site_field="site_id", pk=pk)
     index = patient.procedures.order_by("performed_on").values_list("performed_on", flat=True).first()

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from ....domain.timepoints import BY_CODE, SCHEDULE
 from ...selectors.worklist import DEFAULT_SORT, OVERDUE_SHOWN_DAYS, SORTS, STATUSES, worklist_items, worklist_sorted
@@ -28,6 +29,7 @@ def _sort_headers(sort: str) -> list[dict[str, str | None]]:
     return headers
 
 
+@require_GET
 def worklist(request: HttpRequest) -> HttpResponse:
     access = access_for(request)
     if not access.can_edit_anywhere:

@@ -1,0 +1,137 @@
+"""Log in and out: throttling per account and per address, idle expiry, a new session id at login."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from vertebro.registry.web.middleware import LAST_SEEN_KEY
+
+LOGIN = "/login/"
+
+
+def _post_login(client: Client, username: str, password: str, address: str = "10.0.0.1"):
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def test_login_with_the_right_password_opens_the_dashboard(world):
+    client = Client()
+    response = _post_login(client, "coordinator_a", world.password)
+    assert response.status_code == 302 and response["Location"] == reverse("web:dashboard")
+    assert client.get(reverse("web:dashboard")).status_code == 200
+
+
+def test_wrong_password_says_so_in_words(world):
+    response = _post_login(Client(), "coordinator_a", "not-the-password")
+    assert response.status_code == 200
+    assert "The username or the password is wrong" in response.content.decode()
+
+
+def test_session_id_changes_at_login(world):
+    client = Client()
+    client.get(LOGIN)
+    session = client.session
+    session["before_login"] = True
+    session.save()
+    before = session.session_key
+    client.cookies["sessionid"] = before
+    _post_login(client, "coordinator_a", world.password)
+    after = client.cookies["sessionid"].value
+    assert after and after != before
+
+
+def test_failed_logins_lock_the_account_whatever_the_address(world, settings):
+    limit = settings.AXES_FAILURE_LIMIT
+    for attempt in range(limit):
+        _post_login(Client(), "coordinator_a", "wrong", address=f"10.0.1.{attempt}")
+    locked = _post_login(Client(), "coordinator_a", world.password, address="10.0.2.1")
+    assert locked.status_code == 429
+    assert "Too many failed log-in attempts" in locked.content.decode()
+    # Another account from yet another address still logs in.
+    assert _post_login(Client(), "investigator_a", world.password, address="10.0.3.1").status_code == 302
+
+
+def test_failed_logins_lock_the_address_whatever_the_account(world, settings):
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        _post_login(Client(), f"nobody{attempt}", "wrong", address="10.9.9.9")
+    assert _post_login(Client(), "coordinator_a", world.password, address="10.9.9.9").status_code == 429
+    assert _post_login(Client(), "coordinator_a", world.password, address="10.9.9.10").status_code == 302
+
+
+def test_a_success_before_the_limit_resets_the_count(world, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        _post_login(Client(), "coordinator_a", "wrong")
+    assert _post_login(Client(), "coordinator_a", world.password).status_code == 302
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        _post_login(Client(), "coordinator_a", "wrong")
+    assert _post_login(Client(), "coordinator_a", world.password).status_code == 302
+
+
+def test_idle_session_is_logged_out(world, settings):
+    client = world.client("coordinator_a")
+    assert client.get(reverse("web:patients")).status_code == 200
+    session = client.session
+    session[LAST_SEEN_KEY] = int(time.time()) - settings.VERTEBRO_SESSION_IDLE_SECONDS - 5
+    session.save()
+    response = client.get(reverse("web:patients"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("web:login"))
+    follow = client.get(response["Location"])
+    assert "logged out after a period of inactivity" in follow.content.decode()
+
+
+def test_activity_within_the_idle_limit_keeps_the_session(world, settings):
+    client = world.client("coordinator_a")
+    client.get(reverse("web:patients"))
+    session = client.session
+    session[LAST_SEEN_KEY] = int(time.time()) - settings.VERTEBRO_SESSION_IDLE_SECONDS + 60
+    session.save()
+    assert client.get(reverse("web:patients")).status_code == 200
+    assert client.session[LAST_SEEN_KEY] >= int(time.time()) - 2  # the request refreshed it
+
+
+def test_idle_limit_comes_from_the_environment(monkeypatch):
+    import importlib
+
+    import vertebro.registry.settings as settings_module
+
+    monkeypatch.setenv("VERTEBRO_SESSION_IDLE_MINUTES", "7")
+    try:
+        reloaded = importlib.reload(settings_module)
+        assert reloaded.VERTEBRO_SESSION_IDLE_SECONDS == 7 * 60 and reloaded.SESSION_COOKIE_AGE == 7 * 60
+    finally:
+        monkeypatch.delenv("VERTEBRO_SESSION_IDLE_MINUTES")
+        importlib.reload(settings_module)
+
+
+def test_logout_needs_a_post_and_ends_the_session(world):
+    client = world.client("coordinator_a")
+    assert client.get("/logout/").status_code == 405
+    response = client.post("/logout/")
+    assert response.status_code == 302
+    assert client.get(reverse("web:patients")).status_code == 302
+
+
+def test_health_check_needs_no_login_and_touches_no_database(client):
+    # No `db` fixture: pytest-django makes any query here an error.
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.content == b"ok\n"
+
+
+@pytest.mark.parametrize("path", ["/", "/patients/", "/worklist/", "/patients/new/"])
+def test_pages_require_login(db, path):
+    response = Client().get(path)
+    assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+def test_login_page_is_not_cached(db):
+    assert "no-store" in Client().get(LOGIN)["Cache-Control"]
+
+
+def test_inactive_account_cannot_log_in(world):
+    user = world.users["coordinator_a"]
+    user.is_active = False
+    user.save()
+    assert _post_login(Client(), "coordinator_a", world.password).status_code == 200

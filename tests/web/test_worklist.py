@@ -1,0 +1,122 @@
+"""The worklist: due when a window opens, overdue when it closes, gone when the score is in."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from vertebro.registry.selectors.worklist import OVERDUE_SHOWN_DAYS, worklist_items
+from vertebro.registry.services.clinical import eligibility_record, fracture_create, patient_create, procedure_create
+
+WORKLIST = reverse("web:worklist")
+
+
+def _procedure(site, study_id: str, days_ago: int):
+    patient = patient_create(study_id=study_id, site=site, sex="F", age_at_index=70, name=f"Name {study_id}")
+    fracture = fracture_create(patient=patient, level="L1", etiology="osteoporotic")
+    eligibility_record(patient=patient, assessed_on=date.today() - timedelta(days=days_ago + 1), indications=["osteoporotic_refractory"], absolute=[], relative=[])
+    return procedure_create(patient=patient, performed_on=date.today() - timedelta(days=days_ago), treated=[(fracture, 2.0)])
+
+
+def _rows(html: str) -> list[tuple[str, str]]:
+    """(study id, timepoint label) of each worklist row, in page order."""
+    return re.findall(r'<tr class="status-\w+">\s*<td><a href="[^"]+">(\w+)</a>.*?</td>\s*<td>[^<]*</td>\s*<td>([^<]+)</td>', html, re.S)
+
+
+def test_items_open_when_the_window_opens_and_turn_overdue_when_it_closes(world):
+    procedure = _procedure(world.site_a, "VPW0001", days_ago=100)
+    items = {i.timepoint.code: i for i in worklist_items(site_ids=[world.site_a.pk], today=date.today()) if i.procedure_id == procedure.pk}
+    # baseline (closed day 0) and post (day 2) closed more than 90 days ago: off the list.
+    assert set(items) == {"1w", "1m", "3m"}
+    assert items["1w"].status == items["1m"].status == "overdue" and items["3m"].status == "due"
+    assert items["3m"].days_left == 135 - 100 and items["1m"].days_left == 60 - 100
+    assert items["3m"].default_assessed_on == date.today() and items["1m"].default_assessed_on is None
+
+
+def test_overdue_items_leave_after_the_grace_period(world):
+    procedure = _procedure(world.site_a, "VPW0002", days_ago=14 + OVERDUE_SHOWN_DAYS + 1)
+    codes = {i.timepoint.code for i in worklist_items(site_ids=[world.site_a.pk], today=date.today()) if i.procedure_id == procedure.pk}
+    assert "1w" not in codes and "1m" in codes
+
+
+def test_procedure_today_has_baseline_and_post_due(world):
+    procedure = _procedure(world.site_a, "VPW0003", days_ago=0)
+    codes = {i.timepoint.code for i in worklist_items(site_ids=[world.site_a.pk], today=date.today()) if i.procedure_id == procedure.pk}
+    assert codes == {"baseline", "post"}
+
+
+def test_coordinator_sees_only_their_site(world):
+    html = world.client("coordinator_a").get(WORKLIST).content.decode()
+    assert ("VPA0001", "1 month") in _rows(html)
+    assert "VPB0001" not in html
+
+
+def test_names_show_only_where_the_role_allows(world):
+    html = world.client("coordinator_a").get(WORKLIST).content.decode()
+    assert world.phi_a[0] in html
+
+
+def test_recording_the_score_from_the_worklist_takes_it_off(world):
+    client = world.client("coordinator_a")
+    next_url = WORKLIST + "?sort=patient"
+    response = client.post(reverse("web:pain_new", kwargs={"procedure_pk": world.procedure_a.pk}), {
+        "timepoint": "1m", "instrument": "vps", "assessed_on": date.today().isoformat(), "score": "2", "next": next_url})
+    assert response.status_code == 302 and response["Location"] == next_url
+    page = client.get(response["Location"]).content.decode()
+    assert ("VPA0001", "1 month") not in _rows(page)
+    assert "1 month pain score 2 recorded for VPA0001" in page
+    assert world.procedure_a.pain_assessments.get(timepoint="1m").score == 2
+
+
+def test_one_click_error_opens_the_full_form_with_everything_kept(world):
+    client = world.client("coordinator_a")
+    response = client.post(reverse("web:pain_new", kwargs={"procedure_pk": world.procedure_a.pk}), {
+        "timepoint": "1m", "instrument": "vps", "assessed_on": date.today().isoformat(), "score": "12", "next": WORKLIST})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Enter the pain score as a number from 0 to 10." in html
+    assert 'value="12"' in html and f'name="next" value="{WORKLIST}"' in html and 'name="timepoint" value="1m"' in html
+
+
+def test_offsite_next_is_ignored(world):
+    response = world.client("coordinator_a").post(reverse("web:pain_new", kwargs={"procedure_pk": world.procedure_a.pk}), {
+        "timepoint": "1m", "instrument": "vps", "assessed_on": date.today().isoformat(), "score": "2", "next": "https://evil.example/"})
+    assert response.status_code == 302 and response["Location"].startswith(reverse("web:patient", kwargs={"pk": world.patient_a.pk}))
+
+
+@pytest.mark.parametrize("sort,reverse_order", [("patient", False), ("-patient", True)])
+def test_sorting_by_patient(world, sort, reverse_order):
+    for i in (3, 1, 2):
+        _procedure(world.site_a, f"VPS000{i}", days_ago=30)
+    html = world.client("coordinator_a").get(f"{WORKLIST}?sort={sort}&timepoint=1m").content.decode()
+    ids = [sid for sid, _ in _rows(html) if sid.startswith("VPS")]
+    assert ids == sorted(ids, reverse=reverse_order) and len(ids) == 3
+
+
+def test_sorting_by_closing_date_puts_overdue_first(world):
+    _procedure(world.site_a, "VPC0001", days_ago=100)
+    rows = world.client("coordinator_a").get(f"{WORKLIST}?sort=closes").context["page"].object_list
+    closes = [item.closes_on for item in rows]
+    assert closes == sorted(closes) and rows[0].status == "overdue"
+
+
+def test_filters_by_status_and_timepoint(world):
+    _procedure(world.site_a, "VPF0001", days_ago=100)
+    client = world.client("coordinator_a")
+    overdue = client.get(f"{WORKLIST}?status=overdue").context["page"].object_list
+    assert overdue and all(item.status == "overdue" for item in overdue)
+    three_months = client.get(f"{WORKLIST}?timepoint=3m").context["page"].object_list
+    assert [item.study_id for item in three_months] == ["VPF0001"]
+
+
+def test_worklist_query_count_does_not_grow(world, django_assert_max_num_queries):
+    for i in range(40):
+        _procedure(world.site_a, f"VPN{i:04d}", days_ago=i * 9)
+    client = world.client("coordinator_a")
+    client.get(WORKLIST)
+    # session, user, memberships, the worklist statement
+    with django_assert_max_num_queries(4):
+        assert client.get(WORKLIST).status_code == 200
