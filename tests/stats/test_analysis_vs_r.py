@@ -116,3 +116,25 @@ def test_left_out_rows_are_named_in_warnings():
     assert "1 patient of etiology traumatic counted in the cohort" in " ".join(actual["warnings"])
     assert any(w.startswith("2 unscheduled assessments") for w in actual["warnings"])
     assert actual["cohort"]["other_etiology"] == 1
+
+
+def test_a_frame_already_validated_is_not_validated_again(monkeypatch):
+    import vertebro.stats.analysis as analysis_module
+
+    validated = load_flat_csv(R_DIR / "core_small.csv")
+    expected = analyze(validated)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("validate_flat ran a second time")
+
+    monkeypatch.setattr(analysis_module, "validate_flat", refuse)
+    assert analyze(validated, validated=True) == expected
+
+
+def test_validated_true_on_raw_text_is_refused_rather_than_trusted():
+    import pandas as pd
+
+    raw = pd.read_csv(R_DIR / "core_small.csv", dtype=str, keep_default_na=False)
+    with pytest.raises(ValueError, match="validated=True needs the frame validate_flat or load_flat_csv returned"):
+        analyze(raw, validated=True)
+    assert analyze(raw)["cohort"] == analyze(load_flat_csv(R_DIR / "core_small.csv"))["cohort"]

@@ -103,3 +103,40 @@ def test_empty_registry_is_one_clear_sentence(db, capsys):
     code, out, err = run(capsys, "analyze")
     assert code == 1 and out == ""
     assert "holds no pain assessments" in err and "--csv" in err
+
+
+def rendered(renderable, width: int) -> list[str]:
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text().splitlines()
+
+
+def test_comparison_table_puts_each_timepoint_on_one_line_of_100_columns():
+    from vertebro.cli.analysis_cmds import comparison_table, interval
+
+    timepoints = analyze(load_flat_csv(SMALL))["timepoints"]
+    lines = rendered(comparison_table(timepoints), 100)
+    for entry in timepoints:
+        c = entry["comparison"]
+        (row,) = [line for line in lines if line.startswith(f"{entry['timepoint']} ")]
+        assert interval(c["difference"], c["ci_low"], c["ci_high"]) in row
+        assert interval(c["ancova_difference"], c["ancova_ci_low"], c["ancova_ci_high"]) in row
+    assert "Diff" in lines[1] and "MW" in lines[1]
+
+
+def test_comparison_table_fits_100_columns_even_with_negative_intervals_everywhere():
+    from vertebro.cli.analysis_cmds import comparison_table
+
+    worst = {
+        "difference": -1.14, "ci_low": -2.27, "ci_high": -0.56, "welch_p": 0.0004, "mann_whitney_p": 0.0004,
+        "ancova_difference": -1.14, "ancova_ci_low": -2.27, "ancova_ci_high": -0.56, "ancova_p": 0.0004,
+        "responders_30_difference": -0.18, "responders_30_ci_low": -0.52, "responders_30_ci_high": -0.12,
+        "responders_30_fisher_p": 0.0004,
+    }  # fmt: skip
+    lines = rendered(comparison_table([{"timepoint": "12m", "comparison": worst}]), 100)
+    (row,) = [line for line in lines if line.startswith("12m ")]
+    assert "-1.14 (-2.27, -0.56)" in row and "-18 (-52, -12)" in row and row.rstrip().endswith("<0.001")

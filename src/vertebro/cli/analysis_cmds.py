@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -15,6 +16,7 @@ from ..domain.timepoints import FOLLOW_UP_CODES
 from ..domain.vocabulary import STUDY_GROUPS
 from ..errors import VertebroError
 from .app import app, console, err_console
+from .flat_source import load_flat_source
 
 _HELP = (
     "Answer the study question: is the response to vertebroplasty different between osteoporotic and "
@@ -51,32 +53,16 @@ def analyze(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
     ) as progress:
         task = progress.add_task("Loading the data", total=None)
-        df, source = _load(csv)
-        progress.update(task, description=f"Analysing {df['patient_id'].nunique():,} patients")
+        source = load_flat_source(csv)
+        progress.update(task, description=f"Analysing {source.frame['patient_id'].nunique():,} patients")
         from ..stats.analysis import analyze as run_analysis
 
-        result = run_analysis(df, primary=primary)
+        result = run_analysis(source.frame, primary=primary, validated=True)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
         sys.stdout.flush()
         return
-    render(result, source=source)
-
-
-def _load(csv: Path | None) -> tuple[Any, str]:
-    """The flat frame and a phrase naming where it came from."""
-    if csv is not None:
-        from ..stats.validate import load_flat_csv
-
-        return load_flat_csv(csv), str(csv)
-    from ..registry.selectors.flat import flat_assessments_df
-    from .registry_cmds import open_registry
-
-    where = open_registry()
-    df = flat_assessments_df()
-    if df.empty:
-        raise VertebroError(f"the registry ({where}) holds no pain assessments; add patients first or pass --csv FILE.")
-    return df, f"the registry ({where})"
+    render(result, source=source.where)
 
 
 def render(result: dict[str, Any], *, source: str) -> None:
@@ -85,7 +71,7 @@ def render(result: dict[str, Any], *, source: str) -> None:
     console.print(_cohort_table(result["cohort"]))
     if result["timepoints"]:
         console.print(_group_table(result["timepoints"]))
-        console.print(_comparison_table(result["timepoints"]))
+        console.print(comparison_table(result["timepoints"]))
     console.print(_mixed_table(result["mixed_model"]))
     if result["recurrence"] is not None:
         console.print(_recurrence_table(result["recurrence"]))
@@ -121,7 +107,7 @@ def interval(estimate: float | None, low: float | None, high: float | None, digi
         return "—"
     if low is None or high is None:
         return number(estimate, digits)
-    return f"{number(estimate, digits)} ({number(low, digits)} to {number(high, digits)})"
+    return f"{number(estimate, digits)} ({number(low, digits)}, {number(high, digits)})"
 
 
 def _cohort_table(cohort: dict[str, Any]) -> Table:
@@ -155,12 +141,24 @@ def _group_table(timepoints: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _comparison_table(timepoints: list[dict[str, Any]]) -> Table:
-    table = Table(title="Osteoporotic minus pathologic improvement (positive: osteoporotic improved more)",
-                  title_justify="left")  # fmt: skip
-    for column in ("Timepoint", "Difference (95% CI)", "Welch p", "Mann-Whitney p", "ANCOVA (95% CI)", "ANCOVA p",
-                   "≥30% responders, diff. (95% CI)", "Fisher p"):  # fmt: skip
-        table.add_column(column, justify="left" if column == "Timepoint" else "right")
+def comparison_table(timepoints: list[dict[str, Any]]) -> Table:
+    """Osteoporotic-minus-pathologic comparisons, one row per timepoint (fits a 100-column terminal)."""
+    # Two-line headers no wider than their numbers, no outer frame and single spaces between columns:
+    # a row whose intervals are all as wide as "-1.14 (-2.27, -0.56)" fits on one line of 100 columns.
+    table = Table(
+        title="Osteoporotic minus pathologic improvement (positive: osteoporotic improved more)",
+        title_justify="left",
+        caption="Diff: Welch t with its 95% CI; MW: Mann–Whitney; ANCOVA: adjusted for baseline, age and sex; "
+        "Resp ≥30%: difference in ≥30% responders, percentage points (Newcombe CI), with Fisher's exact p.",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for column in ("Time", "Diff\n(95% CI)", "Welch\np", "MW\np", "ANCOVA\n(95% CI)", "ANCOVA\np",
+                   "Resp ≥30%\n(95% CI)", "Fisher\np"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "Time" else "right")
     for entry in timepoints:
         c = entry["comparison"]
         table.add_row(
@@ -168,7 +166,7 @@ def _comparison_table(timepoints: list[dict[str, Any]]) -> Table:
             p_value(c["mann_whitney_p"]), interval(c["ancova_difference"], c["ancova_ci_low"], c["ancova_ci_high"]),
             p_value(c["ancova_p"]),
             interval(_percent(c["responders_30_difference"]), _percent(c["responders_30_ci_low"]),
-                     _percent(c["responders_30_ci_high"]), digits=0) + ("" if c["responders_30_difference"] is None else " pp"),
+                     _percent(c["responders_30_ci_high"]), digits=0),
             p_value(c["responders_30_fisher_p"]),
         )  # fmt: skip
     return table

@@ -10,6 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from ..domain.timepoints import FOLLOW_UP_CODES
 from ..errors import VertebroError
 from .app import app, console, err_console
+from .flat_source import load_flat_source
 
 
 _HELP = (
@@ -48,15 +49,16 @@ def report(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
     ) as progress:
         task = progress.add_task("Loading the data", total=None)
-        df, source = _load(csv)
-        progress.update(task, description=f"Analysing {df['patient_id'].nunique():,} patients")
+        source = load_flat_source(csv)
+        progress.update(task, description=f"Analysing {source.frame['patient_id'].nunique():,} patients")
         from ..stats.analysis import analyze
 
-        analysis = analyze(df, primary=primary)
+        analysis = analyze(source.frame, primary=primary, validated=True)
         progress.update(task, description="Drawing the figures and writing the report")
         from ..report import render_report, write_report
 
-        path = write_report(render_report(df, analysis, primary=primary, source=source), out)
+        html = render_report(source.frame, analysis, primary=primary, source=source.name)
+        path = write_report(html, out)
     console.print(str(path.resolve()), highlight=False, soft_wrap=True)
 
 
@@ -65,21 +67,3 @@ def _check_out_folder(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise VertebroError(f"{out} is a file, not a folder; give --out a folder to hold report.html.")
 
-
-def _load(csv: Path | None):  # noqa: ANN202 - (DataFrame, str); pandas is imported lazily
-    if csv is not None:
-        if not csv.is_file():
-            raise VertebroError(f"{csv} does not exist or is not a file; give --csv a flat-format CSV file.")
-        from ..stats.validate import load_flat_csv
-
-        return load_flat_csv(csv), csv.name
-    from ..registry.selectors.flat import flat_assessments_df
-    from .registry_cmds import open_registry
-
-    where = open_registry()
-    df = flat_assessments_df()
-    if df.empty:
-        raise VertebroError(
-            f"the registry ({where}) holds no pain assessments; add patients first or pass --csv FILE."
-        )
-    return df, f"the registry ({where})"

@@ -114,7 +114,7 @@ def load_flat_csv(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     VertebroError
-        When the file cannot be read.
+        When the file does not exist, is a folder, cannot be opened or is not a readable CSV file.
     FlatDataError
         When the rows break a rule.
     """
@@ -125,6 +125,11 @@ def load_flat_csv(path: str | Path) -> pd.DataFrame:
         )
     except FileNotFoundError:
         raise VertebroError(f"{path} does not exist; give the path of a flat-format CSV file.") from None
+    except IsADirectoryError:
+        raise VertebroError(f"{path} is a folder, not a file; give the path of a flat-format CSV file.") from None
+    except OSError as exc:  # permissions, a device, a broken network share ...
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise VertebroError(f"{path} cannot be opened ({reason}); check the path and its permissions.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise VertebroError(f"{path} is not a readable CSV file ({exc}); export it again as UTF-8 CSV.") from None
     raw.columns = [str(column).strip() for column in raw.columns]

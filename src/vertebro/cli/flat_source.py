@@ -1,0 +1,70 @@
+"""Where `vertebro analyze` and `vertebro report` take their rows from: a flat CSV file or the registry.
+
+Both commands accept the same ``--csv FILE`` and fall back to the registry without it; this module is
+the one place that reads, validates and refuses, so the two commands say the same sentence for the
+same problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import VertebroError
+
+if TYPE_CHECKING:  # pandas is imported lazily: `vertebro --help` must stay quick
+    import pandas as pd
+
+__all__ = ["FlatSource", "load_flat_source"]
+
+
+@dataclass(frozen=True)
+class FlatSource:
+    """Validated flat-format rows and where they came from.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        What :func:`vertebro.stats.validate.validate_flat` returns (typed, every rule checked), so it
+        may go to ``analyze(frame, validated=True)``.
+    where : str
+        For the terminal: the CSV path as given, or ``"the registry (<database>)"``.
+    name : str
+        For a document that travels (the HTML report): the file name without its folders, or the
+        registry phrase.
+    """
+
+    frame: pd.DataFrame
+    where: str
+    name: str
+
+
+def load_flat_source(csv: Path | None) -> FlatSource:
+    """Read and validate the rows to analyse: the flat CSV file ``csv``, or the registry when None.
+
+    Raises
+    ------
+    VertebroError
+        One sentence when the file does not exist, is a folder, cannot be opened, is not a readable CSV
+        file or holds no data rows, or when the registry holds no pain assessment.
+    vertebro.stats.validate.FlatDataError
+        When rows break a rule (every problem with its line, column, value and rule).
+    """
+    if csv is not None:
+        from ..stats.validate import load_flat_csv
+
+        frame = load_flat_csv(csv)  # refuses a missing file, a folder and an unreadable CSV by name
+        if frame.empty:
+            raise VertebroError(f"{csv} has a header but no data rows; give --csv a file with pain assessments.")
+        return FlatSource(frame, str(csv), Path(csv).name)
+
+    from ..registry.selectors.flat import flat_assessments_df
+    from ..stats.validate import validate_flat
+    from .registry_cmds import open_registry
+
+    where = f"the registry ({open_registry()})"
+    rows = flat_assessments_df()
+    if rows.empty:
+        raise VertebroError(f"{where} holds no pain assessments; add patients first or pass --csv FILE.")
+    return FlatSource(validate_flat(rows, source=where), where, where)
