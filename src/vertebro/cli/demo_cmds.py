@@ -59,7 +59,7 @@ def demo(
     df = flat_assessments_df()
     with console.status("Analysing"):
         analysis = analyze(df, primary=primary)
-    from .analysis_cmds import _comparison_table as comparison_table, power_sentence
+    from .analysis_cmds import comparison_table, power_sentence
 
     console.print(comparison_table(analysis["timepoints"]))
     console.print(power_sentence(analysis["power"]), highlight=False)
