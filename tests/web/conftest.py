@@ -129,3 +129,25 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+# --- browser tests that could not run are announced, not hidden --------------------------------
+
+_BROWSER_SKIPS: list[str] = []
+
+
+def pytest_runtest_logreport(report) -> None:  # noqa: ANN001
+    if report.skipped and "SKIPPED LOUDLY" in str(report.longrepr) and report.nodeid not in _BROWSER_SKIPS:
+        _BROWSER_SKIPS.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    if _BROWSER_SKIPS:
+        bar = "!" * 78
+        terminalreporter.write_line(bar, red=True, bold=True)
+        terminalreporter.write_line(
+            f"THE BROWSER TESTS DID NOT RUN ({len(_BROWSER_SKIPS)} skipped): Chromium is missing. "
+            "Install it (apt-get install chromium) or set VERTEBRO_REQUIRE_BROWSER=1 to make this a failure.",
+            red=True, bold=True,
+        )
+        terminalreporter.write_line(bar, red=True, bold=True)

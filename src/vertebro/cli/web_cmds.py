@@ -67,10 +67,10 @@ def serve(
 ) -> None:
     """Serve the web app with gunicorn (a production-grade WSGI server); static files are served by the
     app itself (WhiteNoise). The registry comes from DATABASE_URL as for every command."""
+    where = open_registry()
     from django.db import connections
     from gunicorn.app.base import BaseApplication
 
-    where = open_registry()
     _check_ready(host)
     connections.close_all()  # workers are forked: each opens its own connections
 
@@ -143,11 +143,11 @@ def user_add(
 ) -> None:
     """Create a staff account with a role at one or more sites. The password is asked twice (hidden)
     and must pass the password rules (at least 10 characters, not common, not like the username)."""
+    open_registry()
     from django.db import transaction
 
     from ..registry.services.accounts import membership_set, user_create
 
-    open_registry()
     sites = [_site(code) for code in site]
     if not sites and not superuser:
         raise VertebroError("give at least one --site (or --superuser): a user without a site sees nothing")
@@ -167,9 +167,9 @@ def user_grant(
     role: str = typer.Option(..., "--role", help=f"{ROLES_HELP}."),
 ) -> None:
     """Give a user a role at a site (replacing the role they had there)."""
+    open_registry()
     from ..registry.services.accounts import membership_set
 
-    open_registry()
     membership_set(user=_user(username), site=_site(site), role=role)
     console.print(f"[green]{username}[/] is now {role} at {site}.")
 
@@ -180,9 +180,9 @@ def user_revoke(
     site: str = typer.Option(..., "--site", help="Site code."),
 ) -> None:
     """Take a user off a site: they no longer see its patients."""
+    open_registry()
     from ..registry.services.accounts import membership_remove
 
-    open_registry()
     if not membership_remove(user=_user(username), site=_site(site)):
         raise VertebroError(f"{username} has no role at {site}")
     console.print(f"{username} no longer has access to {site}.")
@@ -194,9 +194,9 @@ def user_set_password_cmd(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
 ) -> None:
     """Set a new password for a user."""
+    open_registry()
     from ..registry.services.accounts import user_set_password
 
-    open_registry()
     user_set_password(user=_user(username), password=_read_password(password_stdin))
     console.print(f"Password of {username} changed.")
 
@@ -204,9 +204,9 @@ def user_set_password_cmd(
 @user_app.command("list")
 def user_list() -> None:
     """List the accounts and their roles by site."""
+    open_registry()
     from django.contrib.auth import get_user_model
 
-    open_registry()
     table = Table(title="Staff accounts")
     for column in ("username", "active", "admin access", "roles"):
         table.add_column(column)
@@ -222,10 +222,10 @@ def site_add(
     name: str = typer.Argument(..., help="Full name of the centre."),
 ) -> None:
     """Register a participating site."""
+    open_registry()
     from ..registry.models import Site
     from ..registry.services.clinical import site_create
 
-    open_registry()
     if Site.objects.filter(code=code).exists():
         raise VertebroError(f"site {code!r} already exists")
     site_create(code=code, name=name)
@@ -235,11 +235,11 @@ def site_add(
 @site_app.command("list")
 def site_list() -> None:
     """List the sites with their patient counts."""
+    open_registry()
     from django.db.models import Count
 
     from ..registry.models import Site
 
-    open_registry()
     table = Table(title="Sites")
     for column in ("code", "name", "patients", "staff"):
         table.add_column(column)
