@@ -66,6 +66,29 @@ class FlatValidation:
         return self.problems[self.problems["line"].isna() | (self.problems["column"] == "(header)")]
 
 
+def coded_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column of text cells as (codes, distinct stripped values): ``codes[i]`` indexes the value of
+    row ``i``, -1 for blank. String work then runs once per distinct value, not once per row. A
+    spreadsheet-safety apostrophe that an export put before ``= + - @`` is taken off (``sanitize``)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), pd.Index(values.cat.categories)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        uniques = pd.Index(uniques)
+    stripped = pd.Series(uniques.astype(str), dtype="object").str.strip()
+    if len(stripped) and stripped.str.startswith("'").any():
+        stripped = restore_text(stripped)
+    new_codes, new_uniques = pd.factorize(stripped.where(stripped != "", None), use_na_sentinel=True)
+    mapping = np.append(new_codes, -1)  # code -1 (missing) maps to -1
+    return mapping[codes], np.asarray(new_uniques, dtype="object")
+
+
+def _take(uniques: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """Per-row values from distinct values and codes; None where the code is -1."""
+    table = np.append(np.asarray(uniques, dtype="object"), None)
+    return pd.Series(table[codes], dtype="object")
+
+
 class _Checker:
     """Collects problems while columns are parsed; ``lines`` numbers the rows."""
 
@@ -73,49 +96,73 @@ class _Checker:
         self.raw = raw
         self.lines = np.asarray(lines)
         self.found: list[pd.DataFrame] = []
+        self._coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._texts: dict[str, pd.Series] = {}
 
+    def coded(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        if column not in self._coded:
+            if column in self.raw:
+                self._coded[column] = coded_text(self.raw[column])
+            else:
+                self._coded[column] = (np.full(len(self.raw), -1, dtype="int64"), np.array([], dtype="object"))
+        return self._coded[column]
+
     def text(self, column: str) -> pd.Series:
-        """Stripped text; missing for blank or absent. A spreadsheet-safety apostrophe that an
-        export put before ``= + - @`` is taken off again (``sanitize``)."""
-        if column in self._texts:
-            return self._texts[column]
-        if column not in self.raw:
-            return pd.Series(None, index=self.raw.index, dtype="object")
-        values = self.raw[column].astype("object").fillna("").astype(str).str.strip()
-        if values.str.startswith("'").any():
-            values = restore_text(values)
-        self._texts[column] = values.where(values != "", None)
+        """Stripped text; None for blank or absent."""
+        if column not in self._texts:
+            self._texts[column] = _take(*reversed(self.coded(column)))
         return self._texts[column]
 
-    def fail(self, mask: np.ndarray | pd.Series, column: str, values: pd.Series | str, rule: pd.Series | str) -> None:
+    def blank(self, column: str) -> np.ndarray:
+        return self.coded(column)[0] < 0
+
+    def fail(self, mask: np.ndarray | pd.Series, column: str, values: pd.Series | np.ndarray | str, rule: pd.Series | np.ndarray | str) -> None:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        pick = (lambda v: v[mask].to_numpy() if isinstance(v, pd.Series) else v)
+
+        def pick(v):  # noqa: ANN001, ANN202
+            if isinstance(v, (pd.Series, np.ndarray)):
+                return pd.Series(np.asarray(v, dtype="object")[mask]).astype(str).to_numpy()
+            return v
+
         self.found.append(problems_frame(self.lines[mask], column, pick(values), pick(rule)))
 
-    def parse(self, column: str, parse: Callable[[str], object], *, values: pd.Series | None = None) -> pd.Series:
-        """Apply ``parse`` once per distinct non-blank value; rows whose value fails get its rule."""
-        values = self.text(column) if values is None else values
-        parsed: dict[object, object] = {}
-        broken: dict[object, str] = {}
-        for value in values.dropna().unique():
+    def parse(self, column: str, parse: Callable[[str], object], *, dtype: str = "object") -> pd.Series:
+        """Apply ``parse`` once per distinct non-blank value; rows whose value fails get its rule.
+        Returns the parsed values (``dtype``: ``object`` with None, ``float64`` with NaN or
+        ``datetime64[ns]`` with NaT for blank and broken cells)."""
+        codes, uniques = self.coded(column)
+        parsed = np.empty(len(uniques) + 1, dtype="object")
+        rules_ = np.empty(len(uniques) + 1, dtype="object")
+        for i, value in enumerate(uniques):
             try:
-                parsed[value] = parse(value)
+                parsed[i] = parse(value)
             except DomainError as exc:
-                broken[value] = exc.rule
-        bad = values.isin(list(broken)).to_numpy() & values.notna().to_numpy()
-        self.fail(bad, column, self.raw_text(column, values), values.map(broken))
-        return values.map(parsed).astype("object").where(values.notna() & ~bad, None)
+                rules_[i] = exc.rule
+        bad_unique = np.append(pd.notna(rules_[:-1]), False)
+        bad = bad_unique[codes]
+        if bad.any():
+            self.fail(bad, column, self.raw_text(column), rules_[codes])
+        parsed[bad_unique] = None
+        if dtype == "datetime64[ns]":
+            typed = pd.to_datetime(pd.Series(parsed), errors="coerce").to_numpy()
+        elif dtype == "float64":
+            typed = pd.to_numeric(pd.Series(parsed), errors="coerce").to_numpy(dtype="float64")
+        else:
+            typed = parsed
+        return pd.Series(typed[codes], dtype=dtype)
 
-    def raw_text(self, column: str, fallback: pd.Series) -> pd.Series:
-        return self.raw[column].astype(str) if column in self.raw else fallback.astype(str)
+    def raw_text(self, column: str) -> np.ndarray:
+        return self.raw[column].to_numpy() if column in self.raw else np.full(len(self.raw), "", dtype="object")
 
     def too_long(self, column: str, values: pd.Series) -> None:
         limit = TEXT_LIMITS[column]
-        long = values.fillna("").str.len().to_numpy() > limit
-        self.fail(long, column, values, f"{column} is at most {limit} characters long")
+        codes, uniques = self.coded(column) if column in self.raw else (None, None)
+        if codes is None:
+            return
+        long_unique = np.append(np.array([len(str(u)) > limit for u in uniques], dtype=bool), False)
+        self.fail(long_unique[codes], column, self.text(column), f"{column} is at most {limit} characters long")
 
 
 def _whole_days(value: str) -> int:
@@ -141,10 +188,8 @@ def _birth_date(value: str, *, today: date) -> date:
 
 def _dates(checker: _Checker, column: str, today: date) -> pd.Series:
     if column == "birth_date":
-        parsed = checker.parse(column, lambda v: _birth_date(v, today=today))
-    else:
-        parsed = checker.parse(column, lambda v: rules.parse_date(v, field=column, today=today))
-    return pd.to_datetime(parsed.where(parsed.notna(), None).astype("object"), errors="coerce")
+        return checker.parse(column, lambda v: _birth_date(v, today=today), dtype="datetime64[ns]")
+    return checker.parse(column, lambda v: rules.parse_date(v, field=column, today=today), dtype="datetime64[ns]")
 
 
 def validate_flat_frame(
@@ -171,10 +216,9 @@ def validate_flat_frame(
     if len(header):
         return FlatValidation(raw.iloc[0:0], combine([header]), len(raw))
 
-    out = pd.DataFrame(index=raw.index)
-    out["line"] = lines
+    out = pd.DataFrame({"line": lines})
     patient_id = c.text("patient_id")
-    c.fail(patient_id.isna(), "patient_id", "", "every row needs a patient_id")
+    c.fail(c.blank("patient_id"), "patient_id", "", "every row needs a patient_id")
     c.too_long("patient_id", patient_id)
     out["patient_id"] = patient_id
     site_values = c.text("site")
@@ -186,7 +230,7 @@ def validate_flat_frame(
     out["site"] = site_values
     for column, vocabulary in (("sex", SEX), ("etiology", ETIOLOGY)):
         out[column] = c.parse(column, lambda v, voc=vocabulary, col=column: voc.parse(v, field=col))
-        c.fail(c.text(column).isna(), column, "", f"every row needs its {column}")
+        c.fail(c.blank(column), column, "", f"every row needs its {column}")
     for column, vocabulary in (("venue", VENUE), ("instrument", INSTRUMENT), ("pathologic_cause", PATHOLOGIC_CAUSE), ("pathologic_basis", PATHOLOGIC_BASIS)):
         out[column] = c.parse(column, lambda v, voc=vocabulary, col=column: voc.parse(v, field=col))
     for column in ("mrn", "name"):
@@ -194,34 +238,36 @@ def validate_flat_frame(
         c.too_long(column, out[column])
 
     out["procedure_date"] = _dates(c, "procedure_date", today)
-    c.fail(c.text("procedure_date").isna(), "procedure_date", "", "every row needs the procedure date")
+    c.fail(c.blank("procedure_date"), "procedure_date", "", "every row needs the procedure date")
     out["birth_date"] = _dates(c, "birth_date", today)
-    out["age"] = pd.array(c.parse("age", lambda v: rules.parse_age(v, field="age")), dtype="Int64")
+    out["age"] = c.parse("age", lambda v: rules.parse_age(v, field="age"), dtype="float64").astype("Int64")
     _age_checks(c, out)
 
     assessed_on = _dates(c, "assessed_on", today)
-    days_given = pd.array(c.parse("days", _whole_days), dtype="Int64")
-    from_dates = (assessed_on - out["procedure_date"]).dt.days
-    disagree = from_dates.notna().to_numpy() & ~days_given.isna() & (from_dates.to_numpy() != days_given.fillna(0).to_numpy())
-    c.fail(disagree, "days", c.raw_text("days", pd.Series(days_given)), "days must equal assessed_on − procedure_date")
-    days = pd.Series(from_dates, dtype="Int64").fillna(pd.Series(days_given, index=raw.index))
-    out["assessed_on"] = assessed_on.fillna(out["procedure_date"] + pd.to_timedelta(days.astype("float64"), unit="D"))
-    no_date = c.text("assessed_on").isna().to_numpy() & c.text("days").isna().to_numpy()
-    c.fail(no_date, "assessed_on", "", "every row needs assessed_on (or days from the procedure)")
-    out["days"] = days
-    c.fail(out["assessed_on"].notna() & (out["assessed_on"] > pd.Timestamp(today)), "assessed_on", out["assessed_on"].dt.strftime("%Y-%m-%d"), f"a date must lie between {rules.EARLIEST_DATE} and today ({today})")
-    out["vps"] = c.parse("vps", lambda v: rules.parse_score(v, field="vps")).astype("float64")
-    c.fail(c.text("vps").isna(), "vps", "", "pain score must be a number from 0 to 10")
+    days_given = c.parse("days", _whole_days, dtype="float64").to_numpy()
+    from_dates = ((assessed_on - out["procedure_date"]) / np.timedelta64(1, "D")).to_numpy()
+    disagree = ~np.isnan(from_dates) & ~np.isnan(days_given) & (from_dates != days_given)
+    c.fail(disagree, "days", c.raw_text("days"), "days must equal assessed_on − procedure_date")
+    days = np.where(np.isnan(from_dates), days_given, from_dates)
+    out["assessed_on"] = assessed_on.fillna(out["procedure_date"] + pd.to_timedelta(days, unit="D"))
+    c.fail(c.blank("assessed_on") & c.blank("days"), "assessed_on", "", "every row needs assessed_on (or days from the procedure)")
+    out["days"] = pd.array(days, dtype="Float64").astype("Int64")
+    future = (out["assessed_on"] > pd.Timestamp(today)).to_numpy()
+    if future.any():
+        c.fail(future, "assessed_on", out["assessed_on"].dt.strftime("%Y-%m-%d"), f"a date must lie between {rules.EARLIEST_DATE} and today ({today})")
+    out["vps"] = c.parse("vps", lambda v: rules.parse_score(v, field="vps"), dtype="float64")
+    c.fail(c.blank("vps"), "vps", "", "pain score must be a number from 0 to 10")
 
     _timepoints(c, out)
     _follow_up(c, out)
     _fracture(c, out)
-    _one_score_per_timepoint(c, out)
-    _fixed_fields_agree(c, out)
+    patient_codes = pd.factorize(out["patient_id"], use_na_sentinel=True)[0]
+    _one_score_per_timepoint(c, out, patient_codes)
+    _fixed_fields_agree(c, out, patient_codes)
 
     problems = combine(c.found)
-    valid = ~out["line"].isin(problems["line"].dropna().astype("int64").to_numpy())
-    return FlatValidation(out[valid.to_numpy()].reset_index(drop=True), problems, len(raw))
+    valid = ~np.isin(lines, problems["line"].dropna().astype("int64").to_numpy())
+    return FlatValidation(out[valid].reset_index(drop=True), problems, len(raw))
 
 
 def _header_problems(columns: pd.Index, *, site: str | None) -> pd.DataFrame:
@@ -262,85 +308,120 @@ def _age_checks(c: _Checker, out: pd.DataFrame) -> None:
 def _timepoints(c: _Checker, out: pd.DataFrame) -> None:
     days = out["days"]
     stated = c.parse("timepoint", lambda v: TIMEPOINT.parse(v, field="timepoint"))
-    blank = c.text("timepoint").isna() & days.notna()
-    derived: dict[int, str] = {}
-    day_zero = "an assessment on the procedure day is baseline or post; give the timepoint"
-    for d in days[blank].dropna().unique():
-        try:
-            derived[int(d)] = derive_timepoint(int(d))
-        except DomainError:
-            pass
-    c.fail(blank & (days == 0).fillna(False), "timepoint", "", day_zero)
-    timepoint = stated.where(~blank, days.map(derived, na_action="ignore").astype("object"))
+    blank = c.blank("timepoint") & days.notna().to_numpy()
+    if blank.any():
+        derived: dict[int, str | None] = {}
+        for d in days[blank].unique():
+            try:
+                derived[int(d)] = derive_timepoint(int(d))
+            except DomainError:
+                derived[int(d)] = None
+        c.fail(blank & (days == 0).fillna(False).to_numpy(), "timepoint", "", "an assessment on the procedure day is baseline or post; give the timepoint")
+        stated = stated.where(~blank, days.map(derived, na_action="ignore").astype("object"))
+    timepoint = stated
     out["timepoint"] = timepoint
-    known = timepoint.notna() & days.notna()
-    baseline_late = known & (timepoint == "baseline") & (days > 0).fillna(False)
-    c.fail(baseline_late, "assessed_on", days.astype(str), "a baseline assessment must be on or before the procedure date")
-    window_rules: dict[tuple[str, int], str] = {}
-    pairs = pd.DataFrame({"tp": timepoint[known & ~baseline_late], "d": days[known & ~baseline_late]}).drop_duplicates()
-    for tp, d in pairs.itertuples(index=False):
+    known = (timepoint.notna() & days.notna()).to_numpy()
+    late = known & (timepoint == "baseline").to_numpy() & (days > 0).fillna(False).to_numpy()
+    c.fail(late, "assessed_on", days.astype(str), "a baseline assessment must be on or before the procedure date")
+    check = known & ~late
+    tp_codes, tp_uniques = pd.factorize(timepoint.where(check, None), use_na_sentinel=True)
+    day_values = days.fillna(0).to_numpy(dtype="int64")
+    pairs = pd.DataFrame({"t": tp_codes, "d": day_values})[check].drop_duplicates()
+    broken = {}
+    for t, d in pairs.itertuples(index=False):
         try:
-            check_timepoint_matches_days(tp, int(d))
+            check_timepoint_matches_days(tp_uniques[t], int(d))
             rules.check_assessment_days(int(d))
         except DomainError as exc:
-            window_rules[(tp, int(d))] = exc.rule
-    if window_rules:
-        key = pd.Series(list(zip(timepoint, days.fillna(-10**9).astype("int64"))), index=out.index)
-        rule = key.map(window_rules)
-        c.fail(rule.notna(), "timepoint", timepoint.astype(str) + " (day " + days.astype(str) + ")", rule)
+            broken[(t, d)] = exc.rule
+    if broken:
+        rule = pd.Series(list(zip(tp_codes, day_values))).map(broken)
+        bad = rule.notna().to_numpy() & check
+        c.fail(bad, "timepoint", timepoint.astype(str) + " (day " + days.astype(str) + ")", rule)
 
 
 def _follow_up(c: _Checker, out: pd.DataFrame) -> None:
     recurrent = c.parse("recurrent_pain", lambda v: rules.parse_flag(v, field="recurrent_pain"))
     out["recurrent_pain"] = recurrent
-    given = recurrent.notna()
-    c.fail(given & (out["timepoint"] == "baseline"), "recurrent_pain", c.raw_text("recurrent_pain", recurrent), "recurrent back pain is recorded at follow-up, not at baseline")
-    c.fail(given & (out["timepoint"] != "baseline") & out["venue"].isna() & c.text("venue").isna(), "recurrent_pain", c.raw_text("recurrent_pain", recurrent), "recurrent back pain is recorded at a follow-up encounter: give its venue")
+    given = ~c.blank("recurrent_pain")
+    baseline = (out["timepoint"] == "baseline").to_numpy()
+    c.fail(given & baseline, "recurrent_pain", c.raw_text("recurrent_pain"), "recurrent back pain is recorded at follow-up, not at baseline")
+    c.fail(given & ~baseline & c.blank("venue"), "recurrent_pain", c.raw_text("recurrent_pain"), "recurrent back pain is recorded at a follow-up encounter: give its venue")
 
 
 def _fracture(c: _Checker, out: pd.DataFrame) -> None:
-    levels = c.parse("levels", parse_levels)
-    out["levels"] = levels.map(lambda lv: ";".join(lv), na_action="ignore")
-    count = levels.map(len, na_action="ignore").astype("float64").fillna(1.0)
-    cement_text = c.text("cement_ml")
-    cement = pd.to_numeric(cement_text, errors="coerce")
-    per_level = cement / count
-    rule = f"cement volume must be more than 0 and at most {rules.CEMENT_ML_MAX:g} ml per level"
-    bad = cement_text.notna() & ~((per_level > 0) & (per_level <= rules.CEMENT_ML_MAX)).fillna(False)
-    c.fail(bad, "cement_ml", cement_text, rule + " (the file gives the total of the procedure's levels)")
+    codes, uniques = c.coded("levels")
+    joined, counts = np.empty(len(uniques) + 1, dtype="object"), np.ones(len(uniques) + 1)
+    rules_ = np.empty(len(uniques) + 1, dtype="object")
+    for i, value in enumerate(uniques):
+        try:
+            levels = parse_levels(value)
+            joined[i], counts[i] = ";".join(levels), len(levels)
+        except DomainError as exc:
+            rules_[i] = exc.rule
+    bad_levels = np.append(pd.notna(rules_[:-1]), False)[codes]
+    c.fail(bad_levels, "levels", c.raw_text("levels"), rules_[codes])
+    out["levels"] = pd.Series(joined[codes], dtype="object")
+    cement = c.parse("cement_ml", lambda v: _number(v, "cement_ml"), dtype="float64")
+    per_level = cement.to_numpy() / counts[codes]
+    with np.errstate(invalid="ignore"):
+        bad = ~c.blank("cement_ml") & ~((per_level > 0) & (per_level <= rules.CEMENT_ML_MAX))
+    rule = f"cement volume must be more than 0 and at most {rules.CEMENT_ML_MAX:g} ml per level (the file gives the total of the procedure's levels)"
+    c.fail(bad & ~np.isnan(per_level), "cement_ml", c.raw_text("cement_ml"), rule)
     out["cement_ml"] = cement.where(~bad)
-    given = out["pathologic_cause"].notna() | out["pathologic_basis"].notna()
-    wrong = given & out["etiology"].notna() & (out["etiology"] != "pathologic")
+    given = ~c.blank("pathologic_cause") | ~c.blank("pathologic_basis")
+    wrong = given & out["etiology"].notna().to_numpy() & (out["etiology"] != "pathologic").to_numpy()
     c.fail(wrong, "pathologic_cause", out["pathologic_cause"].fillna(out["pathologic_basis"]).astype(str), "only a pathologic fracture has a cause and basis")
 
 
-def _one_score_per_timepoint(c: _Checker, out: pd.DataFrame) -> None:
-    keyed = out["patient_id"].notna() & out["timepoint"].notna()
-    date_key = out["assessed_on"].dt.strftime("%Y-%m-%d").where(out["timepoint"] == UNSCHEDULED, "")
-    frame = pd.DataFrame({"p": out["patient_id"], "t": out["timepoint"], "d": date_key, "line": out["line"]})[keyed]
-    repeated = frame[frame.duplicated(["p", "t", "d"], keep=False)]
-    if repeated.empty:
+def _number(value: str, field: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise DomainError(field, value, f"cement volume must be more than 0 and at most {rules.CEMENT_ML_MAX:g} ml per level") from None
+
+
+def _one_score_per_timepoint(c: _Checker, out: pd.DataFrame, patients: np.ndarray) -> None:
+    timepoints = out["timepoint"]
+    tp_codes = pd.factorize(timepoints, use_na_sentinel=True)[0]
+    unscheduled = (timepoints == UNSCHEDULED).to_numpy()
+    day = np.where(unscheduled, out["assessed_on"].to_numpy().astype("datetime64[D]").astype("int64"), 0)
+    keyed = (patients >= 0) & (tp_codes >= 0)
+    key = pd.DataFrame({"p": patients, "t": tp_codes, "d": day})
+    repeated = keyed & key.duplicated(keep=False).to_numpy()
+    if not repeated.any():
         return
-    lines = repeated.groupby(["p", "t", "d"])["line"].transform(lambda s: ", ".join(map(str, s)))
-    rule = "one score per patient and timepoint: patient " + repeated["p"] + " has " + repeated["t"] + " on lines " + lines
-    mask = out.index.isin(repeated.index)
-    c.fail(mask, "timepoint", out["timepoint"], pd.Series(rule, index=repeated.index).reindex(out.index))
+    frame = pd.DataFrame({"p": out["patient_id"], "t": timepoints, "d": day, "line": out["line"]})[repeated]
+    lines = frame.groupby(["p", "t", "d"])["line"].transform(lambda s: ", ".join(map(str, s)))
+    rule = "one score per patient and timepoint: patient " + frame["p"] + " has " + frame["t"] + " on lines " + lines
+    full_rule = np.empty(len(out), dtype="object")
+    full_rule[repeated] = rule.to_numpy()
+    c.fail(repeated, "timepoint", timepoints, full_rule)
 
 
-def _fixed_fields_agree(c: _Checker, out: pd.DataFrame) -> None:
+def _fixed_fields_agree(c: _Checker, out: pd.DataFrame, patients: np.ndarray) -> None:
     """A patient's fixed fields agree across rows; a blank cell takes the patient's value."""
-    patients = out["patient_id"]
+    has_patient = patients >= 0
     for column in FIXED_COLUMNS:
-        if column not in out or out[column].isna().all():
-            continue
         values = out[column]
-        key = values.astype(str).where(values.notna(), None)
-        counts = key.groupby(patients).nunique()
-        conflicting = counts[counts > 1].index
+        present = values.notna().to_numpy()
+        if not present.any():
+            continue
+        codes = pd.factorize(values, use_na_sentinel=True)[0]
+        pairs = pd.DataFrame({"p": patients, "v": codes})[present & has_patient].drop_duplicates()
+        counts = pairs.groupby("p").size()
+        conflicting = counts.index[counts.to_numpy() > 1].to_numpy()
         if len(conflicting):
-            rows = patients.isin(conflicting)
-            shown = key[rows].groupby(patients[rows]).transform(lambda s: " / ".join(sorted(s.dropna().unique())))
-            rule = "patient " + patients[rows] + " has conflicting values across rows"
-            c.fail(rows, column, shown.reindex(out.index), rule.reindex(out.index))
-        if values.isna().any():
-            out[column] = values.groupby(patients).transform("first") if values.notna().any() else values
+            rows = np.isin(patients, conflicting)
+            key = values.astype(str)
+            shown = key[rows & present].groupby(out["patient_id"][rows & present]).agg(lambda s: " / ".join(sorted(s.unique())))
+            ids = out["patient_id"]
+            full_shown = np.empty(len(out), dtype="object")
+            full_shown[rows] = ids[rows].map(shown).to_numpy()
+            full_rule = np.empty(len(out), dtype="object")
+            full_rule[rows] = ("patient " + ids[rows] + " has conflicting values across rows").to_numpy()
+            c.fail(rows, column, full_shown, full_rule)
+        if not present.all():
+            first = pd.Series(values.to_numpy()[present], index=patients[present]).groupby(level=0).first()
+            filled = pd.Series(patients).map(first)
+            out[column] = values.where(present, filled.astype(values.dtype) if values.dtype != object else filled)

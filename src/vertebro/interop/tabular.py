@@ -110,6 +110,9 @@ def _read_csv_fast(data: bytes, text: str) -> Table | None:
         return None
     if table.num_rows != physical_lines:
         return None  # blank lines or quoted line breaks: the slow reader numbers lines exactly
+    # Dictionary-encoded columns arrive as pandas Categoricals: the validator then works once per
+    # distinct value (a column of a million cells holds a few thousand values at most, ids aside).
+    table = pa.table([column.dictionary_encode() for column in table.columns], names=[str(i) for i in range(len(header))])
     frame = table.to_pandas()
     frame.columns = pd.Index(header)
     return Table(frame, np.arange(2, len(frame) + 2), no_problems())

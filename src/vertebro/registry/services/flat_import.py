@@ -44,6 +44,8 @@ from ..models import FollowUp, Fracture, ImportBatch, PainAssessment, Patient, P
 #: ``progress(stage, done, total)`` is called as the import advances (for a progress bar).
 Progress = Callable[[str, int, int], None]
 _CHUNK = 100_000
+_STAGES = ("patients", "procedures", "fractures", "assessments", "done")
+_SQLITE_CACHE_KIB = 512 * 1024
 _NO_LEVEL = ""  # merge key standing for "level not recorded"
 
 
@@ -79,11 +81,14 @@ class ImportCounts:
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Stripped text with missing for blank; all missing when the column is absent."""
+    """Stripped text with None for blank; all None when the column is absent. String work runs once
+    per distinct value (a million rows hold few)."""
     if column not in frame:
-        return pd.Series(pd.NA, index=frame.index, dtype="object")
-    values = frame[column].astype("string").str.strip()
-    return values.mask(values == "").astype("object").where(values.notna() & (values != ""), None)
+        return pd.Series(None, index=frame.index, dtype="object")
+    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+    stripped = pd.Series(pd.Index(uniques).astype(str), dtype="object").str.strip()
+    table = np.append(stripped.where(stripped != "", None).to_numpy(dtype="object"), None)
+    return pd.Series(table[codes], index=frame.index, dtype="object")
 
 
 def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -92,17 +97,17 @@ def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
     values = frame[column]
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.tz_localize(None) if values.dt.tz is not None else values.astype("datetime64[ns]")
-    text = values.astype("string").str.strip().str.slice(0, 10)
-    return pd.to_datetime(text.mask(text == ""), format="%Y-%m-%d", errors="raise")
+    text = _text(frame, column)
+    return pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="raise")
 
 
 def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame:
         return pd.Series(np.nan, index=frame.index, dtype="float64")
     values = frame[column]
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
-        values = values.astype("string").str.strip().replace("", pd.NA)
-    return pd.to_numeric(values, errors="raise").astype("float64")
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    return pd.to_numeric(_text(frame, column), errors="raise").astype("float64")
 
 
 def _by_unique(values: pd.Series, parse: Callable[[object], object]) -> pd.Series:
@@ -199,11 +204,85 @@ def _reserve_ids(model: type[models.Model], count: int) -> int:
 
 def _lock_for_bulk_insert(models_: Iterable[type[models.Model]]) -> None:
     """On PostgreSQL keep other writers out of the tables whose ids we reserve (SQLite's
-    immediate transaction already holds the database's write lock)."""
+    immediate transaction already holds the database's write lock). On SQLite give this connection
+    a page cache that holds the indexes being filled (the 2 MB default spills them to disk over and
+    over); the setting lasts until the connection closes."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
     if connection.vendor == "postgresql":
         tables = ", ".join(m._meta.db_table for m in models_)
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+
+
+class _PostgresBulkLoad:
+    """On PostgreSQL, check keys and build indexes of a large load once, set-based, at its end.
+
+    Django declares foreign keys ``DEFERRABLE INITIALLY DEFERRED``: PostgreSQL then runs one trigger
+    per row and key at commit, and maintains every index row by row, which for a million assessments
+    costs many times the load itself. When the load is large (at least :attr:`THRESHOLD` rows, and
+    no smaller than what the assessment table already holds) the foreign keys, unique constraints and
+    secondary indexes of the tables being filled are dropped inside the import's transaction and
+    created again, with their exact definitions, before it commits: creating an index sorts once,
+    adding a foreign key or unique constraint validates every row in one pass — the bulk-loading
+    advice of the PostgreSQL manual ("Populating a Database"). Any violation aborts the whole import.
+    The tables stay locked meanwhile and nobody else ever sees them without their keys (DDL is
+    transactional in PostgreSQL). Primary keys stay.
+    """
+
+    THRESHOLD = 20_000
+
+    def __init__(self, models_: Iterable[type[models.Model]], rows: int):
+        self.tables = [m._meta.db_table for m in models_]
+        self.active = connection.vendor == "postgresql" and rows >= self.THRESHOLD and rows >= self._stored_rows()
+        self.constraints: list[tuple[str, str, str]] = []
+        self.indexes: list[str] = []
+
+    def _stored_rows(self) -> int:
+        if connection.vendor != "postgresql":
+            return 0
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass", [PainAssessment._meta.db_table])
+            return int(cursor.fetchone()[0])
+
+    def __enter__(self) -> _PostgresBulkLoad:
+        if not self.active:
+            return self
+        with connection.cursor() as cursor:
+            # Rows written earlier in this transaction (the import batch) hold deferred key checks,
+            # and PostgreSQL alters no table with checks pending: run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+                "WHERE c.contype IN ('f', 'u') AND c.conrelid = ANY(%s::regclass[]) ORDER BY c.contype DESC, c.conname",
+                [self.tables],
+            )
+            self.constraints = cursor.fetchall()  # unique constraints first: foreign keys come back after them
+            cursor.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+                [self.tables],
+            )
+            names_and_definitions = cursor.fetchall()
+            self.indexes = [definition for _, definition in names_and_definitions]
+            for table, name, _ in reversed(self.constraints):
+                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
+            for name, _ in names_and_definitions:
+                cursor.execute(f"DROP INDEX {name}")
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:  # noqa: ANN001
+        if not self.active or kind is not None:
+            return  # on an error the transaction rolls back and the keys come back with it
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for definition in self.indexes:
+                cursor.execute(definition)
+            for table, name, definition in self.constraints:
+                cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's mode for the rest of the transaction
 
 
 def _python_column(values: pd.Series) -> list:
@@ -552,68 +631,46 @@ def _assessment_key(f: pd.DataFrame, timepoint: str, assessed_on: str) -> pd.Ser
 
 def _assessments(f: pd.DataFrame, *, batch: ImportBatch, now, has_instrument: bool) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[int, int, int]]]:  # noqa: ANN001
     """Pain assessments and their follow-up encounters; returns per row "assessment new" and
-    "assessment or follow-up changed" flags, and the record counts."""
-    known = f.loc[~f["procedure_new"], "procedure_pk"].unique().tolist()
-    columns = ["id", "procedure_id", "timepoint", "assessed_on", "score", "venue", "instrument", "follow_up_id"]
-    existing = _fetch(PainAssessment.objects.order_by("id"), "procedure_id", known, columns)
-    existing["assessed_on"] = _date_column(existing["assessed_on"])
-    f = f.copy()
-    if len(existing):
-        existing["key"] = _assessment_key(existing, "timepoint", "assessed_on")
-        f["key"] = _assessment_key(f, "timepoint", "assessed_on")
-        m = f.merge(_old(existing), left_on=["procedure_pk", "key"], right_on=["old_procedure_id", "old_key"], how="left")
-    else:
-        m = f.join(_old(pd.DataFrame(columns=columns)).astype("object"))
-    is_new = m["old_id"].isna().to_numpy()
-    follow_up = (m["timepoint"] != "baseline").to_numpy() & m["venue"].notna().to_numpy() & m["recurrent_pain"].notna().to_numpy()
+    "assessment or follow-up changed" flags, and the record counts. Only rows of procedures that
+    existed before can match a stored assessment, so only they are compared."""
+    n = len(f)
+    timepoint = f["timepoint"].to_numpy()
+    wants_follow_up = (timepoint != "baseline") & f["venue"].notna().to_numpy() & f["recurrent_pain"].notna().to_numpy()
+    instrument = f["instrument"].fillna("vps").to_numpy() if has_instrument else np.full(n, "vps", dtype="object")
+    is_new = np.ones(n, dtype=bool)
+    changed = np.zeros(n, dtype=bool)
+    follow_up_id = np.full(n, np.nan)
+    old = pd.DataFrame()
+    fu_counts = (0, 0)
+    known = np.flatnonzero(~f["procedure_new"].to_numpy())
+    if len(known):
+        old, positions, fu_counts = _stored_assessments(f.iloc[known], known, batch=batch, now=now, has_instrument=has_instrument)
+        is_new[positions] = False
+        follow_up_id[positions] = old["old_follow_up_id"].to_numpy(dtype="float64")
+        changed[positions[old["fu_changed"].to_numpy()]] = True
 
-    fu_columns = ["id", "seen_on", "venue", "recurrent_pain"]
-    fu_existing = _old(_fetch(FollowUp.objects.all(), "id", m["old_follow_up_id"].dropna().astype("int64").unique(), fu_columns))
-    fu_existing["old_id"] = fu_existing["old_id"].astype("float64")
-    m["old_follow_up_id"] = m["old_follow_up_id"].astype("float64")
-    m = m.merge(fu_existing, left_on="old_follow_up_id", right_on="old_id", how="left", suffixes=("", "_fu"))
-    has_fu = m["old_id_fu"].notna().to_numpy()
-    create_fu = follow_up & ~has_fu
-    fu_new = m[create_fu]
-    fu_ids = _new_ids(FollowUp, len(fu_new))
+    create_fu = wants_follow_up & np.isnan(follow_up_id)
+    fu_rows = f[create_fu]
+    fu_ids = _new_ids(FollowUp, len(fu_rows))
     _insert(
         FollowUp,
         pd.DataFrame(
             {
                 "id": fu_ids,
-                "patient_id": fu_new["patient_pk"].to_numpy(),
-                "procedure_id": fu_new["procedure_pk"].to_numpy(),
-                "seen_on": fu_new["assessed_on"].to_numpy(),
-                "venue": fu_new["venue"].to_numpy(),
-                "recurrent_pain": fu_new["recurrent_pain"].astype(bool).to_numpy(),
+                "patient_id": fu_rows["patient_pk"].to_numpy(),
+                "procedure_id": fu_rows["procedure_pk"].to_numpy(),
+                "seen_on": fu_rows["assessed_on"].to_numpy(),
+                "venue": fu_rows["venue"].to_numpy(),
+                "recurrent_pain": fu_rows["recurrent_pain"].astype(bool).to_numpy(),
             }
         ),
         batch=batch,
         now=now,
     )
-    follow_up_id = m["old_follow_up_id"].to_numpy(dtype="float64")
     follow_up_id[create_fu] = fu_ids
+    changed |= create_fu & ~is_new
 
-    fu_old = m[has_fu].reset_index(drop=True)
-    fu_targets = pd.DataFrame(
-        {
-            "id": fu_old["old_id_fu"].astype("int64"),
-            "seen_on": fu_old["assessed_on"],
-            "venue": _keep_blank(fu_old["venue"], fu_old["old_venue_fu"]),
-            "recurrent_pain": _keep_blank(fu_old["recurrent_pain"], fu_old["old_recurrent_pain"]).astype(bool),
-        }
-    )
-    fu_same = (
-        _same(fu_targets["seen_on"], _date_column(fu_old["old_seen_on"]))
-        & _same(fu_targets["venue"], fu_old["old_venue_fu"])
-        & _same(fu_targets["recurrent_pain"], fu_old["old_recurrent_pain"].astype("object"))
-    )
-    _update(FollowUp, fu_targets[~fu_same], ["seen_on", "venue", "recurrent_pain"], batch=batch, now=now)
-    fu_changed = np.zeros(len(m), dtype=bool)
-    fu_changed[np.flatnonzero(has_fu)[~fu_same]] = True
-
-    instrument = m["instrument"].fillna("vps") if has_instrument else pd.Series("vps", index=m.index)
-    new = m[is_new]
+    new = f[is_new]
     _insert(
         PainAssessment,
         pd.DataFrame(
@@ -621,47 +678,88 @@ def _assessments(f: pd.DataFrame, *, batch: ImportBatch, now, has_instrument: bo
                 "id": _new_ids(PainAssessment, len(new)),
                 "patient_id": new["patient_pk"].to_numpy(),
                 "procedure_id": new["procedure_pk"].to_numpy(),
-                "follow_up_id": pd.array(follow_up_id[is_new], dtype="Int64"),
+                "follow_up_id": pd.array(follow_up_id[is_new], dtype="Float64").astype("Int64"),
                 "assessed_on": new["assessed_on"].to_numpy(),
                 "score": new["score"].to_numpy(),
-                "instrument": instrument[is_new].to_numpy(),
-                "timepoint": new["timepoint"].to_numpy(),
+                "instrument": instrument[is_new],
+                "timepoint": timepoint[is_new],
                 "venue": new["venue"].to_numpy(),
             }
         ),
         batch=batch,
         now=now,
     )
-    old = m[~is_new].reset_index(drop=True)
-    targets = pd.DataFrame(
+    updated = unchanged = 0
+    if len(old):
+        positions = np.flatnonzero(~is_new)
+        targets = pd.DataFrame(
+            {
+                "id": old["old_id"].astype("int64").to_numpy(),
+                "assessed_on": old["assessed_on"].to_numpy(),
+                "score": old["score"].astype("float64").to_numpy(),
+                "venue": _keep_blank(old["venue"], old["old_venue"]).to_numpy(),
+                "instrument": (_keep_blank(old["instrument"], old["old_instrument"]) if has_instrument else old["old_instrument"]).to_numpy(),
+                "follow_up_id": pd.array(follow_up_id[positions], dtype="Float64").astype("Int64"),
+            }
+        )
+        same = (
+            _same(targets["assessed_on"], _date_column(old["old_assessed_on"]).reset_index(drop=True))
+            & _same(targets["score"], old["old_score"].astype("float64").reset_index(drop=True), tolerance=1e-12)
+            & _same(targets["venue"], old["old_venue"].reset_index(drop=True))
+            & _same(targets["instrument"], old["old_instrument"].reset_index(drop=True))
+            & _same(targets["follow_up_id"].astype("float64"), old["old_follow_up_id"].astype("float64").reset_index(drop=True), tolerance=0.0)
+        )
+        _update(PainAssessment, targets[~same], ["assessed_on", "score", "venue", "instrument", "follow_up_id"], batch=batch, now=now)
+        changed[positions[~same]] = True
+        updated, unchanged = int((~same).sum()), int(same.sum())
+    counts = {
+        "pain assessments": (int(is_new.sum()), updated, unchanged),
+        "follow-ups": (len(fu_rows), *fu_counts),
+    }
+    return is_new, changed, counts
+
+
+def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: ImportBatch, now, has_instrument: bool) -> tuple[pd.DataFrame, np.ndarray, tuple[int, int]]:  # noqa: ANN001
+    """Match ``rows`` (of procedures that existed) to stored assessments and their follow-ups and
+    update the follow-ups that changed. Returns the matched rows with the stored values
+    (``old_*`` columns, ``fu_changed``), their positions in the frame, and follow-up counts
+    (updated, unchanged)."""
+    columns = ["id", "procedure_id", "timepoint", "assessed_on", "score", "venue", "instrument", "follow_up_id"]
+    existing = _fetch(PainAssessment.objects.order_by("id"), "procedure_id", rows["procedure_pk"].unique().tolist(), columns)
+    if existing.empty:
+        return pd.DataFrame(), np.array([], dtype="int64"), (0, 0)
+    existing["assessed_on"] = _date_column(existing["assessed_on"])
+    existing["procedure_id"] = existing["procedure_id"].astype("int64")
+    existing["key"] = _assessment_key(existing, "timepoint", "assessed_on")
+    existing = _old(existing.drop_duplicates(["procedure_id", "key"]))
+    keyed = rows.assign(key=_assessment_key(rows, "timepoint", "assessed_on").to_numpy(), position=positions)
+    m = keyed.merge(existing, left_on=["procedure_pk", "key"], right_on=["old_procedure_id", "old_key"], how="inner")
+    fu_columns = ["id", "seen_on", "venue", "recurrent_pain"]
+    fu_ids = m["old_follow_up_id"].dropna().astype("int64").unique()
+    fu = _fetch(FollowUp.objects.all(), "id", fu_ids, fu_columns).add_prefix("fu_")
+    fu["fu_id"] = fu["fu_id"].astype("float64")
+    m["old_follow_up_id"] = m["old_follow_up_id"].astype("float64")
+    m = m.merge(fu, left_on="old_follow_up_id", right_on="fu_id", how="left").reset_index(drop=True)
+    has_fu = m["fu_id"].notna().to_numpy()
+    fu_old = m[has_fu].reset_index(drop=True)
+    fu_targets = pd.DataFrame(
         {
-            "id": old["old_id"].astype("int64"),
-            "assessed_on": old["assessed_on"],
-            "score": old["score"].astype("float64"),
-            "venue": _keep_blank(old["venue"], old["old_venue"]),
-            "instrument": _keep_blank(m.loc[~is_new, "instrument"].reset_index(drop=True), old["old_instrument"]) if has_instrument else old["old_instrument"],
-            "follow_up_id": pd.array(follow_up_id[~is_new], dtype="Int64"),
+            "id": fu_old["fu_id"].astype("int64"),
+            "seen_on": fu_old["assessed_on"],
+            "venue": _keep_blank(fu_old["venue"], fu_old["fu_venue"]),
+            "recurrent_pain": _keep_blank(fu_old["recurrent_pain"], fu_old["fu_recurrent_pain"]).astype(bool),
         }
     )
-    same = (
-        _same(targets["assessed_on"], _date_column(old["old_assessed_on"]))
-        & _same(targets["score"], old["old_score"].astype("float64"), tolerance=1e-12)
-        & _same(targets["venue"], old["old_venue"])
-        & _same(targets["instrument"], old["old_instrument"])
-        & _same(targets["follow_up_id"].astype("float64"), old["old_follow_up_id"].astype("float64"), tolerance=0.0)
+    fu_same = (
+        _same(fu_targets["seen_on"], _date_column(fu_old["fu_seen_on"]))
+        & _same(fu_targets["venue"], fu_old["fu_venue"])
+        & _same(fu_targets["recurrent_pain"], fu_old["fu_recurrent_pain"].astype("object"))
     )
-    _update(PainAssessment, targets[~same], ["assessed_on", "score", "venue", "instrument", "follow_up_id"], batch=batch, now=now)
-    changed = fu_changed | create_fu
-    changed[np.flatnonzero(~is_new)[~same]] = True
-    counts = {
-        "pain assessments": (int(is_new.sum()), int((~same).sum()), int(same.sum())),
-        "follow-ups": (len(fu_new), int((~fu_same).sum()), int(fu_same.sum())),
-    }
-    order = m["row"].to_numpy()
-    new_by_row = np.empty(len(m), dtype=bool)
-    changed_by_row = np.empty(len(m), dtype=bool)
-    new_by_row[order], changed_by_row[order] = is_new, changed
-    return new_by_row, changed_by_row, counts
+    _update(FollowUp, fu_targets[~fu_same], ["seen_on", "venue", "recurrent_pain"], batch=batch, now=now)
+    m["fu_changed"] = False
+    m.loc[np.flatnonzero(has_fu)[~fu_same], "fu_changed"] = True
+    m = m.sort_values("position", kind="stable").reset_index(drop=True)
+    return m, m["position"].to_numpy(), (int((~fu_same).sum()), int(fu_same.sum()))
 
 
 @transaction.atomic
@@ -696,15 +794,29 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
     django.db.IntegrityError
         When a value breaks a database constraint; nothing is written.
     """
-    stages = ("patients", "procedures", "fractures", "assessments", "done")
     report = progress or (lambda stage, done, total: None)
-    report("reading", 0, len(stages))
+    report("reading", 0, len(_STAGES))
     f = _prepare(frame)
-    f["row"] = np.arange(len(f))
+    has_instrument = f.attrs.get("has_instrument", False)
     now = timezone.now()
     _lock_for_bulk_insert([Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment])
     records: dict[str, tuple[int, int, int]] = {}
 
+    with _PostgresBulkLoad([Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment], len(f)):
+        counts = _upsert(f, import_batch=import_batch, now=now, has_instrument=has_instrument, report=report, records=records)
+    import_batch.rows_read = counts.rows_read
+    import_batch.rows_created, import_batch.rows_updated = counts.rows_created, counts.rows_updated
+    import_batch.rows_unchanged = counts.rows_unchanged
+    import_batch.finished_at = timezone.now()
+    if import_batch.status == "running":
+        import_batch.status = "committed"
+    import_batch.save()
+    report("done", len(_STAGES), len(_STAGES))
+    return counts
+
+
+def _upsert(f: pd.DataFrame, *, import_batch: ImportBatch, now, has_instrument: bool, report: Progress, records: dict) -> ImportCounts:  # noqa: ANN001
+    stages = _STAGES
     people = f.drop_duplicates("study_id")
     site_ids, records["sites"] = _sites(people["site"])
     people = people.assign(site_id=people["site"].map(site_ids)).reset_index(drop=True)
@@ -715,7 +827,9 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
     keys = f[["patient_pk", "procedure_date"]].drop_duplicates()
     known_patients = patient_pk[existed.to_numpy()].tolist()
     procedures, records["procedures"] = _procedures(keys, known_patients, batch=import_batch, now=now)
-    f = f.merge(procedures, on=["patient_pk", "procedure_date"], how="left")
+    matched = f[["patient_pk", "procedure_date"]].merge(procedures, on=["patient_pk", "procedure_date"], how="left")
+    f["procedure_pk"] = matched["procedure_pk"].to_numpy()
+    f["procedure_new"] = matched["procedure_new"].to_numpy(dtype=bool)
     report("procedures", 2, len(stages))
 
     per_procedure = f.drop_duplicates("procedure_pk")[
@@ -725,21 +839,11 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
     records.update(fracture_counts)
     report("fractures", 3, len(stages))
 
-    pain_new, pain_changed, pain_counts = _assessments(f, batch=import_batch, now=now, has_instrument=f.attrs.get("has_instrument", False))
+    pain_new, pain_changed, pain_counts = _assessments(f, batch=import_batch, now=now, has_instrument=has_instrument)
     records.update(pain_counts)
-    f = f.sort_values("row")
     changed = pain_changed | f["study_id"].map(patient_changed).to_numpy(dtype=bool) | f["procedure_pk"].isin(touched).to_numpy()
     created = int(pain_new.sum())
     updated = int((changed & ~pain_new).sum())
-    counts = ImportCounts(
+    return ImportCounts(
         rows_read=len(f), rows_created=created, rows_updated=updated, rows_unchanged=len(f) - created - updated, records=records
     )
-    import_batch.rows_read = counts.rows_read
-    import_batch.rows_created, import_batch.rows_updated = counts.rows_created, counts.rows_updated
-    import_batch.rows_unchanged = counts.rows_unchanged
-    import_batch.finished_at = timezone.now()
-    if import_batch.status == "running":
-        import_batch.status = "committed"
-    import_batch.save()
-    report("done", len(stages), len(stages))
-    return counts
