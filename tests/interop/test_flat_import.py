@@ -142,3 +142,34 @@ def test_recurrent_pain_without_a_venue_is_refused_by_name(db):
     with pytest.raises(DomainError, match="recurrent_pain"):
         _import(frame)
     assert PainAssessment.objects.count() == 0
+
+
+@pytest.mark.postgres_only
+def test_postgres_bulk_load_rebuilds_every_key_and_index_exactly(db, monkeypatch):
+    from django.db import connection
+
+    from vertebro.registry.services.flat_import_writes import PostgresBulkLoad
+
+    def schema() -> set[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid::regclass::text LIKE 'registry_%%'"
+            )
+            constraints = set(cursor.fetchall())
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename LIKE 'registry_%%'")
+            return constraints | set(cursor.fetchall())
+
+    before = schema()
+    monkeypatch.setattr(PostgresBulkLoad, "THRESHOLD", 1)
+    active = []
+    enter = PostgresBulkLoad.__enter__
+    monkeypatch.setattr(PostgresBulkLoad, "__enter__", lambda self: (active.append(self.active), enter(self))[1])
+    counts = _import(flat_rows(5))
+    assert active == [True] and counts.rows_created == 20
+    assert schema() == before
+    with pytest.raises(IntegrityError):  # the rebuilt unique index still refuses a second 1m score
+        PainAssessment.objects.create(
+            patient=Patient.objects.get(study_id="P000"), procedure=Procedure.objects.get(patient__study_id="P000"),
+            assessed_on="2020-02-10", score=1, timepoint="1m",
+        )

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from vertebro.errors import VertebroError
 from vertebro.interop.fhir_import import read_pain_observations
-from vertebro.interop.flat_validate import KNOWN_COLUMNS, validate_flat_frame
+from vertebro.interop.flat_validate import validate_flat_frame
 from vertebro.interop.importer import import_flat_file
 from vertebro.interop.problems import ImportRejected
 from vertebro.interop.redcap_import import redcap_flat_table
-from vertebro.interop.redcap_project import FIELDS, read_dictionary, write_dictionary
+from vertebro.interop.redcap_project import read_dictionary, write_dictionary
 from vertebro.interop.redcap_export import record_columns
 from vertebro.interop.tabular import read_csv_bytes
 

@@ -25,14 +25,12 @@ guard every value. Updates go through the ORM and django-simple-history.
 
 from __future__ import annotations
 
-import copy
-import io
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from ...domain.errors import DomainError
@@ -40,12 +38,11 @@ from ...domain.levels import parse_levels
 from ...domain.rules import parse_flag
 from ...domain.timepoints import UNSCHEDULED, derive_timepoint
 from ..models import FollowUp, Fracture, ImportBatch, PainAssessment, Patient, Procedure, Site, TreatedLevel
+from .flat_import_writes import fetch_frame, insert_rows, lock_for_bulk_insert, new_ids, PostgresBulkLoad, same_values, update_with_history
 
 #: ``progress(stage, done, total)`` is called as the import advances (for a progress bar).
 Progress = Callable[[str, int, int], None]
-_CHUNK = 100_000
 _STAGES = ("patients", "procedures", "fractures", "assessments", "done")
-_SQLITE_CACHE_KIB = 512 * 1024
 _NO_LEVEL = ""  # merge key standing for "level not recorded"
 
 
@@ -157,274 +154,6 @@ def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 
 
-def _fetch(queryset: models.QuerySet, lookup: str, keys: Iterable, columns: list[str]) -> pd.DataFrame:
-    """``queryset.filter(<lookup>__in=keys)`` as a frame, in chunks the database accepts."""
-    keys = list(keys)
-    step = 900 if connection.vendor == "sqlite" else 20_000
-    rows: list[tuple] = []
-    for start in range(0, len(keys), step):
-        rows += queryset.filter(**{f"{lookup}__in": keys[start : start + step]}).values_list(*columns)
-    return pd.DataFrame.from_records(rows, columns=columns)
-
-
-def _same(new: pd.Series, old: pd.Series, *, tolerance: float | None = None) -> np.ndarray:
-    """Element-wise equality where missing equals missing (and floats within a relative tolerance)."""
-    both_missing = new.isna().to_numpy() & old.isna().to_numpy()
-    if tolerance is not None:
-        a, b = new.astype("float64").to_numpy(), old.astype("float64").to_numpy()
-        with np.errstate(invalid="ignore"):
-            close = np.isclose(a, b, rtol=tolerance, atol=0.0)
-        return both_missing | np.nan_to_num(close, nan=False).astype(bool)
-    a = new.astype("object").where(new.notna(), None).to_numpy()
-    b = old.astype("object").where(old.notna(), None).to_numpy()
-    equal = a == b
-    return both_missing | (equal & new.notna().to_numpy() & old.notna().to_numpy())
-
-
-def _reserve_ids(model: type[models.Model], count: int) -> int:
-    """First of ``count`` consecutive primary keys nobody else will use (tables are locked)."""
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            # AUTOINCREMENT never reuses an id, not even a deleted one (history rows still name it).
-            cursor.execute(
-                f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
-                f"coalesce((SELECT max(id) FROM {table}), 0))",
-                [table],
-            )
-            return int(cursor.fetchone()[0]) + 1
-        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-        sequence = cursor.fetchone()[0]
-        cursor.execute("SELECT nextval(%s)", [sequence])
-        first = int(cursor.fetchone()[0])
-        if count > 1:
-            cursor.execute("SELECT setval(%s, %s)", [sequence, first + count - 1])
-        return first
-
-
-def _lock_for_bulk_insert(models_: Iterable[type[models.Model]]) -> None:
-    """On PostgreSQL keep other writers out of the tables whose ids we reserve (SQLite's
-    immediate transaction already holds the database's write lock). On SQLite give this connection
-    a page cache that holds the indexes being filled (the 2 MB default spills them to disk over and
-    over); the setting lasts until the connection closes."""
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
-    if connection.vendor == "postgresql":
-        tables = ", ".join(m._meta.db_table for m in models_)
-        with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
-
-
-class _PostgresBulkLoad:
-    """On PostgreSQL, check keys and build indexes of a large load once, set-based, at its end.
-
-    Django declares foreign keys ``DEFERRABLE INITIALLY DEFERRED``: PostgreSQL then runs one trigger
-    per row and key at commit, and maintains every index row by row, which for a million assessments
-    costs many times the load itself. When the load is large (at least :attr:`THRESHOLD` rows, and
-    no smaller than what the assessment table already holds) the foreign keys, unique constraints and
-    secondary indexes of the tables being filled are dropped inside the import's transaction and
-    created again, with their exact definitions, before it commits: creating an index sorts once,
-    adding a foreign key or unique constraint validates every row in one pass — the bulk-loading
-    advice of the PostgreSQL manual ("Populating a Database"). Any violation aborts the whole import.
-    The tables stay locked meanwhile and nobody else ever sees them without their keys (DDL is
-    transactional in PostgreSQL). Primary keys stay.
-    """
-
-    THRESHOLD = 20_000
-
-    def __init__(self, models_: Iterable[type[models.Model]], rows: int):
-        self.tables = [m._meta.db_table for m in models_]
-        self.active = connection.vendor == "postgresql" and rows >= self.THRESHOLD and rows >= self._stored_rows()
-        self.constraints: list[tuple[str, str, str]] = []
-        self.indexes: list[str] = []
-
-    def _stored_rows(self) -> int:
-        if connection.vendor != "postgresql":
-            return 0
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass", [PainAssessment._meta.db_table])
-            return int(cursor.fetchone()[0])
-
-    def __enter__(self) -> _PostgresBulkLoad:
-        if not self.active:
-            return self
-        with connection.cursor() as cursor:
-            # Rows written earlier in this transaction (the import batch) hold deferred key checks,
-            # and PostgreSQL alters no table with checks pending: run them now.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(
-                "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
-                "WHERE c.contype IN ('f', 'u') AND c.conrelid = ANY(%s::regclass[]) ORDER BY c.contype DESC, c.conname",
-                [self.tables],
-            )
-            self.constraints = cursor.fetchall()  # unique constraints first: foreign keys come back after them
-            cursor.execute(
-                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-                "WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary "
-                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-                [self.tables],
-            )
-            names_and_definitions = cursor.fetchall()
-            self.indexes = [definition for _, definition in names_and_definitions]
-            for table, name, _ in reversed(self.constraints):
-                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
-            for name, _ in names_and_definitions:
-                cursor.execute(f"DROP INDEX {name}")
-        return self
-
-    def __exit__(self, kind, value, traceback) -> None:  # noqa: ANN001
-        if not self.active or kind is not None:
-            return  # on an error the transaction rolls back and the keys come back with it
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            for definition in self.indexes:
-                cursor.execute(definition)
-            for table, name, definition in self.constraints:
-                cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's mode for the rest of the transaction
-
-
-def _python_column(values: pd.Series) -> list:
-    """Values the SQLite driver binds: ISO dates, None for missing."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        text = np.datetime_as_string(values.to_numpy().astype("datetime64[D]"))
-        return pd.Series(text, dtype="object").where(values.notna().to_numpy(), None).tolist()
-    if pd.api.types.is_float_dtype(values) or pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
-        array = values.astype("object")
-        return array.where(values.notna(), None).tolist()
-    return values.astype("object").where(values.notna(), None).tolist()
-
-
-def _insert(model: type[models.Model], rows: pd.DataFrame, *, batch: ImportBatch, now) -> None:  # noqa: ANN001
-    """Insert ``rows`` (columns named by attname, ``id`` included) into ``model``'s table; every other
-    concrete column takes the model default."""
-    if rows.empty:
-        return
-    n = len(rows)
-    data = rows.copy()
-    for f in model._meta.concrete_fields:
-        if f.attname in data:
-            continue
-        if f.attname == "import_batch_id":
-            value = batch.pk
-        elif f.attname == "version":
-            value = 1
-        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            # As Django itself would write it (SQLite: naive UTC text; PostgreSQL: timestamptz text).
-            value = connection.ops.adapt_datetimefield_value(now) if connection.vendor == "sqlite" else now.isoformat()
-        elif f.has_default():
-            value = f.get_default()
-        elif f.null:
-            value = None
-        else:
-            raise ValueError(f"{model.__name__}.{f.attname} has no value and no default")
-        data[f.attname] = value
-    columns = [f.attname for f in model._meta.concrete_fields]
-    column_sql = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) if c != "id" else "id" for c in columns)
-    table = connection.ops.quote_name(model._meta.db_table)
-    if connection.vendor == "sqlite":
-        raw = connection.connection
-        placeholders = ", ".join("?" * len(columns))
-        sql = f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})"
-        for start in range(0, n, _CHUNK):
-            part = data.iloc[start : start + _CHUNK]
-            with connection.wrap_database_errors:  # driver errors become django.db errors
-                raw.executemany(sql, zip(*(_python_column(part[c]) for c in columns)))
-        return
-    with connection.wrap_database_errors:
-        _copy_into(table, column_sql, data[columns])
-
-
-def _copy_into(table: str, column_sql: str, data: pd.DataFrame) -> None:
-    """``COPY ... FROM STDIN`` a frame as CSV (written by Arrow: fast, exact floats, ISO dates)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    arrays = {}
-    for name in data.columns:
-        values = data[name]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            arrays[name] = pa.array(values.to_numpy().astype("datetime64[D]"), mask=values.isna().to_numpy(), type=pa.date32())
-        else:
-            arrays[name] = pa.array(values.astype("object").where(values.notna(), None).tolist(), from_pandas=True)
-    table_arrow = pa.table(arrays)
-    sql = f"COPY {table} ({column_sql}) FROM STDIN (FORMAT csv, HEADER false)"
-    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy_:
-        for start in range(0, table_arrow.num_rows, _CHUNK):
-            buffer = io.BytesIO()
-            options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-            pacsv.write_csv(table_arrow.slice(start, _CHUNK), buffer, write_options=options)
-            copy_.write(buffer.getvalue())
-
-
-def _diff_reason(batch: ImportBatch, old: Mapping, new: Mapping) -> str:
-    changes = "; ".join(f"{k}: {_show(old[k])} → {_show(new[k])}" for k in new if not _equal(old[k], new[k]))
-    return f"import #{batch.pk} ({batch.file_name}): {changes}"[:100]
-
-
-def _show(value: object) -> str:
-    return "∅" if value is None else str(value)
-
-
-def _equal(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return bool(np.isclose(a, b, rtol=1e-9, atol=0.0))
-    return a == b
-
-
-def _update(model: type[models.Model], targets: pd.DataFrame, fields: list[str], *, batch: ImportBatch, now) -> None:  # noqa: ANN001
-    """Apply ``targets`` (``id`` + ``fields``) with history: the old state first when the record has
-    none (its creation was audited by its import batch), then the new state with the changes."""
-    if targets.empty:
-        return
-    ids = targets["id"].astype(int).tolist()
-    objects = {o.pk: o for o in _objects(model, ids)}
-    with_history = set(_fetch(model.history.all(), "id", ids, ["id"])["id"].tolist()) if ids else set()
-    before = []
-    for pk in ids:
-        if pk not in with_history:
-            snapshot = copy.copy(objects[pk])
-            snapshot._history_date = snapshot.updated_at
-            origin = f"import #{snapshot.import_batch_id}" if snapshot.import_batch_id else "an earlier write"
-            snapshot._change_reason = f"state created by {origin}, kept before import #{batch.pk} changed it"[:100]
-            before.append(snapshot)
-    if before:
-        model.history.bulk_history_create(before, update=False, default_user=batch.user)
-    changed = []
-    for row in targets.itertuples(index=False):
-        obj = objects[int(row.id)]
-        old = {f: getattr(obj, f) for f in fields}
-        new = {f: _model_value(getattr(row, f)) for f in fields}
-        for f, value in new.items():
-            setattr(obj, f, value)
-        obj.version += 1
-        obj.updated_at = now
-        obj._change_reason = _diff_reason(batch, old, new)
-        obj._history_date = now
-        changed.append(obj)
-    model.objects.bulk_update(changed, [*fields, "version", "updated_at"], batch_size=2000)
-    model.history.bulk_history_create(changed, update=True, default_user=batch.user)
-
-
-def _objects(model: type[models.Model], ids: list[int]) -> list[models.Model]:
-    step = 900
-    found: list[models.Model] = []
-    for start in range(0, len(ids), step):
-        found += model.objects.filter(pk__in=ids[start : start + step])
-    return found
-
-
-def _model_value(value: object) -> object:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _keep_blank(new: pd.Series, old: pd.Series) -> pd.Series:
     """The file's value, or the registry's where the file is silent (imports never erase)."""
     return new.astype("object").where(new.notna(), old.astype("object"))
@@ -445,18 +174,18 @@ def _old(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _sites(codes: pd.Series) -> tuple[dict[str, int], tuple[int, int, int]]:
     wanted = sorted(set(codes.dropna()))
-    known = dict(_fetch(Site.objects.all(), "code", wanted, ["code", "id"]).itertuples(index=False, name=None))
+    known = dict(fetch_frame(Site.objects.all(), "code", wanted, ["code", "id"]).itertuples(index=False, name=None))
     missing = [code for code in wanted if code not in known]
     if missing:
         Site.objects.bulk_create([Site(code=code, name=code) for code in missing])
-        known.update(_fetch(Site.objects.all(), "code", missing, ["code", "id"]).itertuples(index=False, name=None))
+        known.update(fetch_frame(Site.objects.all(), "code", missing, ["code", "id"]).itertuples(index=False, name=None))
     return known, (len(missing), 0, len(wanted) - len(missing))
 
 
 def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[pd.Series, pd.Series, pd.Series, tuple[int, int, int]]:  # noqa: ANN001
     """Returns, per study id, the patient pk and "changed" and "existed" flags; and the record counts."""
     columns = ["id", "study_id", "site_id", "sex", "birth_date", "age_at_index", "mrn", "name"]
-    existing = _old(_fetch(Patient.objects.all(), "study_id", people["study_id"], columns))
+    existing = _old(fetch_frame(Patient.objects.all(), "study_id", people["study_id"], columns))
     m = people.merge(existing, left_on="study_id", right_on="old_study_id", how="left")
     is_new = m["old_id"].isna().to_numpy()
     age = m["age"].round().astype("Int64")
@@ -464,9 +193,8 @@ def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[pd.Seri
     new = m[is_new]
     pk = pd.Series(m["old_id"].to_numpy(), index=m["study_id"]).astype("float64")
     if len(new):
-        first = _reserve_ids(Patient, len(new))
-        ids = np.arange(first, first + len(new), dtype="int64")
-        _insert(
+        ids = new_ids(Patient, len(new))
+        insert_rows(
             Patient,
             pd.DataFrame(
                 {
@@ -502,8 +230,8 @@ def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[pd.Seri
     same = np.ones(len(old), dtype=bool)
     for column in ("site_id", "sex", "birth_date", "age_at_index", "mrn", "name"):
         previous = _date_column(old["old_birth_date"]) if column == "birth_date" else old[f"old_{column}"]
-        same &= _same(targets[column].reset_index(drop=True), previous.reset_index(drop=True))
-    _update(Patient, targets[~same], ["site_id", "sex", "birth_date", "age_at_index", "mrn", "name"], batch=batch, now=now)
+        same &= same_values(targets[column].reset_index(drop=True), previous.reset_index(drop=True))
+    update_with_history(Patient, targets[~same], ["site_id", "sex", "birth_date", "age_at_index", "mrn", "name"], batch=batch, now=now)
     flags = np.zeros(len(m), dtype=bool)
     flags[np.flatnonzero(~is_new)[~same]] = True
     changed = pd.Series(flags, index=m["study_id"])
@@ -511,24 +239,17 @@ def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[pd.Seri
     return pk.astype("int64"), changed, existed, (int(is_new.sum()), int((~same).sum()), int(same.sum()))
 
 
-def _new_ids(model: type[models.Model], count: int) -> np.ndarray:
-    if not count:
-        return np.array([], dtype="int64")
-    first = _reserve_ids(model, count)
-    return np.arange(first, first + count, dtype="int64")
-
-
 def _procedures(keys: pd.DataFrame, known_patients: list[int], *, batch: ImportBatch, now) -> tuple[pd.DataFrame, tuple[int, int, int]]:  # noqa: ANN001
     """``keys`` holds distinct (patient_pk, procedure_date); returns them with ``procedure_pk`` and ``procedure_new``."""
-    existing = _fetch(Procedure.objects.order_by("id"), "patient_id", known_patients, ["id", "patient_id", "performed_on"])
+    existing = fetch_frame(Procedure.objects.order_by("id"), "patient_id", known_patients, ["id", "patient_id", "performed_on"])
     existing["performed_on"] = _date_column(existing["performed_on"])
     existing["patient_id"] = existing["patient_id"].astype("int64")
     existing = existing.drop_duplicates(["patient_id", "performed_on"])
     m = keys.merge(existing, left_on=["patient_pk", "procedure_date"], right_on=["patient_id", "performed_on"], how="left")
     is_new = m["id"].isna().to_numpy()
-    ids = _new_ids(Procedure, int(is_new.sum()))
+    ids = new_ids(Procedure, int(is_new.sum()))
     new = m[is_new]
-    _insert(
+    insert_rows(
         Procedure,
         pd.DataFrame({"id": ids, "patient_id": new["patient_pk"].to_numpy(), "performed_on": new["procedure_date"].to_numpy()}),
         batch=batch,
@@ -553,7 +274,7 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple
     columns = ["id", "procedure_id", "fracture_id", "cement_ml", "fracture__level", "fracture__etiology",
                "fracture__pathologic_cause", "fracture__pathologic_basis"]
     known = per_procedure.loc[~per_procedure["procedure_new"], "procedure_pk"].tolist()
-    existing = _fetch(TreatedLevel.objects.order_by("id"), "procedure_id", known, columns)
+    existing = fetch_frame(TreatedLevel.objects.order_by("id"), "procedure_id", known, columns)
     existing["fracture__level"] = existing["fracture__level"].fillna(_NO_LEVEL)
     existing["procedure_id"] = existing["procedure_id"].astype("int64")
     existing = _old(existing.drop_duplicates(["procedure_id", "fracture__level"]))
@@ -567,8 +288,8 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple
 
     m["cause"], m["basis"] = cause_or_basis("pathologic_cause"), cause_or_basis("pathologic_basis")
     new = m[is_new]
-    fracture_ids = _new_ids(Fracture, len(new))
-    _insert(
+    fracture_ids = new_ids(Fracture, len(new))
+    insert_rows(
         Fracture,
         pd.DataFrame(
             {
@@ -583,11 +304,11 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple
         batch=batch,
         now=now,
     )
-    _insert(
+    insert_rows(
         TreatedLevel,
         pd.DataFrame(
             {
-                "id": _new_ids(TreatedLevel, len(new)),
+                "id": new_ids(TreatedLevel, len(new)),
                 "procedure_id": new["procedure_pk"].to_numpy(),
                 "fracture_id": fracture_ids,
                 "cement_ml": new["cement_ml"].to_numpy(),
@@ -606,15 +327,15 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple
         }
     )
     fracture_same = (
-        _same(old["etiology"], old["old_fracture__etiology"])
-        & _same(old["cause"], old["old_fracture__pathologic_cause"])
-        & _same(old["basis"], old["old_fracture__pathologic_basis"])
+        same_values(old["etiology"], old["old_fracture__etiology"])
+        & same_values(old["cause"], old["old_fracture__pathologic_cause"])
+        & same_values(old["basis"], old["old_fracture__pathologic_basis"])
     )
     cement = _keep_blank(old["cement_ml"], old["old_cement_ml"]).astype("float64")
-    treated_same = _same(cement, old["old_cement_ml"].astype("float64"), tolerance=1e-9)
-    _update(Fracture, fracture_targets[~fracture_same], ["etiology", "pathologic_cause", "pathologic_basis"], batch=batch, now=now)
+    treated_same = same_values(cement, old["old_cement_ml"].astype("float64"), tolerance=1e-9)
+    update_with_history(Fracture, fracture_targets[~fracture_same], ["etiology", "pathologic_cause", "pathologic_basis"], batch=batch, now=now)
     treated_targets = pd.DataFrame({"id": old["old_id"].astype("int64"), "cement_ml": cement})
-    _update(TreatedLevel, treated_targets[~treated_same], ["cement_ml"], batch=batch, now=now)
+    update_with_history(TreatedLevel, treated_targets[~treated_same], ["cement_ml"], batch=batch, now=now)
     touched = set(new["procedure_pk"].tolist()) | set(old.loc[~(fracture_same & treated_same), "procedure_pk"].tolist())
     counts = {
         "fractures": (len(new), int((~fracture_same).sum()), int(fracture_same.sum())),
@@ -651,8 +372,8 @@ def _assessments(f: pd.DataFrame, *, batch: ImportBatch, now, has_instrument: bo
 
     create_fu = wants_follow_up & np.isnan(follow_up_id)
     fu_rows = f[create_fu]
-    fu_ids = _new_ids(FollowUp, len(fu_rows))
-    _insert(
+    fu_ids = new_ids(FollowUp, len(fu_rows))
+    insert_rows(
         FollowUp,
         pd.DataFrame(
             {
@@ -671,11 +392,11 @@ def _assessments(f: pd.DataFrame, *, batch: ImportBatch, now, has_instrument: bo
     changed |= create_fu & ~is_new
 
     new = f[is_new]
-    _insert(
+    insert_rows(
         PainAssessment,
         pd.DataFrame(
             {
-                "id": _new_ids(PainAssessment, len(new)),
+                "id": new_ids(PainAssessment, len(new)),
                 "patient_id": new["patient_pk"].to_numpy(),
                 "procedure_id": new["procedure_pk"].to_numpy(),
                 "follow_up_id": pd.array(follow_up_id[is_new], dtype="Float64").astype("Int64"),
@@ -703,13 +424,13 @@ def _assessments(f: pd.DataFrame, *, batch: ImportBatch, now, has_instrument: bo
             }
         )
         same = (
-            _same(targets["assessed_on"], _date_column(old["old_assessed_on"]).reset_index(drop=True))
-            & _same(targets["score"], old["old_score"].astype("float64").reset_index(drop=True), tolerance=1e-12)
-            & _same(targets["venue"], old["old_venue"].reset_index(drop=True))
-            & _same(targets["instrument"], old["old_instrument"].reset_index(drop=True))
-            & _same(targets["follow_up_id"].astype("float64"), old["old_follow_up_id"].astype("float64").reset_index(drop=True), tolerance=0.0)
+            same_values(targets["assessed_on"], _date_column(old["old_assessed_on"]).reset_index(drop=True))
+            & same_values(targets["score"], old["old_score"].astype("float64").reset_index(drop=True), tolerance=1e-12)
+            & same_values(targets["venue"], old["old_venue"].reset_index(drop=True))
+            & same_values(targets["instrument"], old["old_instrument"].reset_index(drop=True))
+            & same_values(targets["follow_up_id"].astype("float64"), old["old_follow_up_id"].astype("float64").reset_index(drop=True), tolerance=0.0)
         )
-        _update(PainAssessment, targets[~same], ["assessed_on", "score", "venue", "instrument", "follow_up_id"], batch=batch, now=now)
+        update_with_history(PainAssessment, targets[~same], ["assessed_on", "score", "venue", "instrument", "follow_up_id"], batch=batch, now=now)
         changed[positions[~same]] = True
         updated, unchanged = int((~same).sum()), int(same.sum())
     counts = {
@@ -725,7 +446,7 @@ def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: Imp
     (``old_*`` columns, ``fu_changed``), their positions in the frame, and follow-up counts
     (updated, unchanged)."""
     columns = ["id", "procedure_id", "timepoint", "assessed_on", "score", "venue", "instrument", "follow_up_id"]
-    existing = _fetch(PainAssessment.objects.order_by("id"), "procedure_id", rows["procedure_pk"].unique().tolist(), columns)
+    existing = fetch_frame(PainAssessment.objects.order_by("id"), "procedure_id", rows["procedure_pk"].unique().tolist(), columns)
     if existing.empty:
         return pd.DataFrame(), np.array([], dtype="int64"), (0, 0)
     existing["assessed_on"] = _date_column(existing["assessed_on"])
@@ -736,7 +457,7 @@ def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: Imp
     m = keyed.merge(existing, left_on=["procedure_pk", "key"], right_on=["old_procedure_id", "old_key"], how="inner")
     fu_columns = ["id", "seen_on", "venue", "recurrent_pain"]
     fu_ids = m["old_follow_up_id"].dropna().astype("int64").unique()
-    fu = _fetch(FollowUp.objects.all(), "id", fu_ids, fu_columns).add_prefix("fu_")
+    fu = fetch_frame(FollowUp.objects.all(), "id", fu_ids, fu_columns).add_prefix("fu_")
     fu["fu_id"] = fu["fu_id"].astype("float64")
     m["old_follow_up_id"] = m["old_follow_up_id"].astype("float64")
     m = m.merge(fu, left_on="old_follow_up_id", right_on="fu_id", how="left").reset_index(drop=True)
@@ -751,11 +472,11 @@ def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: Imp
         }
     )
     fu_same = (
-        _same(fu_targets["seen_on"], _date_column(fu_old["fu_seen_on"]))
-        & _same(fu_targets["venue"], fu_old["fu_venue"])
-        & _same(fu_targets["recurrent_pain"], fu_old["fu_recurrent_pain"].astype("object"))
+        same_values(fu_targets["seen_on"], _date_column(fu_old["fu_seen_on"]))
+        & same_values(fu_targets["venue"], fu_old["fu_venue"])
+        & same_values(fu_targets["recurrent_pain"], fu_old["fu_recurrent_pain"].astype("object"))
     )
-    _update(FollowUp, fu_targets[~fu_same], ["seen_on", "venue", "recurrent_pain"], batch=batch, now=now)
+    update_with_history(FollowUp, fu_targets[~fu_same], ["seen_on", "venue", "recurrent_pain"], batch=batch, now=now)
     m["fu_changed"] = False
     m.loc[np.flatnonzero(has_fu)[~fu_same], "fu_changed"] = True
     m = m.sort_values("position", kind="stable").reset_index(drop=True)
@@ -799,10 +520,10 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
     f = _prepare(frame)
     has_instrument = f.attrs.get("has_instrument", False)
     now = timezone.now()
-    _lock_for_bulk_insert([Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment])
+    lock_for_bulk_insert([Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment])
     records: dict[str, tuple[int, int, int]] = {}
 
-    with _PostgresBulkLoad([Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment], len(f)):
+    with PostgresBulkLoad([Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment], len(f)):
         counts = _upsert(f, import_batch=import_batch, now=now, has_instrument=has_instrument, report=report, records=records)
     import_batch.rows_read = counts.rows_read
     import_batch.rows_created, import_batch.rows_updated = counts.rows_created, counts.rows_updated
