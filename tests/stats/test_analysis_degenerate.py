@@ -273,3 +273,20 @@ def test_power_far_in_the_noncentral_t_tail_does_not_break():
     # scipy's noncentral t returns NaN for the lower tail here; the term is below Phi(-ncp) ~ 0.
     assert two_sample_power(30.0, 1.0, 100_000, 100_000) == 1.0
     assert two_sample_power(1.0, 1.0, 90_000, 10_000) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("share", "kept"),
+    [(1e-2, True), (1e-5, True), (1e-9, False)],  # far from, near and beyond R's 1e-7 aliasing rule
+)
+def test_nearly_collinear_column_is_kept_or_dropped_by_r_s_rule(share, kept):
+    import numpy as np
+
+    from vertebro.stats.compare import full_rank_columns
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(200, 2))
+    almost = x[:, 0] + x[:, 1] + share * rng.normal(size=200)
+    design = np.column_stack([np.ones(200), x, almost])
+    expected = ["intercept", "x1", "x2", "almost"] if kept else ["intercept", "x1", "x2"]
+    assert full_rank_columns(design, ["intercept", "x1", "x2", "almost"]) == expected

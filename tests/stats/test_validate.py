@@ -171,3 +171,32 @@ def test_problem_from_a_dataframe_names_its_source_and_row_line():
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(VertebroError, match="does not exist"):
         load_flat_csv(tmp_path / "nope.csv")
+
+
+def test_each_patient_with_conflicting_values_is_reported_once_on_the_first_differing_line(tmp_path):
+    rows = []
+    for number in range(1, 41):
+        sex, other = ("F", "M") if number % 2 else ("M", "F")
+        rows.append(f"Q{number},A,{sex},70,osteoporotic,2024-01-10,baseline,-2,8,neurointerventional_clinic,")
+        rows.append(f"Q{number},A,{sex},70,osteoporotic,2024-01-10,post,1,3,neurointerventional_clinic,0")
+        rows.append(f"Q{number},A,{other if number <= 30 else sex},70,osteoporotic,2024-01-10,1m,30,2,primary_care,0")
+    error = refusal(write_csv(tmp_path, rows))
+    assert [(p.line, p.column) for p in error.problems] == [(1 + 3 * n, "sex") for n in range(1, 31)]
+    assert "patient Q7 has conflicting values across rows (line 20 says F, line 22 says M)" in error.problems[6].rule
+
+
+def test_a_blank_site_on_one_row_is_not_a_second_site(tmp_path):
+    rows = list(GOOD_ROWS)
+    rows[1] = rows[1].replace("P1,A,", "P1,,")
+    assert list(load_flat_csv(write_csv(tmp_path, rows))["site"]) == ["A", "", "A", "A", "A"]
+    rows[2] = rows[2].replace("P1,A,", "P1,B,")
+    (problem,) = refusal(write_csv(tmp_path, rows)).problems
+    assert (problem.line, problem.column, problem.value) == (4, "site", "A / B")
+
+
+def test_validate_flat_returns_a_copy_the_caller_may_change():
+    frame = pd.DataFrame([row.split(",") for row in GOOD_ROWS], columns=HEADER.split(","))
+    clean = validate_flat(frame)
+    clean.loc[0, "site"] = "Z"
+    clean.loc[0, "vps"] = 0.0
+    assert frame.loc[0, "site"] == "A" and frame.loc[0, "vps"] == "8"

@@ -106,7 +106,8 @@ def analyze(df: pd.DataFrame, *, primary: str = "post", validated: bool = False)
     paired = followups.join(baseline.rename("baseline"), on="patient_id", how="inner")
 
     present = [code for code in FOLLOW_UP_CODES if (followups["timepoint"] == code).any()]
-    timepoints = [_timepoint_section(paired[paired["timepoint"] == code], code, warnings) for code in present]
+    by_timepoint = dict(tuple(paired.groupby("timepoint", observed=True, sort=False)))
+    timepoints = [_timepoint_section(by_timepoint.get(code, paired.iloc[:0]), code, warnings) for code in present]
 
     mixed = etiology_mixed_model(paired)
     warnings.extend(f"mixed_model: {note}" for note in mixed.notes)

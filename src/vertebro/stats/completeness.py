@@ -48,7 +48,7 @@ def completeness(study: pd.DataFrame) -> Completeness:
         and ``days`` when both are present and filled in on every row.
     """
     patient_codes, patient_ids = pd.factorize(study["patient_id"])
-    patients = study.drop_duplicates("patient_id").set_index("patient_id").loc[patient_ids]
+    patients = study.iloc[np.unique(patient_codes, return_index=True)[1]]  # each patient's first row, in code order
     codes_in_data = ["baseline", *FOLLOW_UP_CODES]
     timepoint_index = study["timepoint"].map({code: i for i, code in enumerate(codes_in_data)}).to_numpy()
     seen = np.zeros((len(patient_ids), len(codes_in_data)), dtype=bool)

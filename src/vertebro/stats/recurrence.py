@@ -72,16 +72,23 @@ def time_to_recurrence(followups: pd.DataFrame) -> pd.DataFrame:
         Columns ``patient_id``, ``etiology``, ``days`` (event or censoring day, int) and ``event`` (0/1),
         in order of first appearance of the patient.
     """
-    ordered = followups.sort_values(["patient_id", "days"], kind="stable")
-    is_event = (ordered["recurrent_pain"] == 1).to_numpy()
-    grouped = ordered.groupby("patient_id", sort=False)
-    last_day = grouped["days"].max()
-    first_event_day = ordered.loc[is_event].groupby("patient_id", sort=False)["days"].min()
-    result = pd.DataFrame({"etiology": grouped["etiology"].first(), "days": last_day})
-    result["event"] = result.index.isin(first_event_day.index).astype(np.int64)
-    result.loc[first_event_day.index, "days"] = first_event_day
-    order = pd.unique(followups["patient_id"])
-    return result.loc[order].rename_axis("patient_id").reset_index()
+    patient, patients = pd.factorize(followups["patient_id"])  # codes in order of first appearance
+    days = pd.Series(followups["days"].to_numpy())
+    is_event = (followups["recurrent_pain"] == 1).to_numpy()
+    last_day = days.groupby(patient).max()
+    first_event_day = days[is_event].groupby(patient[is_event]).min()
+    first_row = np.unique(patient, return_index=True)[1]
+    result = pd.DataFrame(
+        {
+            "patient_id": patients,
+            "etiology": followups["etiology"].to_numpy()[first_row],
+            "days": last_day.to_numpy(),
+            "event": np.zeros(len(patients), dtype=np.int64),
+        }
+    )
+    result.loc[first_event_day.index, "days"] = first_event_day.to_numpy()
+    result.loc[first_event_day.index, "event"] = 1
+    return result
 
 
 def km_median(durations: np.ndarray, events: np.ndarray) -> float | None:

@@ -134,8 +134,21 @@ def load_flat_csv(path: str | Path) -> pd.DataFrame:
         raise VertebroError(f"{path} is not a readable CSV file ({exc}); export it again as UTF-8 CSV.") from None
     raw.columns = [str(column).strip() for column in raw.columns]
     lines = np.arange(len(raw)) + 2
-    blank = (raw == "").all(axis=1).to_numpy() if len(raw.columns) else np.zeros(len(raw), bool)
-    return validate_flat(raw.loc[~blank].reset_index(drop=True), source=str(path), lines=lines[~blank])
+    blank = _blank_rows(raw)
+    if blank.any():
+        raw, lines = raw.loc[~blank].reset_index(drop=True), lines[~blank]
+    return _validated(raw, source=str(path), lines=lines, copy=False)  # raw is ours: no need to copy it
+
+
+def _blank_rows(raw: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty text (blank lines); only rows with an empty first cell are checked."""
+    blank = np.zeros(len(raw), dtype=bool)
+    if not len(raw.columns):
+        return blank
+    candidates = np.flatnonzero(raw.iloc[:, 0].to_numpy(dtype=object) == "")
+    if candidates.size:
+        blank[candidates] = (raw.iloc[candidates] == "").all(axis=1).to_numpy()
+    return blank
 
 
 def validate_flat(df: pd.DataFrame, *, source: str = "input", lines: Sequence[int] | None = None) -> pd.DataFrame:
@@ -168,6 +181,11 @@ def validate_flat(df: pd.DataFrame, *, source: str = "input", lines: Sequence[in
         other than 0/1/empty); the same scheduled timepoint twice for a patient; or sex, age,
         etiology or site differing across one patient's rows.
     """
+    return _validated(df, source=source, lines=lines, copy=True)
+
+
+def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, copy: bool) -> pd.DataFrame:
+    """:func:`validate_flat`; with ``copy=False`` the columns it does not retype are ``df``'s own."""
     line_of = np.asarray(lines, dtype=np.int64) if lines is not None else np.arange(len(df), dtype=np.int64) + 2
     if len(line_of) != len(df):
         raise ValueError(f"lines has {len(line_of)} entries for {len(df)} rows")
@@ -189,16 +207,22 @@ def validate_flat(df: pd.DataFrame, *, source: str = "input", lines: Sequence[in
         )
 
     problems: list[FlatProblem] = []
-    clean = df.copy()
+    # Every change below replaces a whole column, so a shallow copy leaves ``df`` itself untouched.
+    clean = df.copy(deep=copy)
 
     def report(mask: np.ndarray, column: str, values: pd.Series, error_for: Callable[[object], DomainError]) -> None:
         for position in np.flatnonzero(mask):
             error = error_for(values.iloc[position])
             problems.append(FlatProblem(source, int(line_of[position]), column, error.value, error.rule))
 
-    patient_id = _text(df["patient_id"]).fillna("")
+    codes, texts = _distinct_text(df["patient_id"])
+    no_id = pd.isna(texts)
+    texts[no_id] = ""
+    patient_id = pd.Series(texts[codes], index=df.index, dtype=object)
+    # One integer per patient (-1: no patient_id), for the per-patient checks at the end.
+    patient_code = np.where(no_id, -1, pd.factorize(texts)[0])[codes]
     report(
-        (patient_id == "").to_numpy(),
+        patient_code < 0,
         "patient_id",
         df["patient_id"],
         lambda v: DomainError("patient_id", v, "every row needs a patient_id"),
@@ -238,15 +262,16 @@ def validate_flat(df: pd.DataFrame, *, source: str = "input", lines: Sequence[in
 
     if "recurrent_pain" in df.columns:
         flag = _numeric(df["recurrent_pain"])
-        canonical = flag.isin([0.0, 1.0]) | _text(df["recurrent_pain"]).isna()
+        codes, texts = _distinct_text(df["recurrent_pain"])
+        canonical = flag.isin([0.0, 1.0]) | pd.Series(pd.isna(texts)[codes], index=df.index)
         flag, bad = _with_fallback(
             df["recurrent_pain"], flag, canonical, lambda v: parse_flag(v, field="recurrent_pain")
         )
         report(bad, "recurrent_pain", df["recurrent_pain"], _error_of(lambda v: parse_flag(v, field="recurrent_pain")))
         clean["recurrent_pain"] = flag.astype(np.float64)
 
-    problems.extend(_duplicate_timepoints(clean, line_of, source))
-    problems.extend(_inconsistent_patients(clean, line_of, source))
+    problems.extend(_duplicate_timepoints(clean, patient_code, line_of, source))
+    problems.extend(_inconsistent_patients(clean, patient_code, line_of, source))
     if problems:
         raise FlatDataError(problems)
     clean["vps"] = clean["vps"].astype(np.float64)
@@ -254,15 +279,15 @@ def validate_flat(df: pd.DataFrame, *, source: str = "input", lines: Sequence[in
     return clean
 
 
-def _text(values: pd.Series) -> pd.Series:
-    """Values as stripped text, with missing and empty values as ``None``.
+def _distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, texts)``: row ``i`` reads ``texts[codes[i]]``, its stripped text, or None when missing or blank.
 
-    Works on the distinct values only (a million rows hold a few thousand patients and two sexes).
+    Works on the distinct values only (a million rows hold a few thousand patients and two sexes);
+    a missing value has code -1, which reads the last entry of ``texts`` (None).
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     stripped = [None if _missing(v) else str(v).strip() for v in uniques]
-    lookup = np.array([*(v or None for v in stripped), None], dtype=object)
-    return pd.Series(lookup[codes], index=values.index, dtype=object)
+    return codes, np.array([*(v or None for v in stripped), None], dtype=object)
 
 
 def _missing(value: object) -> bool:
@@ -290,30 +315,49 @@ def _numeric(values: pd.Series) -> pd.Series:
 def _coded(
     values: pd.Series, codes: Sequence[str], parse: Callable[[object], str]
 ) -> tuple[pd.Series, np.ndarray]:
-    """Map values to vocabulary codes: canonical codes directly, the rest through the domain parser."""
-    text = _text(values)
-    result = text.where(text.isin(codes))
-    bad = np.zeros(len(values), dtype=bool)
-    for value in pd.unique(text[result.isna()]):
-        positions = (text.isna() if value is None else text == value).to_numpy(dtype=bool)
+    """Map values to vocabulary codes: canonical codes directly, the rest through the domain parser.
+
+    Each distinct value is looked at once; the rows then take their value's answer.
+    """
+    row_codes, texts = _distinct_text(values)
+    mapped = np.empty(len(texts), dtype=object)
+    refused = np.zeros(len(texts), dtype=bool)
+    for index, text in enumerate(texts):
+        if text in codes:
+            mapped[index] = text
+            continue
         try:
-            result[positions] = parse(value)
+            mapped[index] = parse(text)
         except DomainError:
-            bad |= positions
-    return result, bad
+            mapped[index], refused[index] = None, True
+    return pd.Series(mapped[row_codes], index=values.index, dtype=object), refused[row_codes]
 
 
 def _with_fallback(
     raw: pd.Series, parsed: pd.Series, good: pd.Series, parse: Callable[[object], object]
 ) -> tuple[pd.Series, np.ndarray]:
-    """Keep vectorised values where ``good``; give the others to the domain parser, flag its refusals."""
+    """Keep vectorised values where ``good``; give the others to the domain parser, flag its refusals.
+
+    The parser sees each distinct raw value once, however many rows carry it.
+    """
     result = parsed.where(good)
     bad = np.zeros(len(raw), dtype=bool)
-    for position in np.flatnonzero(~good.to_numpy()):
+    positions = np.flatnonzero(~good.to_numpy())
+    if not positions.size:
+        return result, bad
+    codes, uniques = pd.factorize(raw.iloc[positions], use_na_sentinel=True)
+    values = list(uniques)
+    if (codes < 0).any():  # a missing value (None, NaN) has code -1: it reads the last entry
+        values.append(raw.iloc[positions[codes < 0][0]])
+    answers = np.full(len(values), np.nan)
+    refused = np.zeros(len(values), dtype=bool)
+    for index, value in enumerate(values):
         try:
-            result.iloc[position] = float(parse(raw.iloc[position]))  # type: ignore[arg-type]
+            answers[index] = float(parse(value))  # type: ignore[arg-type]
         except DomainError:
-            bad[position] = True
+            refused[index] = True
+    result.iloc[positions] = answers[codes]
+    bad[positions] = refused[codes]
     return result, bad
 
 
@@ -356,55 +400,77 @@ def _days_match_timepoints(timepoints: pd.Series, days: pd.Series) -> np.ndarray
     return ((days >= first) & (days <= last)).to_numpy()
 
 
-def _duplicate_timepoints(clean: pd.DataFrame, line_of: np.ndarray, source: str) -> list[FlatProblem]:
-    scheduled = (clean["timepoint"].notna() & (clean["timepoint"] != UNSCHEDULED) & (clean["patient_id"] != "")).to_numpy()
-    keys = clean.loc[scheduled, ["patient_id", "timepoint"]].assign(line=line_of[scheduled])
-    repeated = keys.duplicated(["patient_id", "timepoint"], keep="first").to_numpy()
+def _duplicate_timepoints(
+    clean: pd.DataFrame, patient_code: np.ndarray, line_of: np.ndarray, source: str
+) -> list[FlatProblem]:
+    timepoint_code = clean["timepoint"].map({code: index for index, code in enumerate(TIMEPOINT_CODES)})
+    scheduled = (patient_code >= 0) & timepoint_code.notna().to_numpy() & (clean["timepoint"] != UNSCHEDULED).to_numpy()
+    rows = np.flatnonzero(scheduled)
+    keys = pd.Series(patient_code[rows] * len(TIMEPOINT_CODES) + timepoint_code.to_numpy()[rows].astype(np.int64))
+    repeated = keys.duplicated(keep="first").to_numpy()
     if not repeated.any():
         return []
-    first_line = keys.groupby(["patient_id", "timepoint"], sort=False)["line"].transform("first").to_numpy()
+    first_line = dict(zip(keys[~repeated].to_numpy(), line_of[rows[~repeated]]))
     return [
         FlatProblem(
             source,
-            int(row.line),
+            int(line_of[row]),
             "timepoint",
-            row.timepoint,
-            f"patient {row.patient_id} already has a {row.timepoint} assessment on line {int(first)}; "
-            "a patient has at most one assessment per scheduled timepoint",
+            clean["timepoint"].iloc[row],
+            f"patient {clean['patient_id'].iloc[row]} already has a {clean['timepoint'].iloc[row]} assessment on "
+            f"line {int(first_line[key])}; a patient has at most one assessment per scheduled timepoint",
         )
-        for row, first in zip(keys[repeated].itertuples(index=False), first_line[repeated])
+        for row, key in zip(rows[repeated], keys[repeated].to_numpy())
     ]
 
 
-def _inconsistent_patients(clean: pd.DataFrame, line_of: np.ndarray, source: str) -> list[FlatProblem]:
+def _inconsistent_patients(
+    clean: pd.DataFrame, patient_code: np.ndarray, line_of: np.ndarray, source: str
+) -> list[FlatProblem]:
+    """One problem per patient and fixed column with two different values, on the first row that differs."""
     problems = []
-    known = (clean["patient_id"] != "").to_numpy()
     for column in _PATIENT_FIXED_COLUMNS:
         if column not in clean.columns:
             continue
-        distinct = clean[column][known].groupby(clean["patient_id"][known], sort=False).nunique()
-        if not (distinct > 1).any():
+        value_code = _value_codes(clean[column])  # -1: missing, which is not a second value
+        known = (patient_code >= 0) & (value_code >= 0)
+        # Each patient's first known value: assigning in reverse row order lets the first row win.
+        first = np.full(int(patient_code.max(initial=-1)) + 1, -1)
+        first[patient_code[known][::-1]] = value_code[known][::-1]
+        differs = known & (value_code != first[np.maximum(patient_code, 0)])
+        if not differs.any():
             continue
-        values = clean[column].map(_as_text)
-        for patient in distinct.index[distinct > 1]:
-            rows = np.flatnonzero((clean["patient_id"] == patient).to_numpy())
-            patient_values = [values.iloc[r] for r in rows]
+        rows = np.flatnonzero(known & np.isin(patient_code, patient_code[differs]))
+        rows = rows[np.argsort(patient_code[rows], kind="stable")]  # each patient's rows together, in file order
+        starts = np.flatnonzero(np.diff(patient_code[rows], prepend=-2))
+        values = clean[column]
+        for patient_rows in np.split(rows, starts[1:]):
+            patient_values = [_as_text(values.iloc[r]) for r in patient_rows]
             try:
-                check_consistent(column, patient_values, patient_id=patient)
+                check_consistent(column, patient_values, patient_id=clean["patient_id"].iloc[patient_rows[0]])
             except DomainError as error:
-                first_row = next(r for r, v in zip(rows, patient_values) if v is not None)
-                culprit = next(r for r, v in zip(rows, patient_values) if v is not None and v != values.iloc[first_row])
+                first_row = patient_rows[0]
+                culprit = next(r for r, v in zip(patient_rows, patient_values) if v != patient_values[0])
                 problems.append(
                     FlatProblem(
                         source,
                         int(line_of[culprit]),
                         column,
                         error.value,
-                        f"{error.rule} (line {int(line_of[first_row])} says {values.iloc[first_row]}, "
-                        f"line {int(line_of[culprit])} says {values.iloc[culprit]})",
+                        f"{error.rule} (line {int(line_of[first_row])} says {patient_values[0]}, "
+                        f"line {int(line_of[culprit])} says {_as_text(values.iloc[culprit])})",
                     )
                 )
     return problems
+
+
+def _value_codes(values: pd.Series) -> np.ndarray:
+    """An integer per distinct value, -1 for a missing one (None, NaN, blank text), as ``check_consistent`` sees them."""
+    if values.dtype != object:
+        return pd.factorize(values, use_na_sentinel=True)[0]
+    codes, texts = _distinct_text(values)
+    missing = pd.isna(texts)
+    return np.where(missing, -1, pd.factorize(np.where(missing, "", texts))[0])[codes]
 
 
 def _as_text(value: object) -> str | None:
