@@ -80,3 +80,39 @@ def test_a_timepoint_nobody_reached_as_primary(flat_df):
     html = render_report(df, analysis)
     assert "No patient has both a baseline score and a score at 12 months" in visible(html)
     assert_no_leaked_nulls(html)
+
+
+def test_rank_test_p_values_say_whether_they_are_exact_or_approximate():
+    from pathlib import Path
+
+    from vertebro.stats.validate import load_flat_csv
+
+    df = load_flat_csv(Path(__file__).parents[1] / "stats" / "r" / "core_small.csv")  # both paths occur
+    analysis = analyze(df, validated=True)
+    html = render_report(df, analysis)
+    tests = [(g["wilcoxon_p"], g["wilcoxon_method"]) for tp in analysis["timepoints"] for g in tp["groups"].values()]
+    tests += [(tp["comparison"]["mann_whitney_p"], tp["comparison"]["mann_whitney_method"]) for tp in analysis["timepoints"]]
+    for method, mark in (("exact", '<sup class="method" title="exact p-value">e</sup>'),
+                         ("normal", '<sup class="method" title="normal approximation">a</sup>')):  # fmt: skip
+        expected = sum(1 for p, how in tests if p is not None and how == method)
+        assert expected > 0 and html.count(mark) == expected, method
+    row = re.search(r"<td>Post-procedure</td>(.*?)</tr>", html.split('id="improvement"')[1], re.S).group(1)
+    post = analysis["timepoints"][0]["groups"]["pathologic"]
+    assert post["wilcoxon_method"] == "exact"
+    shown = fmt.p_value(post["wilcoxon_p"]).replace("<", "&lt;")
+    assert f'<td>{shown}<sup class="method" title="exact p-value">e</sup></td>' in row
+    assert "Wilcoxon signed-rank p: " in visible(html) and "Mann–Whitney p: " in visible(html)
+
+
+def test_no_mark_and_no_footnote_when_the_analysis_does_not_say_how(flat_df, contract_template):
+    html = render_report(flat_df, contract_template)
+    assert 'class="method"' not in html and "Mann–Whitney p: " not in visible(html)
+
+
+def test_mixed_model_interval_is_the_analysis_own_wald_interval(flat_df, analysis):
+    mixed = analysis["mixed_model"]
+    html = render_report(flat_df, analysis)
+    shown = f"adjusted difference {fmt.number(mixed['etiology_difference'])} points (95% CI " + fmt.interval(
+        mixed["etiology_ci_low"], mixed["etiology_ci_high"]
+    )
+    assert shown in visible(html)

@@ -90,6 +90,7 @@ def render_report(
         "improvement_figure": figures.improvement_distribution(improvement, text.timepoint_phrase(primary)),
         "improvement_n": {g: int((improvement["group"] == g).sum()) for g in STUDY_GROUPS},
         "timepoints": timepoints,
+        "rank_marks": _rank_marks(timepoints),
         "mixed": analysis.get("mixed_model") or {},
         "recurrence": analysis.get("recurrence") or {},
         "recurrence_counts": _recurrence_counts(analysis.get("recurrence"), times),
@@ -104,6 +105,16 @@ def render_report(
         "warnings": [_warning_text(w) for w in analysis.get("warnings") or []],
     }
     return _ENVIRONMENT.get_template("report.html.j2").render(context)
+
+
+def _rank_marks(timepoints: list[Mapping[str, Any]]) -> dict[str, bool]:
+    """Which rank tests carry an exact/approximate mark (the analysis says how each p was computed)."""
+    groups = [group for entry in timepoints for group in ((entry.get("groups") or {}).values())]
+    comparisons = [entry.get("comparison") or {} for entry in timepoints]
+    return {
+        "wilcoxon": any((group or {}).get("wilcoxon_method") for group in groups),
+        "mann_whitney": any(comparison.get("mann_whitney_method") for comparison in comparisons),
+    }
 
 
 def _excluded(cohort: Mapping[str, Any]) -> int | None:
@@ -224,8 +235,9 @@ def _forest_rows(analysis: Mapping[str, Any], primary: str) -> list[figures.Fore
             ))
     mixed = analysis.get("mixed_model") or {}
     estimate, se = _float(mixed.get("etiology_difference")), _float(mixed.get("etiology_se"))
-    low = high = None
-    if estimate is not None and se is not None:
+    # The analysis's own Wald interval when it gives one, so report and `vertebro analyze` agree.
+    low, high = _float(mixed.get("etiology_ci_low")), _float(mixed.get("etiology_ci_high"))
+    if (low is None or high is None) and estimate is not None and se is not None:
         low, high = estimate - 1.96 * se, estimate + 1.96 * se
     rows.append(figures.ForestRow("All follow-ups (mixed model)", "mixed", estimate, low, high))
     return rows
