@@ -123,12 +123,18 @@ def world(db, django_user_model, fast_passwords) -> World:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """The dashboard caches aggregates in process memory; each test starts without them."""
+    """The dashboard and the worklist keep results in process memory under the registry's data
+    version; rolled-back test transactions can hand the same ids (hence versions) to the next test,
+    so each test starts without them."""
     from django.core.cache import cache
 
+    from vertebro.registry.selectors.worklist import worklist_memo_clear
+
     cache.clear()
+    worklist_memo_clear()
     yield
     cache.clear()
+    worklist_memo_clear()
 
 
 # --- browser tests that could not run are announced, not hidden --------------------------------

@@ -44,7 +44,7 @@ def test_analyst_cannot_search_by_name(world):
     surname = world.phi_a[0].split()[1]
     _, page = _search(world.client("analyst_a"), surname)
     text = page.content.decode()
-    assert "VPA0001" not in text and "0 patients" in text
+    assert "VPA0001" not in text and "Patients matching your search: 0" in text
     assert "Study id, name or MRN" not in text
 
 
@@ -235,3 +235,21 @@ def test_patient_without_anything_shows_next_steps(world):
     patient = patient_create(study_id="VPA0300", site=world.site_a, sex="F", birth_date=date(1950, 1, 1))
     html = world.client("coordinator_a").get(reverse("web:patient", kwargs={"pk": patient.pk})).content.decode()
     assert "Next steps" in html and "Record the fracture" in html and "No scheduled pain score yet" in html
+
+
+def test_filtered_count_follows_new_records(world):
+    client = world.client("coordinator_a")
+    assert "0 patients." in client.get(PATIENTS + "?etiology=pathologic").content.decode()
+    fracture_create(patient=world.patient_a, level="T6", etiology="pathologic", pathologic_cause="lymphoma", pathologic_basis="biopsy")
+    assert "1 patient." in client.get(PATIENTS + "?etiology=pathologic").content.decode()
+
+
+def test_search_pages_without_counting(world):
+    for i in range(55):
+        patient_create(study_id=f"VPS{i:03d}", site=world.site_a, sex="F", age_at_index=70)
+    client = world.client("coordinator_a")
+    _, first = _search(client, "VPS")
+    html = first.content.decode()
+    assert "more on the next pages" in html and "VPS049" in html and "VPS050" not in html
+    second = client.get(PATIENTS + "?search=1&page=2").content.decode()
+    assert "VPS050" in second and "VPS054" in second and "Next" not in second.split('class="pager"')[1]

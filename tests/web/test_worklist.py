@@ -120,3 +120,25 @@ def test_worklist_query_count_does_not_grow(world, django_assert_max_num_queries
     # session, user, memberships, the worklist statement
     with django_assert_max_num_queries(4):
         assert client.get(WORKLIST).status_code == 200
+
+
+def test_two_sites_merge_in_one_order(world):
+    for site, prefix in ((world.site_a, "VPM1"), (world.site_b, "VPM2"), (world.site_a, "VPM3")):
+        _procedure(site, f"{prefix}000", days_ago=30)
+    rows = world.client("superuser").get(f"{WORKLIST}?sort=-patient&timepoint=1m").context["page"].object_list
+    ids = [item.study_id for item in rows]
+    assert ids == sorted(ids, reverse=True) and {"VPM1000", "VPM2000", "VPM3000", "VPA0001", "VPB0001"} <= set(ids)
+
+
+def test_kept_names_are_shown_only_to_readers_allowed_to_see_them(world):
+    from vertebro.registry.selectors.worklist import worklist_page
+
+    shown = worklist_page(site_ids=[world.site_a.pk], phi_site_ids=[world.site_a.pk], today=date.today())
+    hidden = worklist_page(site_ids=[world.site_a.pk], phi_site_ids=[], today=date.today())
+    assert {item.name for item in shown.items} == {world.phi_a[0]}
+    assert {item.name for item in hidden.items} == {None} and len(hidden.items) == len(shown.items)
+
+
+def test_a_page_past_the_end_shows_the_last_page(world):
+    page = world.client("coordinator_a").get(f"{WORKLIST}?page=99").context["page"]
+    assert page.number == 1 and [item.study_id for item in page.object_list] == ["VPA0001"]

@@ -2,11 +2,9 @@
 
 Three grouped SQL statements compute the figures for every site at once; a reader's dashboard adds up
 the sites they may see (sums and counts, so means stay exact). The per-site figures are cached under a
-key made of today's date and the registry's *data version*, read in one cheap query from the newest
-history row of each table the figures depend on and the newest import. Every write path leaves one of
-those behind (services and bulk writes add history rows; imports add an import batch), so any change
-anywhere — a form, the importer, a script using the services — makes the next dashboard recompute,
-in every server process, with no signal handlers to forget.
+key made of today's date and the registry's data version (``data_version.py``), so any change anywhere
+— a form, the importer, a script using the services — makes the next dashboard recompute, in every
+server process.
 """
 
 from __future__ import annotations
@@ -20,7 +18,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from ...domain.timepoints import SCHEDULE, Timepoint
-from ..models import Fracture, ImportBatch, PainAssessment, Patient, Procedure, Site, TreatedLevel
+from ..models import Fracture, PainAssessment, Patient, Procedure, Site, TreatedLevel
+from .data_version import registry_data_version
 
 GROUPS = ("osteoporotic", "pathologic", "traumatic")
 NO_GROUP = "none"
@@ -117,19 +116,6 @@ class Dashboard:
         return next(c for c in self.capture if c.timepoint.code == CAPTURE_TARGET_TIMEPOINT)
 
 
-def registry_data_version() -> tuple:
-    """A value that changes whenever what the dashboard counts changes (see the module docstring)."""
-    q = connection.ops.quote_name
-    tables = [m.history.model._meta.db_table for m in (Patient, Fracture, Procedure, TreatedLevel, PainAssessment)]
-    parts = [f"(SELECT MAX({q('history_id')}) FROM {q(t)})" for t in tables]
-    batches = q(ImportBatch._meta.db_table)
-    parts.append(f"(SELECT MAX({q('id')}) FROM {batches})")
-    parts.append(f"(SELECT COUNT(*) FROM {batches} WHERE {q('finished_at')} IS NOT NULL)")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts))
-        return tuple(cursor.fetchone())
-
-
 def _group_case(column: str) -> str:
     return "MAX(CASE " + column + " " + " ".join(f"WHEN '{g}' THEN {r}" for g, r in _GROUP_RANK.items()) + " END)"
 
@@ -203,8 +189,7 @@ def _site_aggregates(today: date) -> dict:
 
 def site_aggregates(*, today: date) -> dict:
     """Per-site aggregates, from the cache when the registry has not changed since they were computed."""
-    version = "-".join(str(part or 0) for part in registry_data_version())
-    key = f"vertebro-dashboard-{today.isoformat()}-{version}"
+    key = f"vertebro-dashboard-{today.isoformat()}-{registry_data_version()}"
     aggregates = cache.get(key)
     if aggregates is None:
         aggregates = _site_aggregates(today)

@@ -1,8 +1,9 @@
 """Reads for the patients list and the patient page.
 
-The list stays fast with 100k patients: filters use indexed columns (study id, site) or one
-``IN (SELECT …)`` over fractures, the page is cut in SQL, and what each row shows beyond the patient
-itself comes from two queries over the page's patients only — never one query per row.
+The list stays fast with 100k patients: filters use indexed columns (study id, site) or a per-patient
+probe of the fracture index, the page is cut in SQL, the total is counted once per registry version
+(searches are not counted at all), and what each row shows beyond the patient itself comes from two
+queries over the page's patients only — never one query per row.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from ...domain.rules import age_at
 from ...domain.vocabulary import ETIOLOGY
+from .data_version import registry_data_version
 from ..models import (
     Complication,
     EligibilityAssessment,
@@ -82,7 +85,8 @@ def patient_list_queryset(
     if site_id is not None:
         patients = patients.filter(site_id=site_id)
     if etiology:
-        patients = patients.filter(pk__in=Fracture.objects.filter(etiology=etiology).values("patient_id"))
+        # Probed per patient through the fracture's patient index, so a page stops after 50 matches.
+        patients = patients.filter(Exists(Fracture.objects.filter(patient_id=OuterRef("pk"), etiology=etiology)))
     search = search.strip()
     if search:
         matches = _study_id_prefix(search)
@@ -90,6 +94,13 @@ def patient_list_queryset(
             matches |= Q(site_id__in=list(phi_site_ids)) & (Q(name__icontains=search) | Q(mrn=search))
         patients = patients.filter(matches)
     return patients.select_related("site").order_by("study_id")
+
+
+def patient_list_count(*, patients: QuerySet[Patient], key: str) -> int:
+    """How many patients ``patients`` holds, cached under the registry's data version: a filtered
+    count visits every patient of the sites, the page itself only as many as it shows.
+    ``key`` names the filters (never a search term: searches are not counted)."""
+    return cache.get_or_set(f"vertebro-patients-{registry_data_version()}-{key}", patients.count, 24 * 3600)
 
 
 @dataclass(frozen=True)

@@ -6,21 +6,28 @@ on the list for :data:`OVERDUE_SHOWN_DAYS` days after their window closed — lo
 missed visit or enter a score taken in time, short enough that years-old gaps do not bury today's
 work. A score recorded at that timepoint takes the item off the list.
 
-One SQL statement finds the items: it scans the procedures whose windows touch today once and probes
-the (procedure, timepoint) index of pain assessments for each window, so the cost does not depend on
-how many assessments the registry holds.
+One SQL statement finds a site's items (:func:`worklist_items`): it walks the site's procedures through
+the (patient, performed_on) index and probes the (procedure, timepoint) index of pain assessments for
+each open window. With 50,000 patients at a site that takes some 60 ms, so :func:`worklist_page` keeps
+each site's items, already sorted every way the page offers, in the server process under the registry's
+data version (``data_version.py``) and today's date: a recorded score changes the version, and the
+next request rebuilds the list without it. Pages then cost a merge and a slice.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from django.db import connection
 
 from ...domain.timepoints import BY_CODE, SCHEDULE, Timepoint, schedule_order
 from ..models import PainAssessment, Patient, Procedure, Site
+from .data_version import registry_data_version
 
 OVERDUE_SHOWN_DAYS = 90
 STATUSES = ("due", "overdue")
@@ -41,7 +48,7 @@ class WorklistItem:
 
     Attributes
     ----------
-    procedure_id, patient_id : int
+    procedure_id, patient_id, site_id : int
     study_id, site_code : str
     name : str or None
         The patient's name, only where the reader may see names.
@@ -53,6 +60,7 @@ class WorklistItem:
 
     procedure_id: int
     patient_id: int
+    site_id: int
     study_id: str
     site_code: str
     name: str | None
@@ -107,7 +115,7 @@ def worklist_items(
     earliest = min(today - timedelta(days=tp.last_day + overdue_days) for tp in SCHEDULE)
     latest = max(today - timedelta(days=tp.first_day) for tp in SCHEDULE)
     sql = f"""
-        SELECT pr.{q('id')}, pr.{q('patient_id')}, pt.{q('study_id')}, s.{q('code')},
+        SELECT pr.{q('id')}, pr.{q('patient_id')}, pt.{q('site_id')}, pt.{q('study_id')}, s.{q('code')},
                CASE WHEN {phi_condition} THEN pt.{q('name')} END,
                pr.{q('performed_on')}, tp.code
         FROM {q(procedure)} pr
@@ -130,6 +138,7 @@ def worklist_items(
         WorklistItem(
             procedure_id=procedure_id,
             patient_id=patient_id,
+            site_id=site_id,
             study_id=study_id,
             site_code=site_code,
             name=name,
@@ -137,13 +146,93 @@ def worklist_items(
             timepoint=BY_CODE[code],
             today=today,
         )
-        for procedure_id, patient_id, study_id, site_code, name, performed_on, code in rows
+        for procedure_id, patient_id, site_id, study_id, site_code, name, performed_on, code in rows
     ]
 
 
-def worklist_sorted(items: list[WorklistItem], sort: str) -> list[WorklistItem]:
-    """Items in the order ``sort`` names (a key of :data:`SORTS`, optionally prefixed by "-")."""
+@dataclass
+class _SiteWorklist:
+    """One site's items with their status counts; sorted copies are made on first use of a sort key."""
+
+    items: list[WorklistItem]
+    counts: Counter
+    by_sort: dict[str, list[WorklistItem]] = field(default_factory=dict)
+
+    def sorted_by(self, key: str) -> list[WorklistItem]:
+        if key not in self.by_sort:
+            self.by_sort[key] = sorted(self.items, key=SORTS[key])
+        return self.by_sort[key]
+
+
+#: site id → (data version, today, that site's worklist). Process memory: each server process keeps its own.
+_MEMO: dict[int, tuple[str, date, _SiteWorklist]] = {}
+
+
+def worklist_memo_clear() -> None:
+    """Forget every kept worklist (tests start from nothing; the version makes this unnecessary otherwise)."""
+    _MEMO.clear()
+
+
+def _site_worklist(site_id: int, today: date, version: str) -> _SiteWorklist:
+    kept = _MEMO.get(site_id)
+    if kept is None or kept[0] != version or kept[1] != today:
+        items = worklist_items(site_ids=[site_id], today=today, phi_site_ids=[site_id])
+        kept = (version, today, _SiteWorklist(items, Counter(item.status for item in items)))
+        _MEMO[site_id] = kept
+    return kept[2]
+
+
+@dataclass(frozen=True)
+class WorklistPage:
+    """One page of the worklist.
+
+    Attributes
+    ----------
+    items : list of WorklistItem
+        The page, names removed where the reader may not see them.
+    total : int
+        Items matching the filters, over all pages.
+    counts : Counter
+        Due and overdue items at the reader's sites, before the status and timepoint filters.
+    """
+
+    items: list[WorklistItem]
+    total: int
+    counts: Counter
+
+
+def worklist_page(
+    *,
+    site_ids: Sequence[int],
+    phi_site_ids: Sequence[int],
+    today: date,
+    sort: str = DEFAULT_SORT,
+    status: str | None = None,
+    timepoint: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> WorklistPage:
+    """Items ``offset`` … ``offset + limit`` of the worklist of ``site_ids`` in the order ``sort`` names."""
     key = sort.lstrip("-")
     if key not in SORTS:
         key, sort = DEFAULT_SORT, DEFAULT_SORT
-    return sorted(items, key=SORTS[key], reverse=sort.startswith("-"))
+    version = registry_data_version()
+    sites = [_site_worklist(site_id, today, version) for site_id in site_ids]
+    counts = sum((site.counts for site in sites), Counter())
+
+    def wanted(item: WorklistItem) -> bool:
+        return (not status or item.status == status) and (not timepoint or item.timepoint.code == timepoint)
+
+    lists = [site.sorted_by(key) for site in sites]
+    if sort.startswith("-"):
+        lists = [list(reversed(items)) for items in lists]
+    merged = heapq.merge(*lists, key=SORTS[key], reverse=sort.startswith("-"))
+    if status or timepoint:
+        total = sum(1 for items in lists for item in items if wanted(item))
+        merged = filter(wanted, merged)
+    else:
+        total = sum(counts.values())
+    page = list(itertools.islice(merged, offset, offset + limit))
+    allowed = set(phi_site_ids)
+    page = [item if item.site_id in allowed else replace(item, name=None) for item in page]
+    return WorklistPage(items=page, total=total, counts=counts)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,12 +20,13 @@ from ....domain.timepoints import SCHEDULE
 from ....domain.vocabulary import ETIOLOGY
 from ...models import Patient, Site
 from ...selectors.history import patient_history
-from ...selectors.patients import patient_list_queryset, patient_overview, patient_rows
+from ...selectors.patients import patient_list_count, patient_list_queryset, patient_overview, patient_rows
 from ...services.clinical import patient_create
 from ...services.records import EditConflict, record_update
 from ..charts import Series, line_chart
 from ..forms.base import add_service_error
 from ..forms.patients import PatientEditForm, PatientForm
+from ..paging import ListPage, last_page, page_number
 from ..permissions import access_for, require_any_edit, require_edit, visible_or_404
 from .common import render_conflict, value_display
 
@@ -61,8 +61,17 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     patients = patient_list_queryset(
         site_ids=access.site_ids, phi_site_ids=access.phi_site_ids, search=search, site_id=site_id, etiology=etiology
     )
-    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = patient_rows(list(page.object_list))
+    number = page_number(request.GET.get("page"))
+    if search:
+        found = list(patients[(number - 1) * PAGE_SIZE : number * PAGE_SIZE + 1])
+        total, more = None, len(found) > PAGE_SIZE
+    else:
+        total = patient_list_count(patients=patients, key=f"{'.'.join(map(str, access.site_ids))}-{site_id}-{etiology}")
+        number = min(number, last_page(total, PAGE_SIZE))
+        found = list(patients[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
+        more = number < last_page(total, PAGE_SIZE)
+    page = ListPage(found[:PAGE_SIZE], number, PAGE_SIZE, total, more)
+    rows = patient_rows(page.object_list)
     return render(
         request,
         "web/patients.html",

@@ -3,16 +3,14 @@ one-click form to record the score (which takes it off the list)."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ....domain.timepoints import BY_CODE, SCHEDULE
-from ...selectors.worklist import DEFAULT_SORT, OVERDUE_SHOWN_DAYS, SORTS, STATUSES, worklist_items, worklist_sorted
+from ...selectors.worklist import DEFAULT_SORT, OVERDUE_SHOWN_DAYS, SORTS, STATUSES, worklist_page
+from ..paging import ListPage, last_page, page_number
 from ..permissions import access_for
 from .common import today
 
@@ -43,20 +41,24 @@ def worklist(request: HttpRequest) -> HttpResponse:
     if sort.lstrip("-") not in SORTS:
         sort = DEFAULT_SORT
 
-    items = worklist_items(site_ids=[site_id] if site_id else site_ids, today=today(), phi_site_ids=access.phi_site_ids)
-    counts = Counter(item.status for item in items)
-    if status:
-        items = [item for item in items if item.status == status]
-    if timepoint:
-        items = [item for item in items if item.timepoint.code == timepoint]
-    page = Paginator(worklist_sorted(items, sort), PAGE_SIZE).get_page(request.GET.get("page"))
+    def fetch(number: int):  # noqa: ANN202
+        return worklist_page(
+            site_ids=[site_id] if site_id else site_ids, phi_site_ids=access.phi_site_ids, today=today(), sort=sort,
+            status=status, timepoint=timepoint, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+        )
+
+    number = page_number(request.GET.get("page"))
+    found = fetch(number)
+    last = last_page(found.total, PAGE_SIZE)
+    if number > last:  # past the end (items were recorded meanwhile): show the last page
+        number, found = last, fetch(last)
+    page = ListPage(found.items, number, PAGE_SIZE, found.total, more=number < last_page(found.total, PAGE_SIZE))
     return render(
         request,
         "web/worklist.html",
         {
             "page": page,
-            "counts": counts,
-            "total": sum(counts.values()),
+            "counts": found.counts,
             "site_id": site_id,
             "sites": [m for m in access.memberships if m.site_id in site_ids],
             "status": status,
