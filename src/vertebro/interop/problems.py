@@ -41,8 +41,12 @@ def errors_path(source: Path) -> Path:
 
 
 def write_problems(problems: pd.DataFrame, path: Path) -> Path:
-    """Write the report as CSV (line, column, value, rule); file-level problems have no line."""
-    problems.loc[:, list(PROBLEM_COLUMNS)].to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
+    """Write the report as CSV (line, column, value, rule); file-level problems have no line. The
+    values quoted from the input are neutralised like any export: people open this in a spreadsheet."""
+    from .sanitize import neutralise_frame
+
+    report = problems.loc[:, list(PROBLEM_COLUMNS)].astype({"column": str, "value": str, "rule": str})
+    neutralise_frame(report).to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
     return path
 
 

@@ -1,0 +1,73 @@
+"""The interop commands as a user runs them: real processes on a file registry."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .flat_rows import flat_rows, rich_rows
+
+
+@pytest.fixture
+def vertebro(tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'registry.sqlite3'}", "COLUMNS": "200"}
+        return subprocess.run([sys.executable, "-m", "vertebro.cli", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+
+    assert run("init").returncode == 0
+    return run
+
+
+def test_import_reports_counts_and_reimport_changes_nothing(vertebro, tmp_path):
+    path = tmp_path / "cohort.csv"
+    rich_rows().to_csv(path, index=False)
+    first = vertebro("import", str(path))
+    assert first.returncode == 0, first.stderr
+    assert "Imported cohort.csv" in first.stdout and "pain assessments" in first.stdout
+    second = vertebro("import", str(path), "--dry-run")
+    assert second.returncode == 0 and "Dry run: nothing was written" in second.stdout
+    assert "│        18 │       0 │       0 │        18 │       0 │" in second.stdout
+
+
+def test_a_bad_file_exits_1_with_the_problem_table_and_no_traceback(vertebro, tmp_path):
+    frame = flat_rows(2)
+    frame.loc[3, "vps"] = "=cmd|' /C calc'!A0"
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    result = vertebro("import", str(path))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "nothing was imported" in result.stderr and "pain score must be a number from 0 to 10" in result.stderr
+    report = (tmp_path / "bad.csv.errors.csv").read_text()
+    assert "'=cmd" in report  # the error report is itself safe to open in a spreadsheet
+    skipped = vertebro("import", str(path), "--skip-invalid")
+    assert skipped.returncode == 0 and "Skipped rows (lines 5)" in skipped.stderr
+
+
+def test_export_every_format_and_the_redcap_round_trip(vertebro, tmp_path):
+    path = tmp_path / "cohort.csv"
+    rich_rows().to_csv(path, index=False)
+    assert vertebro("import", str(path)).returncode == 0
+    for file_format in ("csv", "xlsx", "parquet", "dta", "sav", "fhir", "redcap"):
+        out = tmp_path / "out" / f"registry.{file_format}"
+        result = vertebro("export", "--format", file_format, "--out", str(out), "--deidentified")
+        assert result.returncode == 0, result.stderr
+        assert "de-identified" in result.stdout and out.exists()
+    assert vertebro("redcap", "dictionary", "--out", str(tmp_path / "DD.csv")).returncode == 0
+    assert vertebro("export", "--format", "redcap", "--out", str(tmp_path / "records.csv")).returncode == 0
+    back = vertebro("import", "--format", "redcap", "--dictionary", str(tmp_path / "DD.csv"), str(tmp_path / "records.csv"))
+    assert back.returncode == 0, back.stderr
+    assert "│        18 │       0 │       0 │        18 │       0 │" in back.stdout
+
+
+def test_usage_errors_are_one_sentence(vertebro, tmp_path):
+    unknown = vertebro("export", "--format", "sas", "--out", str(tmp_path / "x"))
+    assert unknown.returncode == 1 and "unknown export format 'sas'" in unknown.stderr
+    missing = vertebro("import", "--format", "redcap", str(tmp_path / "records.csv"))
+    assert missing.returncode == 1 and "needs the project's data dictionary" in missing.stderr
+    absent = vertebro("import", str(tmp_path / "nowhere.csv"))
+    assert absent.returncode == 1 and "does not exist" in absent.stderr
+    assert "Traceback" not in unknown.stderr + missing.stderr + absent.stderr
