@@ -8,12 +8,21 @@ plus up to six follow-ups per patient). Each command runs as a fresh process, as
 Baselines timed in the same invocation, for the ratios:
 - ``vertebro --help``: interpreter and CLI start-up, the floor of any command;
 - ``pandas.read_csv`` of the same file in this process: the floor of reading the input.
+
+Then the same work split into its phases, in a fresh process that times itself: importing the loader
+and ``vertebro.stats.analysis``; reading and validating the file (``load_flat_source``); and
+``analyze(frame, validated=True)`` (its first call, lazy imports of lifelines included).
+
+Wall seconds on a shared machine move with its load; the CPU seconds (user + system of the child
+process) move less, and the load average is printed with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,10 +49,40 @@ TIMEPOINTS = [
 IMPROVEMENT = np.array([0.0, 3.5, 4.0, 4.2, 4.3, 4.1, 4.0])  # assumed, by timepoint
 
 
+PHASES = """
+import json, sys, time
+def now():
+    return time.perf_counter(), time.process_time()
+start = now()
+from pathlib import Path
+from vertebro.cli.flat_source import load_flat_source
+from vertebro.stats.analysis import analyze
+imported = now()
+source = load_flat_source(Path(sys.argv[1]))
+loaded = now()
+analyze(source.frame, validated=True)
+done = now()
+print(json.dumps({
+    name: [b[0] - a[0], b[1] - a[1]]
+    for name, a, b in (("import", start, imported), ("load", imported, loaded), ("analyze", loaded, done))
+}))
+"""
+
+
 def run(command: list[str]) -> tuple[subprocess.CompletedProcess, float]:
+    completed, seconds, _ = run_with_cpu(command)
+    return completed, seconds
+
+
+def run_with_cpu(command: list[str]) -> tuple[subprocess.CompletedProcess, float, float]:
+    """The finished process, its wall seconds and its CPU seconds (user + system)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True)
-    return completed, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return completed, seconds, cpu
 
 
 def synth_available() -> bool:
@@ -117,24 +156,30 @@ def main() -> None:
         n_rows = sum(1 for _ in path.open()) - 1
         console.print(f"cohort: {args.patients:,} patients, {n_rows:,} rows, from {source} in {seconds:.1f} s")
 
-        def median_seconds(command: list[str]) -> tuple[float, subprocess.CompletedProcess]:
-            times, completed = [], None
+        def median_seconds(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+            walls, cpus, completed = [], [], None
             for _ in range(args.repeats):
-                completed, seconds = run(command)
+                completed, seconds, cpu = run_with_cpu(command)
                 if completed.returncode != 0:
                     console.print(f"[red]{' '.join(command)} failed:[/]\n{completed.stderr[-3000:]}")
                     sys.exit(1)
-                times.append(seconds)
-            return statistics.median(times), completed
+                walls.append(seconds)
+                cpus.append(cpu)
+            return statistics.median(walls), statistics.median(cpus), completed
 
-        startup, _ = median_seconds([VERTEBRO, "--help"])
-        read_times = []
+        startup, startup_cpu, _ = median_seconds([VERTEBRO, "--help"])
+        read_walls, read_cpus = [], []
         for _ in range(args.repeats):
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             pd.read_csv(path, dtype=str, keep_default_na=False)
-            read_times.append(time.perf_counter() - start)
-        read_csv = statistics.median(read_times)
-        analyze, completed = median_seconds([VERTEBRO, "analyze", "--csv", str(path), "--json"])
+            read_walls.append(time.perf_counter() - wall)
+            read_cpus.append(time.process_time() - cpu)
+        read_csv, read_cpu = statistics.median(read_walls), statistics.median(read_cpus)
+        analyze, analyze_cpu, completed = median_seconds([VERTEBRO, "analyze", "--csv", str(path), "--json"])
+        phases = []
+        for _ in range(args.repeats):
+            _, _, timed = median_seconds([sys.executable, "-c", PHASES, str(path)])
+            phases.append(json.loads(timed.stdout))
 
     result = json.loads(completed.stdout)
     if result.get("schema") != "vertebro.analysis/1":
@@ -143,19 +188,33 @@ def main() -> None:
     mixed = result.get("mixed_model") or {}
 
     table = Table(title=f"vertebro analyze --csv FILE --json on {args.patients:,} patients ({n_rows:,} rows)")
-    for column in ("step", "seconds (median)", "× read_csv", "× start-up"):
+    for column in ("step", "wall s (median)", "CPU s (median)", "× read_csv", "× start-up"):
         table.add_column(column, justify="left" if column == "step" else "right")
-    for step, seconds in (
-        ("vertebro --help (start-up)", startup),
-        ("pandas.read_csv of the file", read_csv),
-        ("vertebro analyze --csv FILE --json", analyze),
+    for step, seconds, cpu in (
+        ("vertebro --help (start-up)", startup, startup_cpu),
+        ("pandas.read_csv of the file", read_csv, read_cpu),
+        ("vertebro analyze --csv FILE --json", analyze, analyze_cpu),
     ):
-        table.add_row(step, f"{seconds:.2f}", f"{seconds / read_csv:.1f}", f"{seconds / startup:.1f}")
+        table.add_row(step, f"{seconds:.2f}", f"{cpu:.2f}", f"{seconds / read_csv:.1f}", f"{seconds / startup:.1f}")
     console.print(table)
+
+    split = Table(title="The same work by phase (a fresh process timing itself; medians)")
+    for column in ("phase", "wall s", "CPU s", "× read_csv (wall)"):
+        split.add_column(column, justify="left" if column == "phase" else "right")
+    for phase, label in (
+        ("import", "import the loader and vertebro.stats.analysis"),
+        ("load", "read + validate the CSV (load_flat_source)"),
+        ("analyze", "analyze(frame, validated=True)"),
+    ):
+        seconds = statistics.median(p[phase][0] for p in phases)
+        cpu = statistics.median(p[phase][1] for p in phases)
+        split.add_row(label, f"{seconds:.2f}", f"{cpu:.2f}", f"{seconds / read_csv:.1f}")
+    console.print(split)
     console.print(
         f"mixed model in the output: {mixed.get('n_observations')} observations, "
         f"{mixed.get('n_patients')} patients, etiology difference {mixed.get('etiology_difference')}"
     )
+    console.print(f"load average during the run: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

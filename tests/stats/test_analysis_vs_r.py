@@ -104,6 +104,35 @@ def test_fixtures_reach_the_code_paths_they_are_meant_to(pair):
         assert expected["recurrence"]["events_pathologic"] == 0 and expected["recurrence"]["hazard_ratio"] is None
 
 
+def improvements(name: str, timepoint: str, group: str):
+    """Baseline minus follow-up score of each patient of ``group`` with both, read straight from the CSV."""
+    import pandas as pd
+
+    rows = pd.read_csv(R_DIR / f"{name}.csv", dtype={"patient_id": str})
+    baseline = rows[rows["timepoint"] == "baseline"].set_index("patient_id")["vps"]
+    later = rows[(rows["timepoint"] == timepoint) & (rows["etiology"] == group)].set_index("patient_id")["vps"]
+    return (baseline.reindex(later.index) - later).dropna().to_numpy()
+
+
+def ties_and_zeros(d) -> tuple[int, int]:
+    import numpy as np
+
+    non_zero = d[d != 0]
+    return len(non_zero) - len(np.unique(np.abs(non_zero))), int(np.sum(d == 0))
+
+
+def test_fixtures_hold_the_ties_zeros_small_groups_and_gaps_their_docstring_claims():
+    for group in ("osteoporotic", "pathologic"):  # exact paths: small, no ties, no zeros
+        d = improvements("core_small", "post", group)
+        assert len(d) < 50 and ties_and_zeros(d) == (0, 0)
+        assert ties_and_zeros(improvements("core_small", "1m", group))[0] > 0
+    small_zero = improvements("core_registry", "1m", "pathologic")
+    assert len(small_zero) < 50 and ties_and_zeros(small_zero)[1] > 0
+    assert len(improvements("core_registry", "post", "osteoporotic")) >= 50
+    assert len(improvements("core_small", "3m", "osteoporotic")) < len(improvements("core_small", "1m", "osteoporotic"))
+    assert len(improvements("core_registry", "12m", "osteoporotic")) < 80
+
+
 def test_no_events_in_a_group_gives_null_hazard_ratio_with_a_warning():
     actual = analyze(load_flat_csv(R_DIR / "core_registry.csv"))
     assert actual["recurrence"]["hazard_ratio"] is None

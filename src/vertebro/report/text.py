@@ -151,7 +151,9 @@ def methods_paragraphs(primary: str) -> list[str]:
         "or zeros, otherwise the normal approximation with tie and continuity correction); the 95% CI of "
         "mean improvement is t-based.",
         "Between groups, improvement was compared with the Welch two-sample t test (with its 95% CI) and "
-        "the Mann–Whitney (Wilcoxon rank-sum) test, and by ANCOVA: ordinary least squares (OLS) of the "
+        "the Mann–Whitney (Wilcoxon rank-sum) test (as R's wilcox.test: exact p-value when both groups have "
+        "fewer than 50 patients and no improvements tie, otherwise the normal approximation with tie and "
+        "continuity correction), and by ANCOVA: ordinary least squares (OLS) of the "
         "follow-up score on etiology, baseline score, age and sex (reference levels osteoporotic and "
         "female), whose etiology coefficient is the adjusted difference in improvement.",
         "Responders are patients whose score fell by at least 30% or 50% of a baseline above zero "

@@ -8,15 +8,16 @@ Each fixture has its own fixed seed, so running this again writes the same files
 core_small.csv
     14 osteoporotic and 8 pathologic patients. At ``post`` the follow-up scores carry two decimals, so no
     improvement is zero or tied: the exact signed-rank and rank-sum paths. At ``1m`` scores are whole
-    numbers (zeros and ties in small groups: the normal approximations with tie correction). ``3m`` has
+    numbers (ties in small groups: the normal approximations with tie correction). ``3m`` has
     missing follow-ups. The pathologic recurrences are placed so that the Kaplan-Meier curve sits at exactly
     0.5 on a flat stretch (R's midpoint median). One traumatic patient and two unscheduled rows must be left
     out of the groups.
 core_registry.csv
-    80 osteoporotic and 20 pathologic patients with whole-number scores (many ties and zeros), 25% missing
-    follow-ups, continuous scores at ``post`` (n >= 50 without ties: the normal path for that reason alone),
-    recent procedures whose late windows have not closed (completeness), tied recurrence days, and no
-    recurrence at all in the pathologic group.
+    80 osteoporotic and 20 pathologic patients with whole-number scores (many ties; a zero improvement in
+    a group of 14 at ``1m``), 25% missing follow-ups, two-decimal scores at ``post`` (n = 80 >= 50: the
+    normal path; the scores clipped at 0 tie too, so the n = 50 boundary on its own is checked by the
+    single-function cases of make_expected.R), recent procedures whose late windows have not closed
+    (completeness), tied recurrence days, and no recurrence at all in the pathologic group.
 """
 
 from __future__ import annotations
