@@ -126,3 +126,23 @@ def test_the_data_access_group_is_the_site(exported, tmp_path):
     outcome = import_redcap_file(path=moved, dictionary=dictionary)
     assert outcome.counts.records["patients"][1] == 2  # P000 and P002 moved to site east
     assert set(Patient.objects.filter(site__code="east").values_list("study_id", flat=True)) == {"P000", "P002"}
+
+
+def test_repeating_instrument_rows_and_redcap_bookkeeping_columns_are_read(exported, tmp_path):
+    """REDCap writes a repeating instrument's rows with its name in redcap_repeat_instrument (as in
+    the reference export) and may add survey columns: both are understood, nothing is lost."""
+    snapshot, raw, dictionary = exported
+    rows = _rows(raw)
+    header = rows[0] + ["redcap_survey_identifier", "pain_assessment_timestamp"]
+    body = []
+    for row in rows[1:]:
+        row = row + ["", ""]
+        if row[header.index("redcap_event_name")] == "unscheduled_arm_1":
+            row[header.index("redcap_repeat_instrument")] = "pain_assessment"
+        body.append(row)
+    variant = tmp_path / "repeating.csv"
+    with variant.open("w", newline="") as handle:
+        csv.writer(handle).writerows([header] + body)
+    registry_wipe()
+    import_redcap_file(path=variant, dictionary=dictionary)
+    assert registry_snapshot() == snapshot

@@ -9,6 +9,10 @@ Applied to the flat format before any de-identified export, whatever the file fo
 - every date replaced by days from the patient's index procedure (``days`` already holds that);
 - ages over 89 reported as 90, meaning "90 or older";
 - free text dropped (the flat format carries none beyond the identifiers above).
+
+Site codes stay: they name the treating centre, not where the patient lives, and benchmarking
+between sites needs them. A registry whose site codes name small places should recode its sites
+before sharing a de-identified file.
 """
 
 from __future__ import annotations
