@@ -81,3 +81,28 @@ def test_registry_rows_are_validated_and_named(db):
 def test_empty_registry_is_one_sentence(db):
     with pytest.raises(VertebroError, match=r"holds no pain assessments; add patients first or pass --csv FILE\.$"):
         load_flat_source(None)
+
+
+def test_a_deidentified_export_gives_the_same_answer_where_it_can(tmp_path):
+    # Safe Harbor shape (vertebro.interop.deidentify): hashed ids, no dates, ages over 89 as 90.
+    import pandas as pd
+
+    identified = pd.read_csv(SMALL, dtype=str, keep_default_na=False)
+    deidentified = identified.drop(columns=["procedure_date"]).assign(
+        patient_id="h" + identified["patient_id"].str.lower().str.rjust(20, "0"),
+        age=identified["age"].astype(int).clip(upper=90).astype(str),
+    )
+    path = tmp_path / "deidentified.csv"
+    deidentified.to_csv(path, index=False)
+    with_ids, without = analyze(load_flat_csv(SMALL)), analyze(load_flat_source(path).frame, validated=True)
+    assert max(deidentified["age"].astype(int)) == 90 < max(identified["age"].astype(int))
+    for section in ("recurrence", "power"):
+        assert without[section] == with_ids[section], section
+    for mine, theirs in zip(without["timepoints"], with_ids["timepoints"], strict=True):
+        assert mine["groups"] == theirs["groups"]
+        unadjusted = [key for key in theirs["comparison"] if not key.startswith("ancova")]
+        assert {key: mine["comparison"][key] for key in unadjusted} == {key: theirs["comparison"][key] for key in unadjusted}
+        assert mine["comparison"]["ancova_difference"] is not None  # adjusted for the top-coded ages
+    assert without["mixed_model"]["etiology_difference"] is not None
+    assert without["data_cutoff"] is None and with_ids["data_cutoff"] is not None
+    assert any(w.startswith("completeness: procedure dates or days are missing") for w in without["warnings"])
