@@ -76,7 +76,8 @@ class Fracture(RegistryRecord):
 class Procedure(RegistryRecord):
     """One augmentation session, treating one or more fractured levels."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="procedures")
+    # Indexed by (patient, performed_on) below, which also serves lookups by patient alone.
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="procedures", db_index=False)
     performed_on = models.DateField()
     kind = models.CharField(max_length=16, choices=PROCEDURE_KIND.choices(), default="vertebroplasty")
     operator = models.CharField(max_length=100, blank=True, default="")
@@ -171,7 +172,8 @@ class PainAssessment(RegistryRecord):
     """A 0–10 pain score timed against a procedure; the timepoint follows from the windows."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="pain_assessments")
-    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="pain_assessments")
+    # Indexed by (procedure, timepoint) below, which also serves lookups by procedure alone.
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="pain_assessments", db_index=False)
     follow_up = models.ForeignKey(
         FollowUp, null=True, blank=True, on_delete=models.SET_NULL, related_name="pain_assessments"
     )

@@ -66,7 +66,8 @@ class Patient(RegistryRecord):
     PROTECTED_FIELDS = ("mrn", "name", "birth_date")
 
     study_id = models.CharField(max_length=64, unique=True)
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    # Indexed by (site, study_id) below, which also serves lookups by site alone.
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients", db_index=False)
     sex = models.CharField(max_length=1, choices=SEX.choices())
     birth_date = models.DateField(null=True, blank=True, help_text="Protected (PHI): date of birth.")
     age_at_index = models.PositiveSmallIntegerField(
