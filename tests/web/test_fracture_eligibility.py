@@ -57,7 +57,7 @@ def test_edit_fracture_and_conflict(world):
     response = world.client("investigator_a").post(url, stale | {"height_loss_pct": "40"})
     assert response.status_code == 409
     rows = {row["label"]: row for row in response.context["conflict"]["rows"]}
-    assert rows["Height loss (%)"]["saved"] == "20" and rows["Height loss (%)"]["yours"] == "40" and rows["Height loss (%)"]["differs"]
+    assert (rows["Height loss (%)"]["saved"], rows["Height loss (%)"]["yours"], rows["Height loss (%)"]["state"]) == ("20", "40", "both")
     fracture.refresh_from_db()
     assert fracture.height_loss_pct == 20
 

@@ -192,16 +192,30 @@ def test_second_concurrent_edit_gets_the_conflict_page(world):
     response = second.post(url, stale | {"mrn": "MRN-SECOND"})
     assert response.status_code == 409
     html = response.content.decode()
-    assert "Someone else saved this record while you were editing it" in html
-    assert "coordinator_a saved it" in html
+    assert "Someone else saved this record while you were editing it" in html and "coordinator_a saved it" in html
     assert "Ada Q. Renamed" in html and "MRN-SECOND" in html  # both versions on the page
     patient.refresh_from_db()
     assert patient.name == "Ada Q. Renamed" and patient.mrn == world.phi_a[1]  # nothing overwritten
-    # The form now carries the new version: saving again is a deliberate second step.
-    assert response.context["form"]["version"].value() == "2"
-    assert second.post(url, stale | {"mrn": "MRN-SECOND", "version": 2}).status_code == 302
+    rows = {row["label"]: row["state"] for row in response.context["conflict"]["rows"]}
+    assert rows["Name"] == "theirs" and rows["Medical record number (MRN)"] == "yours" and rows["Sex"] == "same"
+    # The form carries the new version and both changes: saving it is a deliberate second step that loses neither.
+    merged = response.context["form"]
+    assert merged["version"].value() == "2" and merged["name"].value() == "Ada Q. Renamed" and merged["mrn"].value() == "MRN-SECOND"
+    assert second.post(url, merged.data.dict()).status_code == 302
     patient.refresh_from_db()
-    assert patient.mrn == "MRN-SECOND" and patient.version == 3
+    assert (patient.name, patient.mrn, patient.version) == ("Ada Q. Renamed", "MRN-SECOND", 3)
+
+
+def test_a_field_changed_by_both_keeps_yours_in_the_form_and_is_flagged(world):
+    patient = world.patient_a
+    url = reverse("web:patient_edit", kwargs={"pk": patient.pk})
+    stale = _edit_data(patient)
+    world.client("coordinator_a").post(url, stale | {"name": "Name One"})
+    response = world.client("investigator_a").post(url, stale | {"name": "Name Two"})
+    rows = {row["label"]: row for row in response.context["conflict"]["rows"]}
+    assert (rows["Name"]["saved"], rows["Name"]["yours"], rows["Name"]["state"]) == ("Name One", "Name Two", "both")
+    assert response.context["form"]["name"].value() == "Name Two"
+    assert "changed by both" in response.content.decode()
 
 
 def test_patient_page_shows_the_record_and_sends_no_store(world):

@@ -111,9 +111,12 @@ def test_procedure_edit_changes_levels_under_one_version(world):
     conflict = world.client("investigator_a").post(url, stale)
     assert conflict.status_code == 409
     rows = {row["label"]: row for row in conflict.context["conflict"]["rows"]}
-    assert rows["Procedure"]["saved"] == "Kyphoplasty" and rows["Procedure"]["yours"] == "Vertebroplasty"
-    assert rows["Treated L1"]["saved"] == "no" and rows["Treated L1"]["yours"] == "yes"
+    assert (rows["Procedure"]["saved"], rows["Procedure"]["yours"], rows["Procedure"]["state"]) == ("Kyphoplasty", "Vertebroplasty", "theirs")
+    # Levels have no starting version to compare with: flagged as changed by both, the editor's kept.
+    assert (rows["Treated L1"]["saved"], rows["Treated L1"]["yours"], rows["Treated L1"]["state"]) == ("no", "yes", "both")
     assert procedure.treated_levels.count() == 1
+    merged = conflict.context["form"]
+    assert merged["kind"].value() == "kyphoplasty" and merged[f"treat_{l1.pk}"].value()
 
 
 def test_procedure_date_change_that_would_misplace_scores_is_refused(world):

@@ -74,6 +74,16 @@ def pain_new(request: HttpRequest, procedure_pk: int) -> HttpResponse:
     )
 
 
+def _pain_form_values(record) -> dict:  # noqa: ANN001
+    # A 100 mm VAS is stored divided by 10; the form speaks millimetres again.
+    return {
+        "assessed_on": record.assessed_on,
+        "score": record.score * 10 if record.instrument == "vas100" else record.score,
+        "instrument": record.instrument,
+        "venue": record.venue or "",
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def pain_edit(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = visible_or_404(
@@ -81,13 +91,7 @@ def pain_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     procedure = assessment.procedure
     require_edit(request, procedure.patient.site_id)
-    # A 100 mm VAS is stored divided by 10; the form speaks millimetres again.
-    shown_score = assessment.score * 10 if assessment.instrument == "vas100" else assessment.score
-    initial = {
-        "assessed_on": assessment.assessed_on,
-        "score": shown_score,
-        "instrument": assessment.instrument,
-        "venue": assessment.venue or "",
+    initial = _pain_form_values(assessment) | {
         "procedure_day": {"baseline": "before", "post": "after"}.get(assessment.timepoint, ""),
         "version": assessment.version,
     }
@@ -113,16 +117,9 @@ def pain_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             record_update(record=assessment, expected_version=data["version"], changes=changes, user=request.user)
         except EditConflict as conflict:
-            current = conflict.current
-            saved = {
-                "assessed_on": current.assessed_on,
-                "score": current.score * 10 if current.instrument == "vas100" else current.score,
-                "instrument": current.instrument,
-                "venue": current.venue,
-            }
             return render_conflict(
                 request, template="web/pain_form.html", context=context, form=form,
-                form_kwargs={"procedure": procedure}, conflict=conflict, saved=saved,
+                form_kwargs={"procedure": procedure}, conflict=conflict, values_of=_pain_form_values,
             )
         except (DomainError, ValidationError) as error:
             add_service_error(form, error, {"timepoint": "assessed_on"})
@@ -179,10 +176,10 @@ def follow_up_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             record_update(record=visit, expected_version=form.cleaned_data["version"], changes=values, user=request.user)
         except EditConflict as conflict:
-            saved = {name: getattr(conflict.current, name) for name in FOLLOW_UP_FIELDS}
             return render_conflict(
                 request, template="web/follow_up_form.html", context=context, form=form,
-                form_kwargs={"procedure": procedure}, conflict=conflict, saved=saved,
+                form_kwargs={"procedure": procedure}, conflict=conflict,
+                values_of=lambda record: {name: getattr(record, name) for name in FOLLOW_UP_FIELDS},
             )
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)

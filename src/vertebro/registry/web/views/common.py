@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from django import forms
@@ -53,14 +54,33 @@ def shown(field: forms.Field, value: object) -> str:
     return str(value)
 
 
-def conflict_rows(form: forms.Form, saved: dict[str, object]) -> list[dict[str, object]]:
-    """One row per form field: the value saved now (someone else's) and the value this user entered."""
-    rows = []
-    for name, saved_value in saved.items():
-        field = form.fields[name]
-        theirs, mine = shown(field, saved_value), shown(field, form.cleaned_data.get(name))
-        rows.append({"label": field.label or name, "saved": theirs, "yours": mine, "differs": theirs != mine})
-    return rows
+def _same(a: object, b: object) -> bool:
+    """Equal, counting an empty string and nothing as the same."""
+    return (None if a == "" else a) == (None if b == "" else b)
+
+
+def _as_post(field: forms.Field, value: object) -> str | None:
+    """``value`` as the browser would post it in ``field`` (None: an unticked box, left out)."""
+    if isinstance(field, forms.BooleanField):
+        return "on" if value else None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+#: What happens to a field when the user saves the re-presented form.
+MERGE_NOTES = {
+    "same": "",
+    "theirs": "their change, kept in the form",
+    "yours": "your change",
+    "both": "changed by both: the form holds yours",
+}
 
 
 def render_conflict(
@@ -71,29 +91,58 @@ def render_conflict(
     form: forms.Form,
     form_kwargs: dict,
     conflict: EditConflict,
-    saved: dict[str, object],
+    values_of: Callable[[object], dict[str, object]],
 ) -> HttpResponse:
     """Refuse a stale save: show both versions side by side and let the user decide.
 
-    The form comes back with what the user typed, now carrying the version saved in the meantime, so
-    saving again is a deliberate choice made with both versions in view — never a silent overwrite.
+    A three-way comparison with the version the user started from (read from the history) decides
+    what the re-presented form holds: a field only the other person changed takes their value, a field
+    only this user changed keeps theirs, a field both changed keeps this user's value and is flagged.
+    The form now carries the version saved in the meantime, so saving it is a deliberate second step
+    taken with both versions in view — nobody's edit is silently lost.
+
+    ``values_of(record)`` gives a record's values keyed by form field name; it is also called with the
+    history row of the starting version (which has the model's fields but not its related records).
     """
-    latest = conflict.current.history.order_by("-history_id").select_related("history_user").first()
+    current = conflict.current
+    theirs = values_of(current)
+    start = current.history.filter(version=conflict.expected_version).order_by("-history_id").first()
+    base = values_of(start) if start is not None else {}
     data = form.data.copy()
-    data["version"] = str(conflict.current.version)
-    form = type(form)(data, **form_kwargs)
-    form.is_valid()
+    data["version"] = str(current.version)
+    rows = []
+    for name, saved in theirs.items():
+        field = form.fields[name]
+        mine = form.cleaned_data.get(name)
+        if _same(mine, saved):
+            state = "same"
+        elif name in base and _same(mine, base[name]):
+            state = "theirs"
+            posted = _as_post(field, saved)
+            if posted is None:
+                data.pop(name, None)
+            else:
+                data[name] = posted
+        elif name in base and _same(saved, base[name]):
+            state = "yours"
+        else:
+            state = "both"
+        rows.append({"label": field.label or name, "saved": shown(field, saved), "yours": shown(field, mine),
+                     "state": state, "note": MERGE_NOTES[state]})
+    latest = current.history.order_by("-history_id").select_related("history_user").first()
+    merged = type(form)(data, **form_kwargs)
+    merged.is_valid()
     return render(
         request,
         template,
         {
             **context,
-            "form": form,
+            "form": merged,
             "conflict": {
-                "rows": conflict_rows(form, saved),
+                "rows": rows,
                 "by": latest.history_user.get_username() if latest and latest.history_user_id else "someone else",
                 "at": latest.history_date if latest else None,
-                "version": conflict.current.version,
+                "version": current.version,
             },
         },
         status=409,

@@ -66,8 +66,10 @@ def fracture_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             record_update(record=fracture, expected_version=form.cleaned_data["version"], changes=_fracture_values(form.cleaned_data), user=request.user)
         except EditConflict as conflict:
-            saved = {name: getattr(conflict.current, name) for name in FRACTURE_FIELDS}
-            return render_conflict(request, template="web/fracture_form.html", context=context, form=form, form_kwargs={}, conflict=conflict, saved=saved)
+            return render_conflict(
+                request, template="web/fracture_form.html", context=context, form=form, form_kwargs={}, conflict=conflict,
+                values_of=lambda record: {name: getattr(record, name) for name in FRACTURE_FIELDS},
+            )
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
         else:
@@ -118,8 +120,10 @@ def eligibility_override_view(request: HttpRequest, pk: int) -> HttpResponse:
                 assessment=assessment, expected_version=form.cleaned_data["version"], reason=form.cleaned_data["reason"], user=request.user
             )
         except EditConflict as conflict:
-            saved = {"reason": conflict.current.override_reason}
-            return render_conflict(request, template="web/override_form.html", context=context, form=form, form_kwargs={}, conflict=conflict, saved=saved)
+            return render_conflict(
+                request, template="web/override_form.html", context=context, form=form, form_kwargs={}, conflict=conflict,
+                values_of=lambda record: {"reason": record.override_reason},
+            )
         except (DomainError, ValidationError) as error:
             add_service_error(form, error, {"override_reason": "reason"})
         else:

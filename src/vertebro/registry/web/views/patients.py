@@ -124,6 +124,10 @@ def _edit_sites(request: HttpRequest) -> list[tuple[int, str]]:
     return [(m.site_id, m.site_code) for m in access.memberships if m.site_id in access.edit_site_ids]
 
 
+def _patient_form_values(record) -> dict:  # noqa: ANN001
+    return {name: getattr(record, name) for name in PATIENT_FIELDS} | {"site": record.site_id}
+
+
 def _patient_values(data: dict) -> dict:
     return {name: data.get(name) for name in PATIENT_FIELDS} | {"site_id": data["site"]}
 
@@ -162,7 +166,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = visible_or_404(request, Patient.objects.select_related("site"), site_field="site_id", pk=pk)
     require_edit(request, patient.site_id)
     sites = _edit_sites(request)
-    initial = {name: getattr(patient, name) for name in PATIENT_FIELDS} | {"site": patient.site_id, "version": patient.version}
+    initial = _patient_form_values(patient) | {"version": patient.version}
     form = PatientEditForm(request.POST or None, initial=initial, sites=sites)
     context = {"form": form, "patient": patient}
     if request.method == "POST" and form.is_valid():
@@ -171,10 +175,9 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             record_update(record=patient, expected_version=data["version"], changes=_patient_values(data), user=request.user)
         except EditConflict as conflict:
-            saved = {name: getattr(conflict.current, name) for name in PATIENT_FIELDS} | {"site": conflict.current.site_id}
             return render_conflict(
                 request, template="web/patient_form.html", context=context, form=form,
-                form_kwargs={"sites": sites}, conflict=conflict, saved=saved,
+                form_kwargs={"sites": sites}, conflict=conflict, values_of=_patient_form_values,
             )
         except (DomainError, ValidationError) as error:
             add_service_error(form, error, {"site_id": "site"})

@@ -103,15 +103,21 @@ def procedure_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 procedure=procedure, expected_version=data["version"], changes=_procedure_values(data), treated=data["treated"], user=request.user
             )
         except EditConflict as conflict:
-            current = conflict.current
-            saved_levels = {level.fracture_id: level.cement_ml for level in current.treated_levels.all()}
-            saved = {name: getattr(current, name) for name in PROCEDURE_FIELDS}
-            for fracture in fractures:
-                saved[f"treat_{fracture.pk}"] = fracture.pk in saved_levels
-                saved[f"cement_{fracture.pk}"] = saved_levels.get(fracture.pk)
+
+            def values_of(record) -> dict:  # noqa: ANN001
+                values = {name: getattr(record, name) for name in PROCEDURE_FIELDS}
+                # The history row of the starting version carries no levels (they are rows of their own,
+                # written around it): levels then compare as changed by both, the user's kept and flagged.
+                if isinstance(record, Procedure):
+                    saved_levels = {level.fracture_id: level.cement_ml for level in record.treated_levels.all()}
+                    for fracture in fractures:
+                        values[f"treat_{fracture.pk}"] = fracture.pk in saved_levels
+                        values[f"cement_{fracture.pk}"] = saved_levels.get(fracture.pk)
+                return values
+
             return render_conflict(
                 request, template="web/procedure_form.html", context=context, form=form,
-                form_kwargs={"fractures": fractures}, conflict=conflict, saved=saved,
+                form_kwargs={"fractures": fractures}, conflict=conflict, values_of=values_of,
             )
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
@@ -151,8 +157,10 @@ def complication_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             record_update(record=complication, expected_version=form.cleaned_data["version"], changes=_complication_values(form.cleaned_data), user=request.user)
         except EditConflict as conflict:
-            saved = {name: getattr(conflict.current, name) for name in COMPLICATION_FIELDS}
-            return render_conflict(request, template="web/complication_form.html", context=context, form=form, form_kwargs={}, conflict=conflict, saved=saved)
+            return render_conflict(
+                request, template="web/complication_form.html", context=context, form=form, form_kwargs={}, conflict=conflict,
+                values_of=lambda record: {name: getattr(record, name) for name in COMPLICATION_FIELDS},
+            )
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
         else:
