@@ -1,10 +1,12 @@
 import sqlite3
 
 
-def test_help_explains_the_commands(run_vertebro):
+def test_help_explains_the_commands_in_workflow_panels(run_vertebro):
     result = run_vertebro("--help", check=True)
-    for command in ("init", "db", "manage"):
-        assert command in result.stdout
+    for command in ("demo", "init", "db", "manage", "synth", "import", "export", "analyze", "report", "serve"):
+        assert f"│ {command} " in result.stdout
+    panels = [line.split("─ ")[1].split(" ─")[0] for line in result.stdout.splitlines() if line.startswith("╭─ ")]
+    assert panels == ["Options", "Start here", "Registry", "Data in and out", "The study's answer", "Web app"]
 
 
 def test_init_then_check_is_clean(run_vertebro, tmp_path):

@@ -9,14 +9,42 @@ from ..domain.errors import DomainError
 from ..errors import VertebroError
 from .app import app, err_console, state
 
-# Command modules register themselves on `app` when imported.
+# Command modules register themselves on `app` when imported; the order is the order of `--help`.
 from . import demo_cmds  # noqa: E402,F401
 from . import registry_cmds  # noqa: E402,F401
-from . import report_cmds  # noqa: E402,F401
 from . import synth_cmds  # noqa: E402,F401
 from . import interop_cmds  # noqa: E402,F401
 from . import analysis_cmds  # noqa: E402,F401
+from . import report_cmds  # noqa: E402,F401
 from . import web_cmds  # noqa: E402,F401
+
+HELP_PANELS = {
+    "demo": "Start here",
+    "init": "Registry",
+    "db": "Registry",
+    "manage": "Registry",
+    "synth": "Data in and out",
+    "import": "Data in and out",
+    "export": "Data in and out",
+    "redcap": "Data in and out",
+    "analyze": "The study's answer",
+    "report": "The study's answer",
+    "serve": "Web app",
+    "user": "Web app",
+    "site": "Web app",
+}
+
+
+def _group_help_into_panels() -> None:
+    panels = list(dict.fromkeys(HELP_PANELS.values()))
+    for infos in (app.registered_commands, app.registered_groups):
+        for info in infos:
+            name = info.name or (info.callback.__name__.replace("_", "-") if info.callback else "")
+            info.rich_help_panel = HELP_PANELS.get(name, "Other")
+        infos.sort(key=lambda info: panels.index(info.rich_help_panel) if info.rich_help_panel in panels else len(panels))
+
+
+_group_help_into_panels()
 
 
 def main(argv: list[str] | None = None) -> None:
