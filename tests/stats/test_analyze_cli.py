@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from vertebro.cli import main
 from vertebro.stats.analysis import analyze
 from vertebro.stats.validate import load_flat_csv

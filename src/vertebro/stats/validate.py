@@ -207,7 +207,7 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
         )
 
     problems: list[FlatProblem] = []
-    # Every change below replaces a whole column, so a shallow copy leaves ``df`` itself untouched.
+    # Every change below replaces a whole column: even the shallow copy (copy=False) leaves ``df`` untouched.
     clean = df.copy(deep=copy)
 
     def report(mask: np.ndarray, column: str, values: pd.Series, error_for: Callable[[object], DomainError]) -> None:
