@@ -9,7 +9,8 @@ Run: ``.venv/bin/python bench/bench_web.py`` (``--help`` for options; about 2–
    12 months — roughly 1.1 million rows, all attributed to one import batch as the importer does.
 2. Starts ``vertebro serve`` (gunicorn, ``--workers``) on 127.0.0.1, logs in two users over HTTP: a
    coordinator of site A (half the patients) and an investigator of both sites (all of them).
-3. For each page: a warm-up (every worker serves it once: caches filled, templates compiled), then
+3. For each page: a warm-up (as many concurrent clients as workers, four requests per worker: caches
+   filled, templates compiled, connections open), then
    ``--requests`` requests from ``--clients`` concurrent client threads over loopback (a new connection
    per request: gunicorn's sync workers close it; the client sends raw bytes and reads to the end, so
    it takes as little CPU from the server as it can), stopping early after ``--seconds`` seconds.
@@ -269,6 +270,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="stop a page after this many seconds (default 60)")
     parser.add_argument("--seed", type=int, default=2012)
     parser.add_argument("--keep", action="store_true", help="keep the registry folder and the server log")
+    parser.add_argument("--registry", type=Path, help="reuse the folder of an earlier --keep run instead of loading a new registry")
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = parser.parse_args()
 
@@ -276,13 +278,18 @@ def main() -> None:
     from rich.table import Table
 
     console = Console(width=130)
-    folder = Path(tempfile.mkdtemp(prefix="vertebro-bench-web-"))
+    folder = args.registry or Path(tempfile.mkdtemp(prefix="vertebro-bench-web-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VERTEBRO_", "DATABASE_URL"))}
     env |= {"DATABASE_URL": f"sqlite:///{folder / 'registry.sqlite3'}", "VERTEBRO_HOME": str(folder)}
     process = None
+    load_at_start = tuple(round(x, 2) for x in os.getloadavg())
     try:
-        with console.status(f"loading {args.patients:,} patients into {folder} …"):
-            loaded = load_registry(env, args.patients, args.seed)
+        if args.registry:
+            loaded = json.loads((folder / "loaded.json").read_text())
+        else:
+            with console.status(f"loading {args.patients:,} patients into {folder} …"):
+                loaded = load_registry(env, args.patients, args.seed)
+            (folder / "loaded.json").write_text(json.dumps(loaded))
         console.print(
             f"registry: {loaded['patients']:,} patients, {loaded['fractures']:,} fractures, {loaded['procedures']:,} procedures, "
             f"{loaded['pain_assessments']:,} pain scores, {loaded['follow_ups']:,} follow-ups (loaded in {loaded['seconds']:.1f} s)"
@@ -296,8 +303,10 @@ def main() -> None:
             )
         _wait_for(port, process, log)
 
-        coordinator = [Session(port) for _ in range(args.clients)]
-        investigator = [Session(port) for _ in range(args.clients)]
+        # At least one session per worker, so that the warm-up can keep every worker busy at once.
+        sessions = max(args.clients, args.workers)
+        coordinator = [Session(port) for _ in range(sessions)]
+        investigator = [Session(port) for _ in range(sessions)]
         for session in coordinator:
             session.log_in("bench_coordinator")
         for session in investigator:
@@ -310,7 +319,7 @@ def main() -> None:
         assert status == 200
 
         rng = random.Random(args.seed)
-        site_a_patients = [f"/patients/{pk}/" for pk in rng.sample(range(1, args.patients + 1, 2), 200)]
+        site_a_patients = [f"/patients/{pk}/" for pk in rng.sample(range(1, loaded["patients"] + 1, 2), 200)]
         for session in coordinator:
             session.search("Surname42")  # a name search held in each session (never in the URL)
         pages = [
@@ -327,11 +336,10 @@ def main() -> None:
             ("patient page", coordinator, site_a_patients),
         ]
         results = []
-        for label, sessions, paths in pages:
-            for session in sessions[: args.workers]:  # warm every worker
-                for path in paths[:2]:
-                    session.request("GET", path)
-            outcome = drive(sessions, paths, requests=args.requests, seconds=args.seconds)
+        for label, users, paths in pages:
+            # Warm-up: as many concurrent clients as workers, so that every worker serves the page.
+            drive(users[: args.workers], paths, requests=4 * args.workers, seconds=args.seconds)
+            outcome = drive(users[: args.clients], paths, requests=args.requests, seconds=args.seconds)
             results.append({"page": label, **outcome})
             console.print(f"  {label}: p50 {outcome['p50_ms']:.1f} ms, p95 {outcome['p95_ms']:.1f} ms, {outcome['rps']:.0f} req/s")
 
@@ -346,6 +354,8 @@ def main() -> None:
                           p95 if r["p95_ms"] < 150 else f"[red]{p95}[/]", f"{r['max_ms']:.1f}", f"{r['rps']:.0f}", f"{r['p50_ms'] / baseline:.1f}")
         console.print(table)
         console.print(f"dashboard, first uncached computation in one worker: {cold_dashboard_ms:.0f} ms")
+        console.print(f"load average (1, 5, 15 min) at start {load_at_start}, at end {tuple(round(x, 2) for x in os.getloadavg())}: "
+                      "other work on the machine shares the CPUs with server and clients")
         if args.json:
             print(json.dumps({"loaded": loaded, "cold_dashboard_ms": cold_dashboard_ms, "results": results}, indent=2))
         if any(r["failures"] for r in results):
@@ -357,8 +367,8 @@ def main() -> None:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if args.keep:
-            console.print(f"kept {folder}")
+        if args.keep or args.registry:
+            console.print(f"kept {folder} (reuse it with --registry {folder})")
         else:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -86,3 +86,41 @@ def test_dashboard_has_no_identifiers(world, role):
     html = world.client(role).get(reverse("web:dashboard")).content.decode()
     for value in (*world.phi_a[:2], *world.phi_b[:2], world.phi_a[2].isoformat()):
         assert value not in html
+
+
+def test_while_one_request_computes_the_others_get_the_previous_figures(world):
+    from django.core.cache import cache
+
+    from vertebro.registry.selectors.data_version import registry_data_version
+
+    today = date.today()
+    first = site_aggregates(today=today)
+    pain_assessment_record(procedure=world.procedure_a, assessed_on=today - timedelta(days=1), score=1)
+    computing = f"vertebro-dashboard-{today.isoformat()}-{registry_data_version()}-computing"
+    cache.add(computing, 1)  # another process is computing the new version
+    stale = site_aggregates(today=today)
+    assert not stale.current and stale.figures == first.figures
+    html = world.client("coordinator_a").get(reverse("web:dashboard")).content.decode()
+    assert "newer figures are being computed" in html
+    cache.delete(computing)
+    fresh = site_aggregates(today=today)
+    assert fresh.current and fresh.figures != first.figures
+
+
+def test_served_processes_share_a_cache_keyed_by_their_database(monkeypatch, tmp_path):
+    import importlib
+
+    import vertebro.registry.settings as settings_module
+
+    prefixes = []
+    try:
+        for name in ("one.sqlite3", "two.sqlite3"):
+            monkeypatch.setenv("VERTEBRO_CACHE_DIR", str(tmp_path / "cache"))
+            monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / name}")
+            caches = importlib.reload(settings_module).CACHES["default"]
+            assert caches["BACKEND"].endswith("FileBasedCache") and caches["LOCATION"] == str(tmp_path / "cache")
+            prefixes.append(caches["KEY_PREFIX"])
+    finally:
+        monkeypatch.undo()
+        importlib.reload(settings_module)
+    assert prefixes[0] != prefixes[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -67,6 +68,9 @@ def serve(
 ) -> None:
     """Serve the web app with gunicorn (a production-grade WSGI server); static files are served by the
     app itself (WhiteNoise). The registry comes from DATABASE_URL as for every command."""
+    # Workers keep their database connection between requests, and share one cache, unless told otherwise.
+    os.environ.setdefault("VERTEBRO_CONN_MAX_AGE", "600")
+    os.environ.setdefault("VERTEBRO_CACHE_DIR", str(Path(os.environ.get("VERTEBRO_HOME") or Path.cwd()) / "var" / "cache"))
     where = open_registry()
     from django.db import connections
     from gunicorn.app.base import BaseApplication

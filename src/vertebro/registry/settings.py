@@ -23,6 +23,7 @@ With ``VERTEBRO_SECRET_KEY``, ``VERTEBRO_ALLOWED_HOSTS`` and ``VERTEBRO_HTTPS=1`
 
 from __future__ import annotations
 
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -163,6 +164,10 @@ def database_config(url: str | None) -> dict:
 
 
 DATABASES = {"default": database_config(os.environ.get("DATABASE_URL"))}
+# A server keeps its connections between requests (`vertebro serve` sets 600 s): a new SQLite connection
+# starts with an empty page cache and re-reads the schema, which costs more than most pages.
+DATABASES["default"]["CONN_MAX_AGE"] = _env_int("VERTEBRO_CONN_MAX_AGE", 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ROOT_URLCONF = "vertebro.registry.urls"
 
@@ -183,9 +188,23 @@ STATICFILES_DIRS = [Path(__file__).resolve().parent / "web" / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Each server process keeps the dashboard's aggregates; their key carries the registry's data version,
-# so a change anywhere (form, import, script) makes the next request compute them afresh.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "vertebro"}}
+# The dashboard's aggregates are cached under the registry's data version, so a change anywhere (form,
+# import, script) makes the next request compute them afresh. `vertebro serve` sets VERTEBRO_CACHE_DIR so
+# that its worker processes share one cache (each version is computed once); the key prefix names the
+# database, so registries never see each other's figures. Without it each process keeps its own.
+_CACHE_DIR = os.environ.get("VERTEBRO_CACHE_DIR")
+if _CACHE_DIR:
+    _database = DATABASES["default"]
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": _CACHE_DIR,
+            "KEY_PREFIX": hashlib.sha256(f"{_database['ENGINE']}|{_database.get('HOST')}|{_database.get('PORT')}|{_database['NAME']}".encode()).hexdigest()[:16],
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "vertebro"}}
 
 LOGGING = {
     "version": 1,
