@@ -18,7 +18,6 @@ import sys
 import time
 import urllib.request
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 

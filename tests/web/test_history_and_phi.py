@@ -149,3 +149,10 @@ def test_dates_for_analysts_count_from_the_index_procedure(world):
     assert display.date(date(2024, 1, 3)) == "day -7"
     assert display.date(date(2024, 1, 10) + timedelta(days=90)) == "day +90"
     assert ValueDisplay(deidentify=True).date(date(2024, 1, 1)) == "(date hidden)"
+
+
+def test_app_pages_forbid_scripts_and_foreign_resources(world):
+    response = world.client("coordinator_a").get(reverse("web:patient", kwargs={"pk": world.patient_a.pk}))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'none'" in policy and "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "<script" not in response.content.decode()

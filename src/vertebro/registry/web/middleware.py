@@ -40,9 +40,18 @@ class IdleSessionTimeoutMiddleware:
         return self.get_response(request)
 
 
+#: The app's pages load nothing from elsewhere and run no script; a page that somehow carried injected
+#: markup still could not send what it shows anywhere. (The Django admin keeps its own rules.)
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
 class NoStoreMiddleware:
     """Every page the app renders may carry protected health information: no browser or proxy may
-    keep a copy (``Cache-Control: no-store``). Static files never reach this middleware."""
+    keep a copy (``Cache-Control: no-store``), and app pages get a strict Content-Security-Policy.
+    Static files never reach this middleware."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -50,6 +59,8 @@ class NoStoreMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         add_never_cache_headers(response)  # max-age=0, no-cache, no-store, must-revalidate, private
+        if not request.path.startswith("/admin/"):
+            response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
 
 
