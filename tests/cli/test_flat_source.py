@@ -15,7 +15,7 @@ from vertebro.errors import VertebroError
 from vertebro.stats.analysis import analyze
 from vertebro.stats.validate import FlatDataError, load_flat_csv
 
-SMALL = Path(__file__).parent / "r" / "core_small.csv"
+SMALL = Path(__file__).parents[1] / "stats" / "r" / "core_small.csv"
 
 
 def test_csv_file_gives_validated_rows_its_path_and_its_name():
