@@ -38,7 +38,7 @@ from ...domain.levels import parse_levels
 from ...domain.rules import parse_flag
 from ...domain.timepoints import UNSCHEDULED, derive_timepoint
 from ..models import FollowUp, Fracture, ImportBatch, PainAssessment, Patient, Procedure, Site, TreatedLevel
-from .flat_import_writes import fetch_frame, insert_rows, lock_for_bulk_insert, new_ids, PostgresBulkLoad, same_values, update_with_history
+from .flat_import_writes import BulkWriteSession, PostgresBulkLoad, fetch_frame, insert_rows, new_ids, same_values, update_with_history
 
 #: ``progress(stage, done, total)`` is called as the import advances (for a progress bar).
 Progress = Callable[[str, int, int], None]
@@ -520,10 +520,9 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
     f = _prepare(frame)
     has_instrument = f.attrs.get("has_instrument", False)
     now = timezone.now()
-    lock_for_bulk_insert([Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment])
     records: dict[str, tuple[int, int, int]] = {}
-
-    with PostgresBulkLoad([Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment], len(f)):
+    tables = [Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment]
+    with BulkWriteSession(tables), PostgresBulkLoad(tables, len(f)):
         counts = _upsert(f, import_batch=import_batch, now=now, has_instrument=has_instrument, report=report, records=records)
     import_batch.rows_read = counts.rows_read
     import_batch.rows_created, import_batch.rows_updated = counts.rows_created, counts.rows_updated

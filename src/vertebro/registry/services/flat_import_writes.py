@@ -8,27 +8,38 @@ value; updates go through the ORM and django-simple-history. Used by :mod:`.flat
 from __future__ import annotations
 
 import copy
-import io
+import itertools
+import json
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 
 from ..models import ImportBatch, PainAssessment
 
-_CHUNK = 100_000
 _SQLITE_CACHE_KIB = 512 * 1024
 
 
 def fetch_frame(queryset: models.QuerySet, lookup: str, keys: Iterable, columns: list[str]) -> pd.DataFrame:
-    """``queryset.filter(<lookup>__in=keys)`` as a frame, in chunks the database accepts."""
-    keys = list(keys)
-    step = 900 if connection.vendor == "sqlite" else 20_000
-    rows: list[tuple] = []
-    for start in range(0, len(keys), step):
-        rows += queryset.filter(**{f"{lookup}__in": keys[start : start + step]}).values_list(*columns)
+    """``queryset.filter(<lookup>__in=keys)`` as a frame, in one query whatever the number of keys
+    (:func:`key_set`); no query at all when there are no keys or the table is empty (a first import)."""
+    keys = [k.item() if isinstance(k, np.generic) else k for k in keys]
+    if not keys or not queryset.model._default_manager.exists():
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    rows = list(queryset.filter(**{f"{lookup}__in": key_set(keys)}).values_list(*columns))
     return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def key_set(keys: list) -> RawSQL:
+    """The right-hand side of ``IN`` for many keys, passed as one parameter: a JSON array that
+    SQLite reads with ``json_each``, an array that PostgreSQL unnests. (A list of placeholders is
+    capped at 999 per statement by SQLite and costs seconds to plan at 100k keys.)"""
+    if connection.vendor == "sqlite":
+        return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(keys)])
+    cast = "text[]" if keys and isinstance(keys[0], str) else "bigint[]"
+    return RawSQL(f"SELECT unnest(%s::{cast})", [keys])
 
 
 def same_values(new: pd.Series, old: pd.Series, *, tolerance: float | None = None) -> np.ndarray:
@@ -66,18 +77,35 @@ def _reserve_ids(model: type[models.Model], count: int) -> int:
         return first
 
 
-def lock_for_bulk_insert(models_: Iterable[type[models.Model]]) -> None:
-    """On PostgreSQL keep other writers out of the tables whose ids we reserve (SQLite's
-    immediate transaction already holds the database's write lock). On SQLite give this connection
-    a page cache that holds the indexes being filled (the 2 MB default spills them to disk over and
-    over); the setting lasts until the connection closes."""
-    if connection.vendor == "sqlite":
+class BulkWriteSession:
+    """The connection settings of one bulk import, restored when it ends.
+
+    PostgreSQL: keep other writers out of the tables whose ids we reserve (the lock lasts until the
+    transaction ends). SQLite's immediate transaction already holds the database's write lock; there
+    the main and temporary page caches are made large enough for the indexes being filled and the
+    staging table (the 2 MB default spills them to disk over and over) and set back afterwards.
+    """
+
+    def __init__(self, models_: Iterable[type[models.Model]]):
+        self.tables = [m._meta.db_table for m in models_]
+        self.saved: dict[str, int] = {}
+
+    def __enter__(self) -> BulkWriteSession:
         with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
-    if connection.vendor == "postgresql":
-        tables = ", ".join(m._meta.db_table for m in models_)
-        with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+            if connection.vendor == "sqlite":
+                for schema in ("main", "temp"):
+                    cursor.execute(f"PRAGMA {schema}.cache_size")
+                    self.saved[schema] = int(cursor.fetchone()[0])
+                    cursor.execute(f"PRAGMA {schema}.cache_size = -{_SQLITE_CACHE_KIB}")
+            elif connection.vendor == "postgresql":
+                cursor.execute(f"LOCK TABLE {', '.join(self.tables)} IN SHARE ROW EXCLUSIVE MODE")
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:  # noqa: ANN001
+        if self.saved:
+            with connection.cursor() as cursor:
+                for schema, size in self.saved.items():
+                    cursor.execute(f"PRAGMA {schema}.cache_size = {size}")
 
 
 class PostgresBulkLoad:
@@ -149,77 +177,127 @@ class PostgresBulkLoad:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's mode for the rest of the transaction
 
 
-def _python_column(values: pd.Series) -> list:
-    """Values the SQLite driver binds: ISO dates, None for missing."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        text = np.datetime_as_string(values.to_numpy().astype("datetime64[D]"))
-        return pd.Series(text, dtype="object").where(values.notna().to_numpy(), None).tolist()
-    if pd.api.types.is_float_dtype(values) or pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
-        array = values.astype("object")
-        return array.where(values.notna(), None).tolist()
-    return values.astype("object").where(values.notna(), None).tolist()
+def _python_values(values: object, *, dates_as_text: bool) -> list:
+    """One column as the Python values a driver binds, None for missing. Dates become ISO text
+    (SQLite stores them so) or ``date`` objects (PostgreSQL); they take few distinct values, so each
+    is converted once and shared."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        days = series.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        missing = np.isnat(days)
+        codes, uniques = pd.factorize(days.astype("int64"))
+        as_days = uniques.astype("datetime64[D]")
+        table = np.datetime_as_string(as_days).astype(object) if dates_as_text else as_days.astype(object)
+        out = table[codes]
+        out[missing] = None
+        return out.tolist()
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        table = np.append(np.asarray(series.cat.categories, dtype=object), None)
+        return table[series.cat.codes.to_numpy()].tolist()
+    if isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+        return series.to_numpy(dtype=object, na_value=None).tolist()
+    array = series.to_numpy()
+    if array.dtype.kind in "iub":
+        return array.tolist()
+    if array.dtype.kind == "f":
+        missing = np.isnan(array)
+        if not missing.any():
+            return array.tolist()
+        out = array.astype(object)
+        out[missing] = None
+        return out.tolist()
+    out = array.astype(object, copy=True)
+    out[pd.isna(out)] = None
+    return out.tolist()
 
 
-def insert_rows(model: type[models.Model], rows: pd.DataFrame, *, batch: ImportBatch, now) -> None:  # noqa: ANN001
-    """Insert ``rows`` (columns named by attname, ``id`` included) into ``model``'s table; every other
-    concrete column takes the model default."""
-    if rows.empty:
+def _sql_literal(value: object) -> str:
+    """A constant of an INSERT written into its SQL (so it is not bound a million times)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for {value!r}")
+
+
+def _constant(model: type[models.Model], f: models.Field, *, batch: ImportBatch, now) -> object:  # noqa: ANN001
+    """The value every created row takes in a column the import does not fill."""
+    if f.attname == "import_batch_id":
+        return batch.pk
+    if f.attname == "version":
+        return 1
+    if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+        # As Django itself writes it (SQLite: naive UTC text; PostgreSQL: an aware datetime).
+        return connection.ops.adapt_datetimefield_value(now) if connection.vendor == "sqlite" else now
+    if f.has_default():
+        return f.get_default()
+    if f.null:
+        return None
+    raise ValueError(f"{model.__name__}.{f.attname} has no value and no default")
+
+
+def insert_rows(model: type[models.Model], columns: Mapping[str, object], *, batch: ImportBatch, now) -> None:  # noqa: ANN001
+    """Insert rows given column by column (attname → array, ``id`` included) into ``model``'s table;
+    every other concrete column takes its constant (:func:`_constant`).
+
+    SQLite: the given columns go by ``executemany`` into a bare temporary table, then one
+    ``INSERT … SELECT`` moves them, constants written into the statement, into the real table, whose
+    constraints, keys and indexes check every row as always (SQLite fills a table and its indexes in
+    one statement about twice as fast as row by row: its cursors stay where the last row went).
+    PostgreSQL: one binary ``COPY`` (no text parsing on the server)."""
+    n = len(columns["id"])
+    if not n:
         return
-    n = len(rows)
-    data = rows.copy()
-    for f in model._meta.concrete_fields:
-        if f.attname in data:
-            continue
-        if f.attname == "import_batch_id":
-            value = batch.pk
-        elif f.attname == "version":
-            value = 1
-        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            # As Django itself would write it (SQLite: naive UTC text; PostgreSQL: timestamptz text).
-            value = connection.ops.adapt_datetimefield_value(now) if connection.vendor == "sqlite" else now.isoformat()
-        elif f.has_default():
-            value = f.get_default()
-        elif f.null:
-            value = None
-        else:
-            raise ValueError(f"{model.__name__}.{f.attname} has no value and no default")
-        data[f.attname] = value
-    columns = [f.attname for f in model._meta.concrete_fields]
-    column_sql = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) if c != "id" else "id" for c in columns)
+    fields = model._meta.concrete_fields
+    given = [f for f in fields if f.attname in columns]
     table = connection.ops.quote_name(model._meta.db_table)
-    if connection.vendor == "sqlite":
-        raw = connection.connection
-        placeholders = ", ".join("?" * len(columns))
-        sql = f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})"
-        for start in range(0, n, _CHUNK):
-            part = data.iloc[start : start + _CHUNK]
-            with connection.wrap_database_errors:  # driver errors become django.db errors
-                raw.executemany(sql, zip(*(_python_column(part[c]) for c in columns)))
+    sqlite = connection.vendor == "sqlite"
+    values = [_python_values(columns[f.attname], dates_as_text=sqlite) for f in given]
+    if sqlite:
+        _sqlite_insert(table, fields, columns, values, {f.attname: _constant(model, f, batch=batch, now=now) for f in fields if f.attname not in columns})
         return
+    constant_columns = [itertools.repeat(_constant(model, f, batch=batch, now=now), n) for f in fields if f.attname not in columns]
+    ordered = given + [f for f in fields if f.attname not in columns]
     with connection.wrap_database_errors:
-        _copy_into(table, column_sql, data[columns])
+        _copy_binary(model._meta.db_table, ordered, zip(*values, *constant_columns))
 
 
-def _copy_into(table: str, column_sql: str, data: pd.DataFrame) -> None:
-    """``COPY ... FROM STDIN`` a frame as CSV (written by Arrow: fast, exact floats, ISO dates)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+def _sqlite_insert(table: str, fields: list[models.Field], columns: Mapping[str, object], values: list[list], constants: dict) -> None:
+    stage = "temp.vertebro_import_stage"
+    given = [f for f in fields if f.attname in columns]
+    slot = {f.attname: f"c{i}" for i, f in enumerate(given)}
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    select = ", ".join(slot[f.attname] if f.attname in slot else _sql_literal(constants[f.attname]) for f in fields)
+    raw = connection.connection
+    with connection.wrap_database_errors:  # driver errors become django.db errors
+        raw.execute(f"DROP TABLE IF EXISTS {stage}")
+        raw.execute(f"CREATE TABLE {stage} ({', '.join(slot.values())})")
+        try:
+            raw.executemany(f"INSERT INTO {stage} VALUES ({', '.join('?' * len(given))})", zip(*values))
+            raw.execute(f"INSERT INTO {table} ({names}) SELECT {select} FROM {stage} ORDER BY rowid")
+        finally:
+            raw.execute(f"DROP TABLE IF EXISTS {stage}")
 
-    arrays = {}
-    for name in data.columns:
-        values = data[name]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            arrays[name] = pa.array(values.to_numpy().astype("datetime64[D]"), mask=values.isna().to_numpy(), type=pa.date32())
-        else:
-            arrays[name] = pa.array(values.astype("object").where(values.notna(), None).tolist(), from_pandas=True)
-    table_arrow = pa.table(arrays)
-    sql = f"COPY {table} ({column_sql}) FROM STDIN (FORMAT csv, HEADER false)"
-    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy_:
-        for start in range(0, table_arrow.num_rows, _CHUNK):
-            buffer = io.BytesIO()
-            options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-            pacsv.write_csv(table_arrow.slice(start, _CHUNK), buffer, write_options=options)
-            copy_.write(buffer.getvalue())
+
+def _copy_binary(table: str, fields: list[models.Field], rows: Iterable[tuple]) -> None:
+    """``COPY table (fields) FROM STDIN (FORMAT binary)``, typed by the table's own column types."""
+    quote = connection.ops.quote_name
+    with connection.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+            [table],
+        )
+        types = dict(cursor.fetchall())
+        sql = f"COPY {quote(table)} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN (FORMAT binary)"
+        with cursor.copy(sql) as copy_:
+            copy_.set_types([types[f.column] for f in fields])
+            for row in rows:
+                copy_.write_row(row)
 
 
 def _diff_reason(batch: ImportBatch, old: Mapping, new: Mapping) -> str:
@@ -244,7 +322,7 @@ def update_with_history(model: type[models.Model], targets: pd.DataFrame, fields
         return
     ids = targets["id"].astype(int).tolist()
     objects = {o.pk: o for o in _objects(model, ids)}
-    with_history = set(fetch_frame(model.history.all(), "id", ids, ["id"])["id"].tolist()) if ids else set()
+    with_history = set(model.history.filter(id__in=key_set(ids)).values_list("id", flat=True))
     before = []
     for pk in ids:
         if pk not in with_history:
@@ -272,11 +350,7 @@ def update_with_history(model: type[models.Model], targets: pd.DataFrame, fields
 
 
 def _objects(model: type[models.Model], ids: list[int]) -> list[models.Model]:
-    step = 900
-    found: list[models.Model] = []
-    for start in range(0, len(ids), step):
-        found += model.objects.filter(pk__in=ids[start : start + step])
-    return found
+    return list(model.objects.filter(pk__in=key_set(ids)))
 
 
 def _model_value(value: object) -> object:
