@@ -183,6 +183,14 @@ def test_edit_patient_records_old_and_new_in_history(world):
     assert "<del>Female</del> → <ins>Male</ins>" in history
 
 
+def test_saving_a_patient_unchanged_writes_nothing(world):
+    patient = world.patient_a
+    response = world.client("coordinator_a").post(reverse("web:patient_edit", kwargs={"pk": patient.pk}), _edit_data(patient), follow=True)
+    assert "Nothing changed" in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.version == 1 and patient.history.count() == 1
+
+
 def test_second_concurrent_edit_gets_the_conflict_page(world):
     patient = world.patient_a
     url = reverse("web:patient_edit", kwargs={"pk": patient.pk})

@@ -15,11 +15,11 @@ from ....domain.timepoints import BY_CODE, UNSCHEDULED
 from ...models import FollowUp, PainAssessment, Procedure
 from ...services.capture import follow_up_with_score_record
 from ...services.clinical import pain_assessment_record
-from ...services.records import EditConflict, record_update
+from ...services.records import EditConflict
 from ..forms.assessments import FollowUpEditForm, FollowUpWithScoreForm, PainEditForm, PainForm, timepoint_label
 from ..forms.base import add_service_error
 from ..permissions import require_edit, visible_or_404
-from .common import next_url, render_conflict, today
+from .common import next_url, render_conflict, today, update_if_changed
 
 FOLLOW_UP_FIELDS = ("seen_on", "venue", "recurrent_pain", "new_fracture_level", "further_procedure", "analgesics")
 DUPLICATE_SCORE = "This procedure already has a score at that timepoint. Open it from the patient page to correct it."
@@ -115,7 +115,7 @@ def pain_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("assessed_on", DUPLICATE_SCORE)
             return render(request, "web/pain_form.html", context)
         try:
-            record_update(record=assessment, expected_version=data["version"], changes=changes, user=request.user)
+            written = update_if_changed(record=assessment, expected_version=data["version"], changes=changes, user=request.user)
         except EditConflict as conflict:
             return render_conflict(
                 request, template="web/pain_form.html", context=context, form=form,
@@ -124,7 +124,7 @@ def pain_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except (DomainError, ValidationError) as error:
             add_service_error(form, error, {"timepoint": "assessed_on"})
         else:
-            messages.success(request, "Pain score saved.")
+            messages.success(request, "Pain score saved." if written else "Nothing changed: nothing was saved.")
             return redirect(_anchor(procedure.patient_id, f"pain-{assessment.pk}"))
     return render(request, "web/pain_form.html", context)
 
@@ -174,7 +174,7 @@ def follow_up_edit(request: HttpRequest, pk: int) -> HttpResponse:
         values = _follow_up_values(form.cleaned_data)
         values["new_fracture"] = values["new_fracture_level"] is not None
         try:
-            record_update(record=visit, expected_version=form.cleaned_data["version"], changes=values, user=request.user)
+            written = update_if_changed(record=visit, expected_version=form.cleaned_data["version"], changes=values, user=request.user)
         except EditConflict as conflict:
             return render_conflict(
                 request, template="web/follow_up_form.html", context=context, form=form,
@@ -184,6 +184,6 @@ def follow_up_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
         else:
-            messages.success(request, "Follow-up saved.")
+            messages.success(request, "Follow-up saved." if written else "Nothing changed: nothing was saved.")
             return redirect(_anchor(procedure.patient_id, f"follow-up-{visit.pk}"))
     return render(request, "web/follow_up_form.html", context)

@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from ...models import Patient
 from ...selectors.history import ValueDisplay
-from ...services.records import EditConflict
+from ...services.records import EditConflict, record_update
 from ..permissions import access_for
 
 
@@ -72,6 +72,16 @@ def _as_post(field: forms.Field, value: object) -> str | None:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def update_if_changed(*, record, expected_version: int, changes: dict[str, object], user) -> bool:  # noqa: ANN001
+    """Save ``changes`` through :func:`record_update` (optimistic locking) unless they equal what the
+    record holds: a form saved without changes writes no version and no empty history entry.
+    Returns whether anything was written."""
+    if all(_same(getattr(record, name), value) for name, value in changes.items()):
+        return False
+    record_update(record=record, expected_version=expected_version, changes=changes, user=user)
+    return True
 
 
 #: What happens to a field when the user saves the re-presented form.

@@ -14,11 +14,11 @@ from ....domain.errors import DomainError
 from ...models import EligibilityAssessment, Fracture, Patient
 from ...services.capture import eligibility_override_checked
 from ...services.clinical import eligibility_record, fracture_create
-from ...services.records import EditConflict, record_update
+from ...services.records import EditConflict
 from ..forms.base import add_service_error
 from ..forms.patients import EligibilityForm, FractureEditForm, FractureForm, OverrideForm
 from ..permissions import require_edit, require_override, visible_or_404
-from .common import render_conflict, today
+from .common import render_conflict, today, update_if_changed
 
 FRACTURE_FIELDS = (
     "level", "etiology", "pathologic_cause", "pathologic_basis", "primary_site", "onset_date", "mri_oedema", "height_loss_pct",
@@ -64,7 +64,7 @@ def fracture_edit(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"form": form, "patient": patient, "fracture": fracture}
     if request.method == "POST" and form.is_valid():
         try:
-            record_update(record=fracture, expected_version=form.cleaned_data["version"], changes=_fracture_values(form.cleaned_data), user=request.user)
+            written = update_if_changed(record=fracture, expected_version=form.cleaned_data["version"], changes=_fracture_values(form.cleaned_data), user=request.user)
         except EditConflict as conflict:
             return render_conflict(
                 request, template="web/fracture_form.html", context=context, form=form, form_kwargs={}, conflict=conflict,
@@ -73,7 +73,7 @@ def fracture_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
         else:
-            messages.success(request, "Fracture saved.")
+            messages.success(request, "Fracture saved." if written else "Nothing changed: nothing was saved.")
             return redirect(_patient_anchor(patient.pk, f"fracture-{fracture.pk}"))
     return render(request, "web/fracture_form.html", context)
 

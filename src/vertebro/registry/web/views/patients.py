@@ -22,13 +22,13 @@ from ...models import Patient, Site
 from ...selectors.history import patient_history
 from ...selectors.patients import patient_list_count, patient_list_queryset, patient_overview, patient_rows
 from ...services.clinical import patient_create
-from ...services.records import EditConflict, record_update
+from ...services.records import EditConflict
 from ..charts import Series, line_chart
 from ..forms.base import add_service_error
 from ..forms.patients import PatientEditForm, PatientForm
 from ..paging import ListPage, last_page, page_number
 from ..permissions import access_for, require_any_edit, require_edit, visible_or_404
-from .common import render_conflict, value_display
+from .common import render_conflict, update_if_changed, value_display
 
 PAGE_SIZE = 50
 SEARCH_SESSION_KEY = "vertebro_patient_search"
@@ -173,7 +173,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         require_edit(request, data["site"])
         try:
-            record_update(record=patient, expected_version=data["version"], changes=_patient_values(data), user=request.user)
+            written = update_if_changed(record=patient, expected_version=data["version"], changes=_patient_values(data), user=request.user)
         except EditConflict as conflict:
             return render_conflict(
                 request, template="web/patient_form.html", context=context, form=form,
@@ -182,7 +182,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except (DomainError, ValidationError) as error:
             add_service_error(form, error, {"site_id": "site"})
         else:
-            messages.success(request, "Patient details saved.")
+            messages.success(request, "Patient details saved." if written else "Nothing changed: nothing was saved.")
             return redirect("web:patient", pk=patient.pk)
     return render(request, "web/patient_form.html", context)
 

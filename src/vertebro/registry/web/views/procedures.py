@@ -17,11 +17,11 @@ from ....domain.errors import DomainError
 from ...models import Complication, EligibilityAssessment, Patient, Procedure
 from ...services.capture import procedure_update, procedure_with_complications_create
 from ...services.clinical import EligibilityBlocked, complication_create
-from ...services.records import EditConflict, record_update
+from ...services.records import EditConflict
 from ..forms.base import add_service_error
 from ..forms.procedures import ComplicationEditForm, ComplicationForm, ComplicationFormSet, ProcedureEditForm, ProcedureForm
 from ..permissions import access_for, require_edit, visible_or_404
-from .common import render_conflict
+from .common import render_conflict, update_if_changed
 
 PROCEDURE_FIELDS = ("performed_on", "kind", "approach", "operator", "biopsy_taken", "biopsy_result")
 COMPLICATION_FIELDS = ("kind", "leak_route", "symptomatic", "noted_on", "notes")
@@ -99,7 +99,7 @@ def procedure_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            procedure_update(
+            saved = procedure_update(
                 procedure=procedure, expected_version=data["version"], changes=_procedure_values(data), treated=data["treated"], user=request.user
             )
         except EditConflict as conflict:
@@ -122,7 +122,7 @@ def procedure_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
         else:
-            messages.success(request, "Procedure saved.")
+            messages.success(request, "Procedure saved." if saved.version > data["version"] else "Nothing changed: nothing was saved.")
             return redirect(_anchor(patient.pk, f"procedure-{procedure.pk}"))
     return render(request, "web/procedure_form.html", context)
 
@@ -155,7 +155,7 @@ def complication_edit(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"form": form, "patient": procedure.patient, "procedure": procedure, "complication": complication}
     if request.method == "POST" and form.is_valid():
         try:
-            record_update(record=complication, expected_version=form.cleaned_data["version"], changes=_complication_values(form.cleaned_data), user=request.user)
+            written = update_if_changed(record=complication, expected_version=form.cleaned_data["version"], changes=_complication_values(form.cleaned_data), user=request.user)
         except EditConflict as conflict:
             return render_conflict(
                 request, template="web/complication_form.html", context=context, form=form, form_kwargs={}, conflict=conflict,
@@ -164,6 +164,6 @@ def complication_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
         else:
-            messages.success(request, "Complication saved.")
+            messages.success(request, "Complication saved." if written else "Nothing changed: nothing was saved.")
             return redirect(_anchor(procedure.patient_id, f"complication-{complication.pk}"))
     return render(request, "web/complication_form.html", context)
