@@ -32,10 +32,17 @@ class Series:
 
 
 def _x_positions(n: int) -> list[float]:
+    """Points from the left edge to the right edge of the plot (lines)."""
     inner = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     if n == 1:
         return [MARGIN_LEFT + inner / 2]
     return [MARGIN_LEFT + inner * i / (n - 1) for i in range(n)]
+
+
+def _band_centres(n: int) -> list[float]:
+    """The middles of ``n`` equal bands across the plot (bars, which must not cross the axis)."""
+    inner = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    return [MARGIN_LEFT + inner * (i + 0.5) / n for i in range(n)]
 
 
 def _y(value: float, y_max: float) -> float:
@@ -43,7 +50,7 @@ def _y(value: float, y_max: float) -> float:
     return MARGIN_TOP + inner * (1 - value / y_max)
 
 
-def _frame(title: str, x_labels: Sequence[str], y_max: float, y_ticks: Sequence[float], y_format: str) -> list[str]:
+def _frame(title: str, x_labels: Sequence[str], xs: Sequence[float], y_max: float, y_ticks: Sequence[float], y_format: str) -> list[str]:
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
@@ -52,7 +59,7 @@ def _frame(title: str, x_labels: Sequence[str], y_max: float, y_ticks: Sequence[
         y = _y(tick, y_max)
         parts.append(f'<line class="grid" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{y_format.format(tick)}</text>')
-    for x, label in zip(_x_positions(len(x_labels)), x_labels):
+    for x, label in zip(xs, x_labels):
         parts.append(f'<text class="tick" x="{x:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 18}" text-anchor="middle">{escape(label)}</text>')
     return parts
 
@@ -68,8 +75,8 @@ def _legend(series: Sequence[Series]) -> list[str]:
 
 def line_chart(*, title: str, x_labels: Sequence[str], series: Sequence[Series], y_max: float = 10.0, y_label: str = "") -> SafeString:
     """Lines over categorical x positions; a missing value breaks its line."""
-    parts = _frame(title, x_labels, y_max, [y_max * i / 5 for i in range(6)], "{:g}")
     xs = _x_positions(len(x_labels))
+    parts = _frame(title, x_labels, xs, y_max, [y_max * i / 5 for i in range(6)], "{:g}")
     for s in series:
         segment: list[str] = []
         segments = []
@@ -105,10 +112,9 @@ def line_chart(*, title: str, x_labels: Sequence[str], series: Sequence[Series],
 def capture_chart(*, title: str, x_labels: Sequence[str], rates: Sequence[float | None], target: float, target_index: int) -> SafeString:
     """Bars of capture rates (0–1) with the target as a dashed line; the bar the target applies to
     (``target_index``) shows whether it meets it."""
-    parts = _frame(title, x_labels, 1.0, [0, 0.2, 0.4, 0.6, 0.8, 1.0], "{:.0%}")
-    xs = _x_positions(len(x_labels))
-    step = (xs[1] - xs[0]) if len(xs) > 1 else WIDTH / 2
-    bar = step * 0.55
+    xs = _band_centres(len(x_labels))
+    parts = _frame(title, x_labels, xs, 1.0, [0, 0.2, 0.4, 0.6, 0.8, 1.0], "{:.0%}")
+    bar = (WIDTH - MARGIN_LEFT - MARGIN_RIGHT) / len(x_labels) * 0.6
     for i, (x, label, rate) in enumerate(zip(xs, x_labels, rates)):
         if rate is None:
             parts.append(f'<text class="tick" x="{x:.1f}" y="{_y(0.05, 1):.1f}" text-anchor="middle">n/a</text>')
