@@ -88,7 +88,11 @@ class Procedure(RegistryRecord):
 
     class Meta:
         ordering = ["patient_id", "performed_on", "id"]
-        indexes = [models.Index(fields=["patient", "performed_on"])]
+        indexes = [
+            models.Index(fields=["patient", "performed_on"]),
+            # The worklist asks which procedures have a timepoint window open now: a range on the date.
+            models.Index(fields=["performed_on"], name="procedure_performed_on_idx"),
+        ]
         constraints = [
             check("procedure_kind_known", in_vocabulary("kind", PROCEDURE_KIND), "procedure kind must be vertebroplasty or kyphoplasty"),
             check("procedure_approach_known", in_vocabulary("approach", APPROACH), "unknown approach"),
