@@ -83,10 +83,32 @@ def coded_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return mapping[codes], np.asarray(new_uniques, dtype="object")
 
 
-def _take(uniques: np.ndarray, codes: np.ndarray) -> pd.Series:
-    """Per-row values from distinct values and codes; None where the code is -1."""
-    table = np.append(np.asarray(uniques, dtype="object"), None)
-    return pd.Series(table[codes], dtype="object")
+@dataclass(frozen=True)
+class _Coded:
+    """A text column as ``values[codes]``: ``codes[i]`` indexes the value of row ``i``, -1 for blank."""
+
+    codes: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, codes: np.ndarray, per_code: np.ndarray) -> _Coded:
+        """From codes into ``per_code`` (values that may repeat, None for "no value")."""
+        recoded, distinct = pd.factorize(pd.Series(per_code, dtype="object"), use_na_sentinel=True)
+        return cls(np.append(recoded, -1)[codes], np.asarray(distinct, dtype="object"))
+
+    def present(self) -> np.ndarray:
+        return self.codes >= 0
+
+    def rows(self) -> np.ndarray:
+        """Per-row values, None where blank."""
+        return np.append(self.values, None)[self.codes]
+
+    def categorical(self) -> pd.Categorical:
+        return pd.Categorical.from_codes(self.codes, categories=pd.Index(self.values, dtype="object"), validate=False)
+
+
+def _vocabulary_codes(vocabulary: Vocabulary) -> np.ndarray:
+    return np.asarray(vocabulary.codes, dtype="object")
 
 
 class _Checker:
@@ -97,7 +119,6 @@ class _Checker:
         self.lines = np.asarray(lines)
         self.found: list[pd.DataFrame] = []
         self._coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._texts: dict[str, pd.Series] = {}
 
     def coded(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         if column not in self._coded:
@@ -107,31 +128,33 @@ class _Checker:
                 self._coded[column] = (np.full(len(self.raw), -1, dtype="int64"), np.array([], dtype="object"))
         return self._coded[column]
 
-    def text(self, column: str) -> pd.Series:
-        """Stripped text; None for blank or absent."""
-        if column not in self._texts:
-            self._texts[column] = _take(*reversed(self.coded(column)))
-        return self._texts[column]
+    def text(self, column: str) -> _Coded:
+        """Stripped text, blank for blank or absent."""
+        return _Coded(*self.coded(column))
 
     def blank(self, column: str) -> np.ndarray:
         return self.coded(column)[0] < 0
 
-    def fail(self, mask: np.ndarray | pd.Series, column: str, values: pd.Series | np.ndarray | str, rule: pd.Series | np.ndarray | str) -> None:
+    def fail(self, mask: np.ndarray, column: str, values, rule) -> None:  # noqa: ANN001
+        """Record ``rule`` for the rows of ``mask``. ``values`` and ``rule`` are a string, a per-row
+        array, or a function giving one (called only when some row fails: building a million
+        strings for a rule nobody broke is most of the cost of a clean file)."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
 
         def pick(v):  # noqa: ANN001, ANN202
-            if isinstance(v, (pd.Series, np.ndarray)):
+            v = v() if callable(v) else v
+            if isinstance(v, (pd.Series, np.ndarray, pd.api.extensions.ExtensionArray)):
                 return pd.Series(np.asarray(v, dtype="object")[mask]).astype(str).to_numpy()
             return v
 
         self.found.append(problems_frame(self.lines[mask], column, pick(values), pick(rule)))
 
-    def parse(self, column: str, parse: Callable[[str], object], *, dtype: str = "object") -> pd.Series:
-        """Apply ``parse`` once per distinct non-blank value; rows whose value fails get its rule.
-        Returns the parsed values (``dtype``: ``object`` with None, ``float64`` with NaN or
-        ``datetime64[ns]`` with NaT for blank and broken cells)."""
+    def _parse_distinct(self, column: str, parse: Callable[[str], object]) -> tuple[np.ndarray, np.ndarray]:
+        """``parse`` once per distinct non-blank value; rows whose value fails get its rule. Returns
+        the row codes and the parsed value per code (with None appended for code -1 and in place of
+        every value that failed)."""
         codes, uniques = self.coded(column)
         parsed = np.empty(len(uniques) + 1, dtype="object")
         rules_ = np.empty(len(uniques) + 1, dtype="object")
@@ -142,27 +165,37 @@ class _Checker:
                 rules_[i] = exc.rule
         bad_unique = np.append(pd.notna(rules_[:-1]), False)
         bad = bad_unique[codes]
-        if bad.any():
-            self.fail(bad, column, self.raw_text(column), rules_[codes])
+        self.fail(bad, column, lambda: self.raw_text(column), lambda: rules_[codes])
         parsed[bad_unique] = None
+        return codes, parsed
+
+    def parse(self, column: str, parse: Callable[[str], object], *, dtype: str) -> np.ndarray:
+        """Parsed values per row: ``float64`` with NaN or ``datetime64[ns]`` with NaT for blank and
+        broken cells."""
+        codes, parsed = self._parse_distinct(column, parse)
         if dtype == "datetime64[ns]":
-            typed = pd.to_datetime(pd.Series(parsed), errors="coerce").to_numpy()
-        elif dtype == "float64":
-            typed = pd.to_numeric(pd.Series(parsed), errors="coerce").to_numpy(dtype="float64")
+            typed = pd.to_datetime(pd.Series(parsed), errors="coerce").to_numpy(dtype="datetime64[ns]")
         else:
-            typed = parsed
-        return pd.Series(typed[codes], dtype=dtype)
+            typed = pd.to_numeric(pd.Series(parsed), errors="coerce").to_numpy(dtype="float64")
+        return typed[codes]
+
+    def vocabulary(self, column: str, vocabulary: Vocabulary) -> _Coded:
+        """Codes into ``vocabulary.codes`` (a code or a label is accepted); -1 for blank and broken."""
+        codes, parsed = self._parse_distinct(column, lambda v: vocabulary.parse(v, field=column))
+        index = {code: i for i, code in enumerate(vocabulary.codes)}
+        position = np.array([index.get(p, -1) if p is not None else -1 for p in parsed], dtype="int64")
+        return _Coded(position[codes], _vocabulary_codes(vocabulary))
 
     def raw_text(self, column: str) -> np.ndarray:
         return self.raw[column].to_numpy() if column in self.raw else np.full(len(self.raw), "", dtype="object")
 
-    def too_long(self, column: str, values: pd.Series) -> None:
-        limit = TEXT_LIMITS[column]
-        codes, uniques = self.coded(column) if column in self.raw else (None, None)
-        if codes is None:
+    def too_long(self, column: str) -> None:
+        if column not in self.raw:
             return
+        limit = TEXT_LIMITS[column]
+        codes, uniques = self.coded(column)
         long_unique = np.append(np.array([len(str(u)) > limit for u in uniques], dtype=bool), False)
-        self.fail(long_unique[codes], column, self.text(column), f"{column} is at most {limit} characters long")
+        self.fail(long_unique[codes], column, lambda: self.text(column).rows(), f"{column} is at most {limit} characters long")
 
 
 def _whole_days(value: str) -> int:
@@ -172,6 +205,8 @@ def _whole_days(value: str) -> int:
         number = float("nan")
     if not number.is_integer():
         raise DomainError("days", value, "days from the procedure must be a whole number")
+    if abs(number) > 1e9:  # beyond any date; the domain's range rule names it (and no integer overflows)
+        rules.check_assessment_days(int(number), field="days")
     return int(number)
 
 
@@ -186,10 +221,20 @@ def _birth_date(value: str, *, today: date) -> date:
     return born
 
 
-def _dates(checker: _Checker, column: str, today: date) -> pd.Series:
+def _dates(checker: _Checker, column: str, today: date) -> np.ndarray:
     if column == "birth_date":
         return checker.parse(column, lambda v: _birth_date(v, today=today), dtype="datetime64[ns]")
     return checker.parse(column, lambda v: rules.parse_date(v, field=column, today=today), dtype="datetime64[ns]")
+
+
+def _iso(dates: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(np.asarray(dates, dtype="datetime64[ns]"), unit="D")
+
+
+def _whole(numbers: np.ndarray) -> pd.arrays.IntegerArray:
+    """Whole numbers held as floats (NaN for missing) as a nullable integer array."""
+    missing = np.isnan(numbers)
+    return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype("int64"), missing)
 
 
 def validate_flat_frame(
@@ -207,6 +252,13 @@ def validate_flat_frame(
         Import for this site only: fills a missing or blank ``site`` and refuses rows of another site.
     today : date, optional
         The latest plausible date (default: today).
+
+    Returns
+    -------
+    FlatValidation
+        Its frame holds text columns as Categoricals (codes of the vocabularies, stripped text),
+        dates as ``datetime64[ns]``, ``age`` and ``days`` as nullable integers, ``recurrent_pain``
+        as nullable booleans.
     """
     today = today or date.today()
     raw = raw.reset_index(drop=True)
@@ -216,58 +268,84 @@ def validate_flat_frame(
     if len(header):
         return FlatValidation(raw.iloc[0:0], combine([header]), len(raw))
 
-    out = pd.DataFrame({"line": lines})
-    patient_id = c.text("patient_id")
+    out: dict[str, object] = {"line": lines}
+    out["patient_id"] = c.text("patient_id")
     c.fail(c.blank("patient_id"), "patient_id", "", "every row needs a patient_id")
-    c.too_long("patient_id", patient_id)
-    out["patient_id"] = patient_id
-    site_values = c.text("site")
-    if site is not None:
-        c.fail(site_values.notna() & (site_values != site), "site", site_values, f"this import is for site {site} only (--site)")
-        site_values = site_values.fillna(site)
-    c.fail(site_values.isna(), "site", "", "every row needs a site")
-    c.too_long("site", site_values)
-    out["site"] = site_values
+    c.too_long("patient_id")
+    out["site"] = _site(c, site)
     for column, vocabulary in (("sex", SEX), ("etiology", ETIOLOGY)):
-        out[column] = c.parse(column, lambda v, voc=vocabulary, col=column: voc.parse(v, field=col))
+        out[column] = c.vocabulary(column, vocabulary)
         c.fail(c.blank(column), column, "", f"every row needs its {column}")
     for column, vocabulary in (("venue", VENUE), ("instrument", INSTRUMENT), ("pathologic_cause", PATHOLOGIC_CAUSE), ("pathologic_basis", PATHOLOGIC_BASIS)):
-        out[column] = c.parse(column, lambda v, voc=vocabulary, col=column: voc.parse(v, field=col))
+        out[column] = c.vocabulary(column, vocabulary)
     for column in ("mrn", "name"):
         out[column] = c.text(column)
-        c.too_long(column, out[column])
+        c.too_long(column)
 
-    out["procedure_date"] = _dates(c, "procedure_date", today)
+    procedure = out["procedure_date"] = _dates(c, "procedure_date", today)
     c.fail(c.blank("procedure_date"), "procedure_date", "", "every row needs the procedure date")
     out["birth_date"] = _dates(c, "birth_date", today)
-    out["age"] = c.parse("age", lambda v: rules.parse_age(v, field="age"), dtype="float64").astype("Int64")
+    out["age"] = c.parse("age", lambda v: rules.parse_age(v, field="age"), dtype="float64")
     _age_checks(c, out)
 
     assessed_on = _dates(c, "assessed_on", today)
-    days_given = c.parse("days", _whole_days, dtype="float64").to_numpy()
-    from_dates = ((assessed_on - out["procedure_date"]) / np.timedelta64(1, "D")).to_numpy()
+    days_given = c.parse("days", _whole_days, dtype="float64")
+    from_dates = (assessed_on - procedure) / np.timedelta64(1, "D")
     disagree = ~np.isnan(from_dates) & ~np.isnan(days_given) & (from_dates != days_given)
-    c.fail(disagree, "days", c.raw_text("days"), "days must equal assessed_on − procedure_date")
+    c.fail(disagree, "days", lambda: c.raw_text("days"), "days must equal assessed_on − procedure_date")
     days = np.where(np.isnan(from_dates), days_given, from_dates)
-    out["assessed_on"] = assessed_on.fillna(out["procedure_date"] + pd.to_timedelta(days, unit="D"))
+    from_days = np.isnat(assessed_on) & ~np.isnan(days) & ~np.isnat(procedure)
+    if from_days.any():
+        assessed_on = assessed_on.copy()
+        assessed_on[from_days] = procedure[from_days] + days[from_days].astype("int64").astype("timedelta64[D]")
+    out["assessed_on"] = assessed_on
     c.fail(c.blank("assessed_on") & c.blank("days"), "assessed_on", "", "every row needs assessed_on (or days from the procedure)")
-    out["days"] = pd.array(days, dtype="Float64").astype("Int64")
-    future = (out["assessed_on"] > pd.Timestamp(today)).to_numpy()
-    if future.any():
-        c.fail(future, "assessed_on", out["assessed_on"].dt.strftime("%Y-%m-%d"), f"a date must lie between {rules.EARLIEST_DATE} and today ({today})")
+    out["days"] = days
+    future = assessed_on > np.datetime64(today, "ns")
+    c.fail(future, "assessed_on", lambda: _iso(assessed_on), f"a date must lie between {rules.EARLIEST_DATE} and today ({today})")
     out["vps"] = c.parse("vps", lambda v: rules.parse_score(v, field="vps"), dtype="float64")
     c.fail(c.blank("vps"), "vps", "", "pain score must be a number from 0 to 10")
 
     _timepoints(c, out)
     _follow_up(c, out)
     _fracture(c, out)
-    patient_codes = pd.factorize(out["patient_id"], use_na_sentinel=True)[0]
-    _one_score_per_timepoint(c, out, patient_codes)
-    _fixed_fields_agree(c, out, patient_codes)
+    patients = out["patient_id"].codes
+    _one_score_per_timepoint(c, out, patients)
+    _fixed_fields_agree(c, out, patients)
 
     problems = combine(c.found)
-    valid = ~np.isin(lines, problems["line"].dropna().astype("int64").to_numpy())
-    return FlatValidation(out[valid].reset_index(drop=True), problems, len(raw))
+    frame = _frame(out)
+    if len(problems):
+        valid = ~np.isin(lines, problems["line"].dropna().astype("int64").to_numpy())
+        frame = frame[valid].reset_index(drop=True)
+    return FlatValidation(frame, problems, len(raw))
+
+
+def _frame(out: dict[str, object]) -> pd.DataFrame:
+    """The validated columns as a frame: Categoricals for text, nullable integers for whole numbers."""
+    columns = {}
+    for name, values in out.items():
+        if isinstance(values, _Coded):
+            columns[name] = values.categorical()
+        elif name in ("age", "days"):
+            columns[name] = _whole(values)
+        else:
+            columns[name] = values
+    return pd.DataFrame(columns, copy=False)
+
+
+def _site(c: _Checker, site: str | None) -> _Coded:
+    codes, values = c.coded("site")
+    if site is not None:
+        other = np.append(values != site, False)[codes]
+        c.fail(other, "site", lambda: c.text("site").rows(), f"this import is for site {site} only (--site)")
+        if (codes < 0).any():
+            if site not in set(values):
+                values = np.append(values, np.array([site], dtype="object"))
+            codes = np.where(codes < 0, int(np.flatnonzero(values == site)[0]), codes)
+    c.fail(codes < 0, "site", "", "every row needs a site")
+    c.too_long("site")
+    return _Coded(codes, values)
 
 
 def _header_problems(columns: pd.Index, *, site: str | None) -> pd.DataFrame:
@@ -287,69 +365,91 @@ def _header_problems(columns: pd.Index, *, site: str | None) -> pd.DataFrame:
     return combine(found) if found else no_problems()
 
 
-def _age_checks(c: _Checker, out: pd.DataFrame) -> None:
-    birth, procedure = out["birth_date"], out["procedure_date"]
-    stated = (c.text("age").notna() | c.text("birth_date").notna()).groupby(out["patient_id"]).transform("any")
-    c.fail(~stated.to_numpy(dtype=bool), "age", "", "every patient needs the age at the procedure or the birth date")
-    known = birth.notna() & procedure.notna()
+def _per_patient_any(flags: np.ndarray, patients: np.ndarray) -> np.ndarray:
+    """Per row: does any row of the same patient have the flag? (True where there is no patient.)"""
+    has = patients >= 0
+    seen = np.bincount(patients[has & flags], minlength=int(patients.max(initial=-1)) + 1) > 0
+    out = np.ones(len(patients), dtype=bool)
+    out[has] = seen[patients[has]]
+    return out
+
+
+def _age_checks(c: _Checker, out: dict) -> None:
+    birth, procedure, age = out["birth_date"], out["procedure_date"], out["age"]
+    stated = _per_patient_any(~c.blank("age") | ~c.blank("birth_date"), out["patient_id"].codes)
+    c.fail(~stated, "age", "", "every patient needs the age at the procedure or the birth date")
+    known = ~np.isnat(birth) & ~np.isnat(procedure)
     if not known.any():
         return
-    born_before = (procedure[known].dt.month * 100 + procedure[known].dt.day) < (birth[known].dt.month * 100 + birth[known].dt.day)
-    computed = pd.Series(pd.NA, index=out.index, dtype="Int64")
-    computed[known] = (procedure[known].dt.year - birth[known].dt.year - born_before.astype(int)).astype("Int64")
+    b, p = pd.DatetimeIndex(birth[known]), pd.DatetimeIndex(procedure[known])
+    born_before = (p.month * 100 + p.day) < (b.month * 100 + b.day)
+    computed = np.full(len(birth), np.nan)
+    computed[known] = p.year - b.year - born_before.astype(int)
     after = known & (birth > procedure)
-    c.fail(after, "birth_date", birth.dt.strftime("%Y-%m-%d"), "the birth date must come before the procedure")
-    too_old = known & ~after & (computed > rules.AGE_MAX).fillna(False)
-    c.fail(too_old, "birth_date", birth.dt.strftime("%Y-%m-%d"), f"age at the procedure must be a whole number of years from {rules.AGE_MIN} to {rules.AGE_MAX}")
-    mismatch = known & ~after & out["age"].notna() & (out["age"] != computed).fillna(False)
-    c.fail(mismatch, "age", out["age"].astype(str), "age must be the whole years from birth_date to procedure_date (" + computed.astype(str) + ")")
+    c.fail(after, "birth_date", lambda: _iso(birth), "the birth date must come before the procedure")
+    too_old = known & ~after & (computed > rules.AGE_MAX)
+    c.fail(too_old, "birth_date", lambda: _iso(birth), f"age at the procedure must be a whole number of years from {rules.AGE_MIN} to {rules.AGE_MAX}")
+    mismatch = known & ~after & ~np.isnan(age) & (age != computed)
+    c.fail(
+        mismatch, "age", lambda: _whole(age).astype(str),
+        lambda: "age must be the whole years from birth_date to procedure_date (" + pd.Series(_whole(computed)).astype(str) + ")",
+    )
 
 
-def _timepoints(c: _Checker, out: pd.DataFrame) -> None:
+_TIMEPOINTS = _vocabulary_codes(TIMEPOINT)
+_BASELINE, _UNSCHEDULED = TIMEPOINT.codes.index("baseline"), TIMEPOINT.codes.index(UNSCHEDULED)
+
+
+def _timepoints(c: _Checker, out: dict) -> None:
     days = out["days"]
-    stated = c.parse("timepoint", lambda v: TIMEPOINT.parse(v, field="timepoint"))
-    blank = c.blank("timepoint") & days.notna().to_numpy()
+    known_days = ~np.isnan(days)
+    timepoint = c.vocabulary("timepoint", TIMEPOINT).codes
+    blank = c.blank("timepoint") & known_days
     if blank.any():
-        derived: dict[int, str | None] = {}
-        for d in days[blank].unique():
+        derived: dict[int, int] = {}
+        for d in np.unique(days[blank]).astype("int64"):
             try:
-                derived[int(d)] = derive_timepoint(int(d))
+                derived[int(d)] = TIMEPOINT.codes.index(derive_timepoint(int(d)))
             except DomainError:
-                derived[int(d)] = None
-        c.fail(blank & (days == 0).fillna(False).to_numpy(), "timepoint", "", "an assessment on the procedure day is baseline or post; give the timepoint")
-        stated = stated.where(~blank, days.map(derived, na_action="ignore").astype("object"))
-    timepoint = stated
-    out["timepoint"] = timepoint
-    known = (timepoint.notna() & days.notna()).to_numpy()
-    late = known & (timepoint == "baseline").to_numpy() & (days > 0).fillna(False).to_numpy()
-    c.fail(late, "assessed_on", days.astype(str), "a baseline assessment must be on or before the procedure date")
+                derived[int(d)] = -1
+        c.fail(blank & (days == 0), "timepoint", "", "an assessment on the procedure day is baseline or post; give the timepoint")
+        timepoint = timepoint.copy()
+        timepoint[blank] = pd.Series(days[blank].astype("int64")).map(derived).to_numpy()
+    out["timepoint"] = _Coded(timepoint, _TIMEPOINTS)
+    known = (timepoint >= 0) & known_days
+    late = known & (timepoint == _BASELINE) & (days > 0)
+    c.fail(late, "assessed_on", lambda: _whole(days).astype(str), "a baseline assessment must be on or before the procedure date")
     check = known & ~late
-    tp_codes, tp_uniques = pd.factorize(timepoint.where(check, None), use_na_sentinel=True)
-    day_values = days.fillna(0).to_numpy(dtype="int64")
-    pairs = pd.DataFrame({"t": tp_codes, "d": day_values})[check].drop_duplicates()
+    whole_days = np.where(known_days, days, 0).astype("int64")
+    # one key per (timepoint, day) pair: each distinct pair is checked once
+    key = timepoint.astype("int64") * (1 << 40) + (whole_days + (1 << 39))
+    distinct = pd.unique(key[check])
     broken = {}
-    for t, d in pairs.itertuples(index=False):
+    for k in distinct.tolist():
+        t, d = divmod(k, 1 << 40)
         try:
-            check_timepoint_matches_days(tp_uniques[t], int(d))
-            rules.check_assessment_days(int(d))
+            check_timepoint_matches_days(TIMEPOINT.codes[t], d - (1 << 39))
+            rules.check_assessment_days(d - (1 << 39))
         except DomainError as exc:
-            broken[(t, d)] = exc.rule
+            broken[k] = exc.rule
     if broken:
-        rule = pd.Series(list(zip(tp_codes, day_values))).map(broken)
-        bad = rule.notna().to_numpy() & check
-        c.fail(bad, "timepoint", timepoint.astype(str) + " (day " + days.astype(str) + ")", rule)
+        bad = check & np.isin(key, list(broken))
+        shown = lambda: np.array([f"{TIMEPOINT.codes[t]} (day {d})" if ok else "" for t, d, ok in zip(timepoint, whole_days, bad)], dtype="object")  # noqa: E731
+        c.fail(bad, "timepoint", shown, lambda: pd.Series(key).map(broken).to_numpy())
 
 
-def _follow_up(c: _Checker, out: pd.DataFrame) -> None:
-    recurrent = c.parse("recurrent_pain", lambda v: rules.parse_flag(v, field="recurrent_pain"))
-    out["recurrent_pain"] = recurrent
+def _follow_up(c: _Checker, out: dict) -> None:
+    codes, parsed = c._parse_distinct("recurrent_pain", lambda v: rules.parse_flag(v, field="recurrent_pain"))
+    value = np.array([bool(p) if p is not None else False for p in parsed])[codes]
+    missing = np.array([p is None for p in parsed])[codes]
+    out["recurrent_pain"] = pd.arrays.BooleanArray(value, missing)
     given = ~c.blank("recurrent_pain")
-    baseline = (out["timepoint"] == "baseline").to_numpy()
-    c.fail(given & baseline, "recurrent_pain", c.raw_text("recurrent_pain"), "recurrent back pain is recorded at follow-up, not at baseline")
-    c.fail(given & ~baseline & c.blank("venue"), "recurrent_pain", c.raw_text("recurrent_pain"), "recurrent back pain is recorded at a follow-up encounter: give its venue")
+    baseline = out["timepoint"].codes == _BASELINE
+    c.fail(given & baseline, "recurrent_pain", lambda: c.raw_text("recurrent_pain"), "recurrent back pain is recorded at follow-up, not at baseline")
+    c.fail(given & ~baseline & c.blank("venue"), "recurrent_pain", lambda: c.raw_text("recurrent_pain"), "recurrent back pain is recorded at a follow-up encounter: give its venue")
 
 
-def _fracture(c: _Checker, out: pd.DataFrame) -> None:
+def _fracture(c: _Checker, out: dict) -> None:
     codes, uniques = c.coded("levels")
     joined, counts = np.empty(len(uniques) + 1, dtype="object"), np.ones(len(uniques) + 1)
     rules_ = np.empty(len(uniques) + 1, dtype="object")
@@ -360,18 +460,24 @@ def _fracture(c: _Checker, out: pd.DataFrame) -> None:
         except DomainError as exc:
             rules_[i] = exc.rule
     bad_levels = np.append(pd.notna(rules_[:-1]), False)[codes]
-    c.fail(bad_levels, "levels", c.raw_text("levels"), rules_[codes])
-    out["levels"] = pd.Series(joined[codes], dtype="object")
+    c.fail(bad_levels, "levels", lambda: c.raw_text("levels"), lambda: rules_[codes])
+    out["levels"] = _Coded.of(codes, joined[:-1])
     cement = c.parse("cement_ml", lambda v: _number(v, "cement_ml"), dtype="float64")
-    per_level = cement.to_numpy() / counts[codes]
+    per_level = cement / counts[codes]
     with np.errstate(invalid="ignore"):
         bad = ~c.blank("cement_ml") & ~((per_level > 0) & (per_level <= rules.CEMENT_ML_MAX))
     rule = f"cement volume must be more than 0 and at most {rules.CEMENT_ML_MAX:g} ml per level (the file gives the total of the procedure's levels)"
-    c.fail(bad & ~np.isnan(per_level), "cement_ml", c.raw_text("cement_ml"), rule)
-    out["cement_ml"] = cement.where(~bad)
+    c.fail(bad & ~np.isnan(per_level), "cement_ml", lambda: c.raw_text("cement_ml"), rule)
+    out["cement_ml"] = np.where(bad, np.nan, cement)
     given = ~c.blank("pathologic_cause") | ~c.blank("pathologic_basis")
-    wrong = given & out["etiology"].notna().to_numpy() & (out["etiology"] != "pathologic").to_numpy()
-    c.fail(wrong, "pathologic_cause", out["pathologic_cause"].fillna(out["pathologic_basis"]).astype(str), "only a pathologic fracture has a cause and basis")
+    etiology = out["etiology"].codes
+    wrong = given & (etiology >= 0) & (etiology != ETIOLOGY.codes.index("pathologic"))
+
+    def shown() -> np.ndarray:
+        cause, basis = out["pathologic_cause"].rows(), out["pathologic_basis"].rows()
+        return np.where(pd.isna(cause), basis, cause)
+
+    c.fail(wrong, "pathologic_cause", shown, "only a pathologic fracture has a cause and basis")
 
 
 def _number(value: str, field: str) -> float:
@@ -381,47 +487,81 @@ def _number(value: str, field: str) -> float:
         raise DomainError(field, value, f"cement volume must be more than 0 and at most {rules.CEMENT_ML_MAX:g} ml per level") from None
 
 
-def _one_score_per_timepoint(c: _Checker, out: pd.DataFrame, patients: np.ndarray) -> None:
-    timepoints = out["timepoint"]
-    tp_codes = pd.factorize(timepoints, use_na_sentinel=True)[0]
-    unscheduled = (timepoints == UNSCHEDULED).to_numpy()
-    day = np.where(unscheduled, out["assessed_on"].to_numpy().astype("datetime64[D]").astype("int64"), 0)
-    keyed = (patients >= 0) & (tp_codes >= 0)
-    key = pd.DataFrame({"p": patients, "t": tp_codes, "d": day})
-    repeated = keyed & key.duplicated(keep=False).to_numpy()
+def _one_score_per_timepoint(c: _Checker, out: dict, patients: np.ndarray) -> None:
+    timepoint = out["timepoint"].codes
+    unscheduled = timepoint == _UNSCHEDULED
+    day = np.where(unscheduled, out["assessed_on"].astype("datetime64[D]").astype("int64"), 0)
+    keyed = (patients >= 0) & (timepoint >= 0)
+    day_codes = pd.factorize(day)[0].astype("int64")
+    key = (patients.astype("int64") * len(_TIMEPOINTS) + timepoint) * (int(day_codes.max(initial=0)) + 1) + day_codes
+    repeated = np.zeros(len(patients), dtype=bool)
+    repeated[keyed] = pd.Series(key[keyed]).duplicated(keep=False).to_numpy()
     if not repeated.any():
         return
-    frame = pd.DataFrame({"p": out["patient_id"], "t": timepoints, "d": day, "line": out["line"]})[repeated]
+    ids, names = out["patient_id"].rows()[repeated], _TIMEPOINTS[timepoint[repeated]]
+    frame = pd.DataFrame({"p": ids, "t": names, "d": day[repeated], "line": out["line"][repeated]})
     lines = frame.groupby(["p", "t", "d"])["line"].transform(lambda s: ", ".join(map(str, s)))
     rule = "one score per patient and timepoint: patient " + frame["p"] + " has " + frame["t"] + " on lines " + lines
-    full_rule = np.empty(len(out), dtype="object")
+    full_rule = np.empty(len(patients), dtype="object")
     full_rule[repeated] = rule.to_numpy()
-    c.fail(repeated, "timepoint", timepoints, full_rule)
+    c.fail(repeated, "timepoint", lambda: out["timepoint"].rows(), full_rule)
 
 
-def _fixed_fields_agree(c: _Checker, out: pd.DataFrame, patients: np.ndarray) -> None:
+def _value_codes(values: object) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a column's values (-1 where missing) and where it has a value."""
+    if isinstance(values, _Coded):
+        return values.codes, values.present()
+    array = np.asarray(values)
+    present = ~np.isnat(array) if array.dtype.kind == "M" else ~np.isnan(array)
+    return pd.factorize(array, use_na_sentinel=True)[0], present
+
+
+def _shown(name: str, values: object, rows: np.ndarray) -> pd.Series:
+    """Values of ``rows`` as the error report quotes them."""
+    if isinstance(values, _Coded):
+        return pd.Series(values.rows()[rows], dtype="object").astype(str)
+    if name == "age":
+        return pd.Series(_whole(np.asarray(values)[rows])).astype(str)
+    return pd.Series(np.asarray(values)[rows]).astype(str)
+
+
+def _fixed_fields_agree(c: _Checker, out: dict, patients: np.ndarray) -> None:
     """A patient's fixed fields agree across rows; a blank cell takes the patient's value."""
     has_patient = patients >= 0
+    count = int(patients.max(initial=-1)) + 1
     for column in FIXED_COLUMNS:
         values = out[column]
-        present = values.notna().to_numpy()
+        codes, present = _value_codes(values)
         if not present.any():
             continue
-        codes = pd.factorize(values, use_na_sentinel=True)[0]
-        pairs = pd.DataFrame({"p": patients, "v": codes})[present & has_patient].drop_duplicates()
-        counts = pairs.groupby("p").size()
-        conflicting = counts.index[counts.to_numpy() > 1].to_numpy()
+        pairs = pd.unique(patients[present & has_patient].astype("int64") * (int(codes.max()) + 1) + codes[present & has_patient])
+        distinct_values = np.bincount(pairs // (int(codes.max()) + 1), minlength=count)
+        conflicting = np.flatnonzero(distinct_values > 1)
         if len(conflicting):
             rows = np.isin(patients, conflicting)
-            key = values.astype(str)
-            shown = key[rows & present].groupby(out["patient_id"][rows & present]).agg(lambda s: " / ".join(sorted(s.unique())))
-            ids = out["patient_id"]
-            full_shown = np.empty(len(out), dtype="object")
-            full_shown[rows] = ids[rows].map(shown).to_numpy()
-            full_rule = np.empty(len(out), dtype="object")
-            full_rule[rows] = ("patient " + ids[rows] + " has conflicting values across rows").to_numpy()
+            with_value = rows & present
+            key = _shown(column, values, with_value)
+            ids = pd.Series(out["patient_id"].rows()[with_value], dtype="object")
+            shown = key.groupby(ids.to_numpy()).agg(lambda s: " / ".join(sorted(s.unique())))
+            row_ids = pd.Series(out["patient_id"].rows()[rows], dtype="object")
+            full_shown = np.empty(len(patients), dtype="object")
+            full_shown[rows] = row_ids.map(shown).to_numpy()
+            full_rule = np.empty(len(patients), dtype="object")
+            full_rule[rows] = ("patient " + row_ids + " has conflicting values across rows").to_numpy()
             c.fail(rows, column, full_shown, full_rule)
-        if not present.all():
-            first = pd.Series(values.to_numpy()[present], index=patients[present]).groupby(level=0).first()
-            filled = pd.Series(patients).map(first)
-            out[column] = values.where(present, filled.astype(values.dtype) if values.dtype != object else filled)
+        blank = ~present & has_patient
+        if blank.any():
+            with_value = np.flatnonzero(present & has_patient)
+            first_patients, first = np.unique(patients[with_value], return_index=True)
+            first_row = np.full(count, -1)
+            first_row[first_patients] = with_value[first]
+            source = np.where(blank, first_row[np.where(has_patient, patients, 0)], -1)
+            fill = source >= 0
+            if isinstance(values, _Coded):
+                filled = values.codes.copy()
+                filled[fill] = values.codes[source[fill]]
+                out[column] = _Coded(filled, values.values)
+            else:
+                filled = np.array(values, copy=True)
+                filled[fill] = filled[source[fill]]
+                out[column] = filled

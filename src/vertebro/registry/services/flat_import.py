@@ -73,80 +73,112 @@ class ImportCounts:
 
 
 # ----------------------------------------------------------------------------------------------
-# Normalising the frame
+# Normalising the frame: one array per column, string work once per distinct value
 # ----------------------------------------------------------------------------------------------
 
 
-def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Stripped text with None for blank; all None when the column is absent. String work runs once
-    per distinct value (a million rows hold few)."""
+def _coded(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Stripped text as codes into its distinct values (-1 for blank or an absent column), codes in
+    order of first appearance. Cheap for Categoricals (what validation hands over)."""
     if column not in frame:
-        return pd.Series(None, index=frame.index, dtype="object")
+        return np.full(len(frame), -1, dtype="int64"), np.array([], dtype="object")
     codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
     stripped = pd.Series(pd.Index(uniques).astype(str), dtype="object").str.strip()
-    table = np.append(stripped.where(stripped != "", None).to_numpy(dtype="object"), None)
-    return pd.Series(table[codes], index=frame.index, dtype="object")
+    recoded, distinct = pd.factorize(stripped.where(stripped != "", None), use_na_sentinel=True)
+    return np.append(recoded, -1)[codes], np.asarray(distinct, dtype="object")
 
 
-def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
+def _text(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Stripped text per row, None for blank or an absent column."""
+    codes, values = _coded(frame, column)
+    return np.append(values, None)[codes]
+
+
+def _parsed(frame: pd.DataFrame, column: str, parse: Callable[[object], object]) -> np.ndarray:
+    """A domain parser applied once per distinct value; None for blank."""
+    codes, values = _coded(frame, column)
+    table = np.empty(len(values) + 1, dtype="object")
+    table[:-1] = [parse(value) for value in values]
+    return table[codes]
+
+
+def _dates(frame: pd.DataFrame, column: str) -> np.ndarray:
     if column not in frame:
-        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+        return np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
     values = frame[column]
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.tz_localize(None) if values.dt.tz is not None else values.astype("datetime64[ns]")
-    text = _text(frame, column)
-    return pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="raise")
+        values = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        return values.to_numpy(dtype="datetime64[ns]")
+    codes, text = _coded(frame, column)
+    table = pd.to_datetime(pd.Series(text, dtype="object").str.slice(0, 10), format="%Y-%m-%d", errors="raise")
+    return np.append(table.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))[codes]
 
 
-def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
     if column not in frame:
-        return pd.Series(np.nan, index=frame.index, dtype="float64")
+        return np.full(len(frame), np.nan)
     values = frame[column]
-    if pd.api.types.is_numeric_dtype(values):
-        return values.astype("float64")
-    return pd.to_numeric(_text(frame, column), errors="raise").astype("float64")
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64").to_numpy()
+    codes, text = _coded(frame, column)
+    table = pd.to_numeric(pd.Series(text, dtype="object"), errors="raise").to_numpy(dtype="float64")
+    return np.append(table, np.nan)[codes]
 
 
-def _by_unique(values: pd.Series, parse: Callable[[object], object]) -> pd.Series:
-    """Apply a domain parser once per distinct value (vocabularies repeat a lot)."""
-    present = values.dropna()
-    mapping = {value: parse(value) for value in present.unique()}
-    return values.map(mapping, na_action="ignore").astype("object").where(values.notna(), None)
+def _present(values: np.ndarray) -> np.ndarray:
+    return ~pd.isna(values)
 
 
-def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame in registry terms: codes, datetime64 dates, floats, and missing for blank."""
-    f = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+def _prepare(frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The frame in registry terms, one array per column: codes (object, None for blank),
+    ``datetime64[ns]`` dates, floats. Also the patient of each row, as codes into the distinct
+    study ids (in order of first appearance)."""
     frame = frame.reset_index(drop=True)
-    for column in ("site", "sex", "etiology", "venue", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument"):
-        f[column] = _text(frame, column)
-    f["study_id"] = _text(frame, "patient_id")
-    f["procedure_date"] = _dates(frame, "procedure_date")
-    f["birth_date"] = _dates(frame, "birth_date")
-    f["age"] = _numbers(frame, "age")
+    r = {column: _text(frame, column) for column in ("site", "sex", "etiology", "venue", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument")}
+    patients, study_ids = _coded(frame, "patient_id")
+    r["procedure_date"] = procedure = _dates(frame, "procedure_date")
+    r["birth_date"] = _dates(frame, "birth_date")
+    r["age"] = _numbers(frame, "age")
     assessed_on = _dates(frame, "assessed_on")
     if "days" in frame:
-        from_days = f["procedure_date"] + pd.to_timedelta(_numbers(frame, "days"), unit="D")
-        assessed_on = assessed_on.fillna(from_days)
-    f["assessed_on"] = assessed_on
-    f["days"] = (f["assessed_on"] - f["procedure_date"]).dt.days
-    timepoint = _text(frame, "timepoint")
-    blank = timepoint.isna()
-    if blank.any():
-        derived = f.loc[blank, "days"].map({d: derive_timepoint(int(d)) for d in f.loc[blank, "days"].unique()})
-        timepoint = timepoint.where(~blank, derived)
-    f["timepoint"] = timepoint
-    f["score"] = _numbers(frame, "vps")
-    f["recurrent_pain"] = _by_unique(_text(frame, "recurrent_pain"), lambda v: parse_flag(v, field="recurrent_pain"))
-    f["levels"] = _by_unique(_text(frame, "levels"), parse_levels)
-    f["cement_ml"] = _numbers(frame, "cement_ml")
-    if f["study_id"].isna().any() or f["procedure_date"].isna().any() or f["assessed_on"].isna().any():
+        days = _numbers(frame, "days")
+        from_days = np.isnat(assessed_on) & ~np.isnan(days) & ~np.isnat(procedure)
+        if from_days.any():
+            assessed_on = assessed_on.copy()
+            assessed_on[from_days] = procedure[from_days] + np.round(days[from_days]).astype("int64").astype("timedelta64[D]")
+    r["assessed_on"] = assessed_on
+    if (patients < 0).any() or np.isnat(procedure).any() or np.isnat(assessed_on).any():
         raise DomainError("patient_id", None, "every row needs patient_id, procedure_date and assessed_on (or days)")
-    orphan = f["recurrent_pain"].notna() & f["venue"].isna()
+    days = ((assessed_on - procedure) // np.timedelta64(1, "D")).astype("int64")
+    timepoint = _text(frame, "timepoint")
+    blank = pd.isna(timepoint)
+    if blank.any():
+        derived = {d: derive_timepoint(int(d)) for d in np.unique(days[blank])}
+        timepoint[blank] = pd.Series(days[blank]).map(derived).to_numpy(dtype="object")
+    r["timepoint"] = timepoint
+    r["score"] = _numbers(frame, "vps")
+    r["recurrent_pain"] = _parsed(frame, "recurrent_pain", lambda v: parse_flag(v, field="recurrent_pain"))
+    r["levels"] = _parsed(frame, "levels", parse_levels)
+    r["cement_ml"] = _numbers(frame, "cement_ml")
+    orphan = _present(r["recurrent_pain"]) & ~_present(r["venue"])
     if orphan.any():
-        raise DomainError("recurrent_pain", f.loc[orphan, "recurrent_pain"].iloc[0], "recurrent pain is recorded at a follow-up encounter, which needs its venue")
-    f.attrs["has_instrument"] = "instrument" in frame
-    return f
+        raise DomainError("recurrent_pain", r["recurrent_pain"][orphan][0], "recurrent pain is recorded at a follow-up encounter, which needs its venue")
+    if "instrument" not in frame:
+        r["instrument"] = None  # every assessment takes the default, one constant
+    return r, patients, study_ids
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """Row of the first occurrence of each code 0..k-1 (codes numbered in order of appearance)."""
+    distinct = pd.Series(codes).drop_duplicates()
+    first = np.empty(len(distinct), dtype="int64")
+    first[distinct.to_numpy()] = distinct.index.to_numpy()
+    return first
+
+
+def _nullable_ids(values: np.ndarray) -> pd.arrays.IntegerArray:
+    missing = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype("int64"), missing)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -182,8 +214,9 @@ def _sites(codes: pd.Series) -> tuple[dict[str, int], tuple[int, int, int]]:
     return known, (len(missing), 0, len(wanted) - len(missing))
 
 
-def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[pd.Series, pd.Series, pd.Series, tuple[int, int, int]]:  # noqa: ANN001
-    """Returns, per study id, the patient pk and "changed" and "existed" flags; and the record counts."""
+def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int]]:  # noqa: ANN001
+    """``people`` holds one row per study id. Returns, aligned with it, the patient pk and
+    "changed" and "existed" flags; and the record counts."""
     columns = ["id", "study_id", "site_id", "sex", "birth_date", "age_at_index", "mrn", "name"]
     existing = _old(fetch_frame(Patient.objects.all(), "study_id", people["study_id"], columns))
     m = people.merge(existing, left_on="study_id", right_on="old_study_id", how="left")
@@ -191,23 +224,21 @@ def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[pd.Seri
     age = m["age"].round().astype("Int64")
 
     new = m[is_new]
-    pk = pd.Series(m["old_id"].to_numpy(), index=m["study_id"]).astype("float64")
+    pk = m["old_id"].to_numpy(dtype="float64")
     if len(new):
         ids = new_ids(Patient, len(new))
         insert_rows(
             Patient,
-            pd.DataFrame(
-                {
-                    "id": ids,
-                    "study_id": new["study_id"].to_numpy(),
-                    "site_id": new["site_id"].to_numpy(),
-                    "sex": new["sex"].to_numpy(),
-                    "birth_date": new["birth_date"].to_numpy(),
-                    "age_at_index": age[is_new].where(new["birth_date"].isna().to_numpy()).to_numpy(),
-                    "mrn": new["mrn"].to_numpy(),
-                    "name": new["name"].to_numpy(),
-                }
-            ),
+            {
+                "id": ids,
+                "study_id": new["study_id"].to_numpy(),
+                "site_id": new["site_id"].to_numpy(),
+                "sex": new["sex"].to_numpy(),
+                "birth_date": new["birth_date"].to_numpy(),
+                "age_at_index": age[is_new].where(new["birth_date"].isna().to_numpy()).array,
+                "mrn": new["mrn"].to_numpy(),
+                "name": new["name"].to_numpy(),
+            },
             batch=batch,
             now=now,
         )
@@ -232,11 +263,9 @@ def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[pd.Seri
         previous = _date_column(old["old_birth_date"]) if column == "birth_date" else old[f"old_{column}"]
         same &= same_values(targets[column].reset_index(drop=True), previous.reset_index(drop=True))
     update_with_history(Patient, targets[~same], ["site_id", "sex", "birth_date", "age_at_index", "mrn", "name"], batch=batch, now=now)
-    flags = np.zeros(len(m), dtype=bool)
-    flags[np.flatnonzero(~is_new)[~same]] = True
-    changed = pd.Series(flags, index=m["study_id"])
-    existed = pd.Series(~is_new, index=m["study_id"])
-    return pk.astype("int64"), changed, existed, (int(is_new.sum()), int((~same).sum()), int(same.sum()))
+    changed = np.zeros(len(m), dtype=bool)
+    changed[np.flatnonzero(~is_new)[~same]] = True
+    return pk.astype("int64"), changed, ~is_new, (int(is_new.sum()), int((~same).sum()), int(same.sum()))
 
 
 def _procedures(keys: pd.DataFrame, known_patients: list[int], *, batch: ImportBatch, now) -> tuple[pd.DataFrame, tuple[int, int, int]]:  # noqa: ANN001
@@ -249,12 +278,7 @@ def _procedures(keys: pd.DataFrame, known_patients: list[int], *, batch: ImportB
     is_new = m["id"].isna().to_numpy()
     ids = new_ids(Procedure, int(is_new.sum()))
     new = m[is_new]
-    insert_rows(
-        Procedure,
-        pd.DataFrame({"id": ids, "patient_id": new["patient_pk"].to_numpy(), "performed_on": new["procedure_date"].to_numpy()}),
-        batch=batch,
-        now=now,
-    )
+    insert_rows(Procedure, {"id": ids, "patient_id": new["patient_pk"].to_numpy(), "performed_on": new["procedure_date"].to_numpy()}, batch=batch, now=now)
     pk = m["id"].to_numpy(dtype="float64")
     pk[is_new] = ids
     out = keys.copy()
@@ -266,9 +290,12 @@ def _procedures(keys: pd.DataFrame, known_patients: list[int], *, batch: ImportB
 def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[set[int], dict[str, tuple[int, int, int]]]:  # noqa: ANN001
     """Fractures and treated levels of each procedure; returns the procedures where something was
     created or changed, and the record counts."""
-    levels = per_procedure["levels"].map(lambda lv: list(lv) if lv else [_NO_LEVEL])
-    treated = per_procedure.assign(level=levels).explode("level", ignore_index=True)
-    treated["cement_ml"] = treated["cement_ml"] / treated["levels"].map(lambda lv: len(lv) if lv else 1)
+    codes, distinct = pd.factorize(per_procedure["levels"], use_na_sentinel=True)
+    level_lists = [list(levels) if levels else [_NO_LEVEL] for levels in distinct] + [[_NO_LEVEL]]
+    per_row = np.array([len(levels) for levels in level_lists])[codes]
+    treated = per_procedure.iloc[np.repeat(np.arange(len(per_procedure)), per_row)].reset_index(drop=True)
+    treated["level"] = np.array([level for code in codes for level in level_lists[code]], dtype="object")
+    treated["cement_ml"] = treated["cement_ml"] / np.repeat(per_row, per_row)
     pathologic = treated["etiology"] == "pathologic"
 
     columns = ["id", "procedure_id", "fracture_id", "cement_ml", "fracture__level", "fracture__etiology",
@@ -289,31 +316,23 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple
     m["cause"], m["basis"] = cause_or_basis("pathologic_cause"), cause_or_basis("pathologic_basis")
     new = m[is_new]
     fracture_ids = new_ids(Fracture, len(new))
+    level = new["level"].to_numpy(dtype="object")
     insert_rows(
         Fracture,
-        pd.DataFrame(
-            {
-                "id": fracture_ids,
-                "patient_id": new["patient_pk"].to_numpy(),
-                "level": new["level"].replace(_NO_LEVEL, None).to_numpy(),
-                "etiology": new["etiology"].to_numpy(),
-                "pathologic_cause": new["cause"].to_numpy(),
-                "pathologic_basis": new["basis"].to_numpy(),
-            }
-        ),
+        {
+            "id": fracture_ids,
+            "patient_id": new["patient_pk"].to_numpy(),
+            "level": np.where(level == _NO_LEVEL, None, level),
+            "etiology": new["etiology"].to_numpy(),
+            "pathologic_cause": new["cause"].to_numpy(),
+            "pathologic_basis": new["basis"].to_numpy(),
+        },
         batch=batch,
         now=now,
     )
     insert_rows(
         TreatedLevel,
-        pd.DataFrame(
-            {
-                "id": new_ids(TreatedLevel, len(new)),
-                "procedure_id": new["procedure_pk"].to_numpy(),
-                "fracture_id": fracture_ids,
-                "cement_ml": new["cement_ml"].to_numpy(),
-            }
-        ),
+        {"id": new_ids(TreatedLevel, len(new)), "procedure_id": new["procedure_pk"].to_numpy(), "fracture_id": fracture_ids, "cement_ml": new["cement_ml"].to_numpy()},
         batch=batch,
         now=now,
     )
@@ -350,63 +369,77 @@ def _assessment_key(f: pd.DataFrame, timepoint: str, assessed_on: str) -> pd.Ser
     return f[timepoint].where(~unscheduled, UNSCHEDULED + "@" + f[assessed_on].dt.strftime("%Y-%m-%d").where(unscheduled, ""))
 
 
-def _assessments(f: pd.DataFrame, *, batch: ImportBatch, now, has_instrument: bool) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[int, int, int]]]:  # noqa: ANN001
+def _insertion_order(procedure_pk: np.ndarray, assessed_on: np.ndarray) -> np.ndarray:
+    """Rows by procedure, then date: created assessments and follow-ups then take ids in the order
+    of every index on them, so the database appends to its indexes instead of seeking (a file
+    already in that order, the usual export, costs one comparison per row)."""
+    day = assessed_on.astype("datetime64[D]").astype("int64")
+    key = procedure_pk * (1 << 24) + (day - day.min(initial=0))
+    if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):
+        return np.arange(len(key))
+    return np.argsort(key, kind="stable")
+
+
+def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_pk: np.ndarray, procedure_new: np.ndarray, batch: ImportBatch, now) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[int, int, int]]]:  # noqa: ANN001
     """Pain assessments and their follow-up encounters; returns per row "assessment new" and
     "assessment or follow-up changed" flags, and the record counts. Only rows of procedures that
     existed before can match a stored assessment, so only they are compared."""
-    n = len(f)
-    timepoint = f["timepoint"].to_numpy()
-    wants_follow_up = (timepoint != "baseline") & f["venue"].notna().to_numpy() & f["recurrent_pain"].notna().to_numpy()
-    instrument = f["instrument"].fillna("vps").to_numpy() if has_instrument else np.full(n, "vps", dtype="object")
+    n = len(patient_pk)
+    timepoint, venue, recurrent = r["timepoint"], r["venue"], r["recurrent_pain"]
+    wants_follow_up = (timepoint != "baseline") & _present(venue) & _present(recurrent)
+    has_instrument = r["instrument"] is not None
     is_new = np.ones(n, dtype=bool)
     changed = np.zeros(n, dtype=bool)
     follow_up_id = np.full(n, np.nan)
     old = pd.DataFrame()
     fu_counts = (0, 0)
-    known = np.flatnonzero(~f["procedure_new"].to_numpy())
+    known = np.flatnonzero(~procedure_new)
     if len(known):
-        old, positions, fu_counts = _stored_assessments(f.iloc[known], known, batch=batch, now=now, has_instrument=has_instrument)
+        rows = pd.DataFrame({"procedure_pk": procedure_pk[known], **{c: r[c][known] for c in ("timepoint", "assessed_on", "score", "venue", "recurrent_pain")}})
+        if has_instrument:
+            rows["instrument"] = r["instrument"][known]
+        old, positions, fu_counts = _stored_assessments(rows, known, batch=batch, now=now, has_instrument=has_instrument)
         is_new[positions] = False
         follow_up_id[positions] = old["old_follow_up_id"].to_numpy(dtype="float64")
         changed[positions[old["fu_changed"].to_numpy()]] = True
 
+    order = _insertion_order(procedure_pk, r["assessed_on"])
     create_fu = wants_follow_up & np.isnan(follow_up_id)
-    fu_rows = f[create_fu]
+    fu_rows = order[create_fu[order]]
     fu_ids = new_ids(FollowUp, len(fu_rows))
     insert_rows(
         FollowUp,
-        pd.DataFrame(
-            {
-                "id": fu_ids,
-                "patient_id": fu_rows["patient_pk"].to_numpy(),
-                "procedure_id": fu_rows["procedure_pk"].to_numpy(),
-                "seen_on": fu_rows["assessed_on"].to_numpy(),
-                "venue": fu_rows["venue"].to_numpy(),
-                "recurrent_pain": fu_rows["recurrent_pain"].astype(bool).to_numpy(),
-            }
-        ),
+        {
+            "id": fu_ids,
+            "patient_id": patient_pk[fu_rows],
+            "procedure_id": procedure_pk[fu_rows],
+            "seen_on": r["assessed_on"][fu_rows],
+            "venue": venue[fu_rows],
+            "recurrent_pain": recurrent[fu_rows].astype(bool),
+        },
         batch=batch,
         now=now,
     )
-    follow_up_id[create_fu] = fu_ids
+    follow_up_id[fu_rows] = fu_ids
     changed |= create_fu & ~is_new
 
-    new = f[is_new]
+    new = order[is_new[order]]
+    instrument = r["instrument"]
+    if has_instrument:
+        instrument = np.where(_present(instrument[new]), instrument[new], "vps").astype("object")
     insert_rows(
         PainAssessment,
-        pd.DataFrame(
-            {
-                "id": new_ids(PainAssessment, len(new)),
-                "patient_id": new["patient_pk"].to_numpy(),
-                "procedure_id": new["procedure_pk"].to_numpy(),
-                "follow_up_id": pd.array(follow_up_id[is_new], dtype="Float64").astype("Int64"),
-                "assessed_on": new["assessed_on"].to_numpy(),
-                "score": new["score"].to_numpy(),
-                "instrument": instrument[is_new],
-                "timepoint": timepoint[is_new],
-                "venue": new["venue"].to_numpy(),
-            }
-        ),
+        {
+            "id": new_ids(PainAssessment, len(new)),
+            "patient_id": patient_pk[new],
+            "procedure_id": procedure_pk[new],
+            "follow_up_id": _nullable_ids(follow_up_id[new]),
+            "assessed_on": r["assessed_on"][new],
+            "score": r["score"][new],
+            **({"instrument": instrument} if has_instrument else {}),
+            "timepoint": timepoint[new],
+            "venue": venue[new],
+        },
         batch=batch,
         now=now,
     )
@@ -420,7 +453,7 @@ def _assessments(f: pd.DataFrame, *, batch: ImportBatch, now, has_instrument: bo
                 "score": old["score"].astype("float64").to_numpy(),
                 "venue": _keep_blank(old["venue"], old["old_venue"]).to_numpy(),
                 "instrument": (_keep_blank(old["instrument"], old["old_instrument"]) if has_instrument else old["old_instrument"]).to_numpy(),
-                "follow_up_id": pd.array(follow_up_id[positions], dtype="Float64").astype("Int64"),
+                "follow_up_id": _nullable_ids(follow_up_id[positions]),
             }
         )
         same = (
@@ -517,13 +550,12 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
     """
     report = progress or (lambda stage, done, total: None)
     report("reading", 0, len(_STAGES))
-    f = _prepare(frame)
-    has_instrument = f.attrs.get("has_instrument", False)
+    r, patients, study_ids = _prepare(frame)
     now = timezone.now()
     records: dict[str, tuple[int, int, int]] = {}
     tables = [Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment]
-    with BulkWriteSession(tables), PostgresBulkLoad(tables, len(f)):
-        counts = _upsert(f, import_batch=import_batch, now=now, has_instrument=has_instrument, report=report, records=records)
+    with BulkWriteSession(tables), PostgresBulkLoad(tables, len(patients)):
+        counts = _upsert(r, patients, study_ids, import_batch=import_batch, now=now, report=report, records=records)
     import_batch.rows_read = counts.rows_read
     import_batch.rows_created, import_batch.rows_updated = counts.rows_created, counts.rows_updated
     import_batch.rows_unchanged = counts.rows_unchanged
@@ -535,35 +567,43 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
     return counts
 
 
-def _upsert(f: pd.DataFrame, *, import_batch: ImportBatch, now, has_instrument: bool, report: Progress, records: dict) -> ImportCounts:  # noqa: ANN001
+def _upsert(r: dict[str, np.ndarray], patients: np.ndarray, study_ids: np.ndarray, *, import_batch: ImportBatch, now, report: Progress, records: dict) -> ImportCounts:  # noqa: ANN001
     stages = _STAGES
-    people = f.drop_duplicates("study_id")
+    first = _first_rows(patients)
+    people = pd.DataFrame({"study_id": study_ids, **{c: r[c][first] for c in ("site", "sex", "birth_date", "age", "mrn", "name")}})
     site_ids, records["sites"] = _sites(people["site"])
-    people = people.assign(site_id=people["site"].map(site_ids)).reset_index(drop=True)
-    patient_pk, patient_changed, existed, records["patients"] = _patients(people, batch=import_batch, now=now)
-    f["patient_pk"] = f["study_id"].map(patient_pk).astype("int64")
+    people["site_id"] = people["site"].map(site_ids)
+    pk, patient_changed, existed, records["patients"] = _patients(people, batch=import_batch, now=now)
+    patient_pk = pk[patients]
     report("patients", 1, len(stages))
 
-    keys = f[["patient_pk", "procedure_date"]].drop_duplicates()
-    known_patients = patient_pk[existed.to_numpy()].tolist()
-    procedures, records["procedures"] = _procedures(keys, known_patients, batch=import_batch, now=now)
-    matched = f[["patient_pk", "procedure_date"]].merge(procedures, on=["patient_pk", "procedure_date"], how="left")
-    f["procedure_pk"] = matched["procedure_pk"].to_numpy()
-    f["procedure_new"] = matched["procedure_new"].to_numpy(dtype=bool)
+    day = r["procedure_date"].astype("datetime64[D]").astype("int64")
+    procedure_codes = pd.factorize(patients * (int(day.max()) - int(day.min()) + 1) + (day - day.min()))[0]
+    first = _first_rows(procedure_codes)
+    keys = pd.DataFrame({"patient_pk": patient_pk[first], "procedure_date": r["procedure_date"][first]})
+    procedures, records["procedures"] = _procedures(keys, pk[existed].tolist(), batch=import_batch, now=now)
+    procedure_pk = procedures["procedure_pk"].to_numpy()[procedure_codes]
+    procedure_new = procedures["procedure_new"].to_numpy(dtype=bool)[procedure_codes]
     report("procedures", 2, len(stages))
 
-    per_procedure = f.drop_duplicates("procedure_pk")[
-        ["procedure_pk", "patient_pk", "procedure_new", "etiology", "pathologic_cause", "pathologic_basis", "levels", "cement_ml"]
-    ]
-    touched, fracture_counts = _fractures(per_procedure.reset_index(drop=True), batch=import_batch, now=now)
+    per_procedure = pd.DataFrame(
+        {
+            "procedure_pk": procedures["procedure_pk"].to_numpy(),
+            "patient_pk": keys["patient_pk"].to_numpy(),
+            "procedure_new": procedures["procedure_new"].to_numpy(dtype=bool),
+            **{c: r[c][first] for c in ("etiology", "pathologic_cause", "pathologic_basis", "levels", "cement_ml")},
+        }
+    )
+    touched, fracture_counts = _fractures(per_procedure, batch=import_batch, now=now)
     records.update(fracture_counts)
     report("fractures", 3, len(stages))
 
-    pain_new, pain_changed, pain_counts = _assessments(f, batch=import_batch, now=now, has_instrument=has_instrument)
+    pain_new, pain_changed, pain_counts = _assessments(r, patient_pk=patient_pk, procedure_pk=procedure_pk, procedure_new=procedure_new, batch=import_batch, now=now)
     records.update(pain_counts)
-    changed = pain_changed | f["study_id"].map(patient_changed).to_numpy(dtype=bool) | f["procedure_pk"].isin(touched).to_numpy()
+    procedure_touched = per_procedure["procedure_pk"].isin(touched).to_numpy()
+    changed = pain_changed | patient_changed[patients] | procedure_touched[procedure_codes]
     created = int(pain_new.sum())
     updated = int((changed & ~pain_new).sum())
     return ImportCounts(
-        rows_read=len(f), rows_created=created, rows_updated=updated, rows_unchanged=len(f) - created - updated, records=records
+        rows_read=len(patients), rows_created=created, rows_updated=updated, rows_unchanged=len(patients) - created - updated, records=records
     )
