@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -275,3 +276,10 @@ def test_search_pages_without_counting(world):
     assert "more on the next pages" in html and "VPS049" in html and "VPS050" not in html
     second = client.get(PATIENTS + "?search=1&page=2").content.decode()
     assert "VPS050" in second and "VPS054" in second and "Next" not in second.split('class="pager"')[1]
+
+
+def test_timeline_names_each_kind_of_event_in_words(world):
+    page = world.client("coordinator_a").get(reverse("web:patient", kwargs={"pk": world.patient_a.pk})).content.decode()
+    kinds = re.findall(r'<span class="tl-kind">([^<]+)</span>', page)
+    assert {"Fracture", "Procedure", "Pain", "Follow-up", "Complication"} <= set(kinds)
+    assert "Followup" not in kinds

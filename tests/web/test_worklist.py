@@ -142,3 +142,55 @@ def test_kept_names_are_shown_only_to_readers_allowed_to_see_them(world):
 def test_a_page_past_the_end_shows_the_last_page(world):
     page = world.client("coordinator_a").get(f"{WORKLIST}?page=99").context["page"]
     assert page.number == 1 and [item.study_id for item in page.object_list] == ["VPA0001"]
+
+
+@pytest.fixture
+def lone_site(db, django_user_model, fast_passwords):
+    """A site of its own and its coordinator (the shared world has recent procedures at both sites)."""
+    from django.test import Client
+
+    from vertebro.registry.services.accounts import membership_set
+    from vertebro.registry.services.clinical import site_create
+
+    site = site_create(code="SITE-OLD", name="Historical site")
+    user = django_user_model.objects.create_user("coordinator_old", password="x-password-123")
+    membership_set(user=user, site=site, role="coordinator")
+    client = Client()
+    client.force_login(user)
+    return site, client
+
+
+def test_an_empty_worklist_of_a_site_without_procedures_says_so(lone_site):
+    _, client = lone_site
+    page = client.get(WORKLIST).content.decode()
+    assert "no procedure is recorded at your sites yet" in page
+    assert "Every score in an open window is recorded" not in page
+
+
+def test_an_empty_worklist_of_a_historical_cohort_says_the_windows_have_closed(lone_site):
+    site, client = lone_site
+    old = _procedure(site, "VPOLD01", days_ago=3 * 365)
+    page = client.get(WORKLIST).content.decode()
+    assert "the follow-up windows of your sites' procedures have all closed" in page
+    assert f"the most recent procedure was on {old.performed_on.isoformat()}" in page
+    assert "Recently treated patients appear here" in page
+    assert "Every score in an open window is recorded" not in page
+    _procedure(site, "VPNEW01", days_ago=1)  # a recent procedure fills the list again
+    assert "VPNEW01" in client.get(WORKLIST).content.decode()
+
+
+def test_an_empty_filtered_worklist_points_back_to_everything(world):
+    page = world.client("coordinator_a").get(WORKLIST, {"status": "due", "timepoint": "12m"}).content.decode()
+    assert "Nothing due for this status and timepoint." in page
+    assert f'href="{WORKLIST}"' in page
+
+
+def test_an_empty_worklist_with_every_score_in_says_all_recorded(lone_site):
+    from vertebro.registry.services.clinical import pain_assessment_record
+
+    site, client = lone_site
+    procedure = _procedure(site, "VPDONE1", days_ago=1)
+    for day, after in ((1, False), (0, None)):  # baseline before the procedure, post the day after
+        pain_assessment_record(procedure=procedure, assessed_on=date.today() - timedelta(days=day), score=5, after_procedure=after)
+    page = client.get(WORKLIST).content.decode()
+    assert "Nothing due. Every score in an open window is recorded." in page

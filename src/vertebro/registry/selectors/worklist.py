@@ -24,12 +24,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from django.db import connection
+from django.db.models import Max
 
 from ...domain.timepoints import BY_CODE, SCHEDULE, Timepoint, schedule_order
 from ..models import PainAssessment, Patient, Procedure, Site
 from .data_version import registry_data_version
 
 OVERDUE_SHOWN_DAYS = 90
+#: Days after its procedure that a procedure can still put an item on the list (last window + grace).
+LISTED_FOR_DAYS = max(tp.last_day for tp in SCHEDULE) + OVERDUE_SHOWN_DAYS
 STATUSES = ("due", "overdue")
 #: Sort keys offered on the page; a leading "-" reverses.
 SORTS = {
@@ -236,3 +239,9 @@ def worklist_page(
     allowed = set(phi_site_ids)
     page = [item if item.site_id in allowed else replace(item, name=None) for item in page]
     return WorklistPage(items=page, total=total, counts=counts)
+
+
+def latest_procedure_date(*, site_ids: Sequence[int]) -> date | None:
+    """The most recent procedure at ``site_ids`` (None without any): it explains an empty worklist —
+    a registry whose procedures all lie more than :data:`LISTED_FOR_DAYS` days back has nothing to chase."""
+    return Procedure.objects.filter(patient__site_id__in=site_ids).aggregate(latest=Max("performed_on"))["latest"]

@@ -3,13 +3,23 @@ one-click form to record the score (which takes it off the list)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ....domain.timepoints import BY_CODE, SCHEDULE
-from ...selectors.worklist import DEFAULT_SORT, OVERDUE_SHOWN_DAYS, SORTS, STATUSES, worklist_page
+from ...selectors.worklist import (
+    DEFAULT_SORT,
+    LISTED_FOR_DAYS,
+    OVERDUE_SHOWN_DAYS,
+    SORTS,
+    STATUSES,
+    latest_procedure_date,
+    worklist_page,
+)
 from ..paging import ListPage, last_page, page_number
 from ..permissions import access_for
 from .common import today
@@ -53,20 +63,30 @@ def worklist(request: HttpRequest) -> HttpResponse:
     if number > last:  # past the end (items were recorded meanwhile): show the last page
         number, found = last, fetch(last)
     page = ListPage(found.items, number, PAGE_SIZE, found.total, more=number < last_page(found.total, PAGE_SIZE))
-    return render(
-        request,
-        "web/worklist.html",
-        {
-            "page": page,
-            "counts": found.counts,
-            "site_id": site_id,
-            "sites": [m for m in access.memberships if m.site_id in site_ids],
-            "status": status,
-            "timepoint": timepoint,
-            "timepoints": SCHEDULE,
-            "sort": sort,
-            "sort_headers": _sort_headers(sort),
-            "overdue_days": OVERDUE_SHOWN_DAYS,
-            "today": today(),
-        },
-    )
+    return render(request, "web/worklist.html", {
+        "page": page,
+        "counts": found.counts,
+        "site_id": site_id,
+        "sites": [m for m in access.memberships if m.site_id in site_ids],
+        "status": status,
+        "timepoint": timepoint,
+        "timepoints": SCHEDULE,
+        "sort": sort,
+        "sort_headers": _sort_headers(sort),
+        "overdue_days": OVERDUE_SHOWN_DAYS,
+        "listed_for_days": LISTED_FOR_DAYS,
+        "today": today(),
+        "empty": _why_empty(site_ids=[site_id] if site_id else site_ids, filtered=bool(status or timepoint)) if not found.total else None,
+    })
+
+
+def _why_empty(*, site_ids: list[int], filtered: bool) -> dict[str, object]:
+    """Why nothing is listed, so an empty list never reads as "all done" when it is not: no procedure
+    yet, every procedure too old for its windows to be open (an imported historical cohort), or the filters."""
+    latest = latest_procedure_date(site_ids=site_ids)
+    if latest is None:
+        return {"reason": "no_procedures"}
+    left_on = latest + timedelta(days=LISTED_FOR_DAYS)
+    if left_on < today():
+        return {"reason": "all_closed", "latest": latest, "left_on": left_on}
+    return {"reason": "filtered" if filtered else "recorded"}

@@ -1,0 +1,160 @@
+"""Every URL pattern of the web app, for every role, at the user's own site and at the other site.
+
+The rules below name each URL of ``vertebro.registry.web.urls``; a new URL without a rule fails
+:func:`test_every_url_pattern_has_an_access_rule`, so no view escapes the matrix. Each view is then
+requested (GET and POST) by named users holding each role at site A, each role at site B, a user with
+different roles at the two sites, a superuser and an anonymous visitor, always for site A's records.
+A denied request must write nothing, and a page must never show identifiers the reader may not see.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.apps import apps
+from django.test import Client
+from django.urls import URLPattern, reverse
+
+from vertebro.registry.services.accounts import membership_set
+from vertebro.registry.services.clinical import eligibility_record, patient_create
+from vertebro.registry.web import urls as web_urls
+
+PUBLIC, LOGOUT, ANY_MEMBER, EDITOR_ANYWHERE, SITE_READ, SITE_EDIT, SITE_OVERRIDE = (
+    "public", "logout", "any member", "editor anywhere", "site read", "site edit", "site override",
+)
+#: URL name → (rule, the record of site A whose id the URL takes, or None).
+RULES: dict[str, tuple[str, str | None]] = {
+    "login": (PUBLIC, None),
+    "healthz": (PUBLIC, None),
+    "logout": (LOGOUT, None),
+    "dashboard": (ANY_MEMBER, None),
+    "patients": (ANY_MEMBER, None),
+    "patient_new": (EDITOR_ANYWHERE, None),
+    "worklist": (EDITOR_ANYWHERE, None),
+    "patient": (SITE_READ, "patient"),
+    "patient_history": (SITE_READ, "patient"),
+    "record_history": (SITE_READ, "history"),
+    "patient_edit": (SITE_EDIT, "patient"),
+    "fracture_new": (SITE_EDIT, "patient"),
+    "fracture_edit": (SITE_EDIT, "fracture"),
+    "eligibility_new": (SITE_EDIT, "patient"),
+    "procedure_new": (SITE_EDIT, "patient"),
+    "procedure_edit": (SITE_EDIT, "procedure"),
+    "complication_new": (SITE_EDIT, "procedure"),
+    "complication_edit": (SITE_EDIT, "complication"),
+    "pain_new": (SITE_EDIT, "procedure"),
+    "pain_edit": (SITE_EDIT, "pain"),
+    "follow_up_new": (SITE_EDIT, "procedure"),
+    "follow_up_edit": (SITE_EDIT, "follow_up"),
+    "eligibility_override": (SITE_OVERRIDE, "blocked_eligibility"),
+}
+#: username → (role at site A, role at site B); None: not a member there.
+USERS: dict[str, tuple[str | None, str | None]] = {
+    "coordinator_a": ("coordinator", None),
+    "investigator_a": ("investigator", None),
+    "analyst_a": ("analyst", None),
+    "site_admin_a": ("admin", None),
+    "coordinator_b": (None, "coordinator"),
+    "investigator_b": (None, "investigator"),
+    "analyst_b": (None, "analyst"),
+    "site_admin_b": (None, "admin"),
+    "analyst_a_coordinator_b": ("analyst", "coordinator"),
+    "superuser": ("admin", "admin"),
+    "anonymous": (None, None),
+}
+EDIT_ROLES = {"admin", "investigator", "coordinator"}
+HISTORY_KINDS = {"patient": "patient", "fracture": "fracture", "procedure": "procedure", "complication": "complication",
+                 "pain": "pain", "follow-up": "follow_up", "eligibility": "eligibility"}
+
+
+def _web_url_names() -> set[str]:
+    return {p.name for p in web_urls.urlpatterns if isinstance(p, URLPattern)}
+
+
+def test_every_url_pattern_has_an_access_rule():
+    assert _web_url_names() == set(RULES), "every URL of the web app needs a rule (and a test) here"
+
+
+def _expected_get(rule: str, username: str) -> int:
+    role_a, role_b = USERS[username]
+    if rule == PUBLIC:
+        return 200
+    if username == "anonymous":
+        return 302
+    if rule == LOGOUT:
+        return 405  # logging out takes a POST
+    if rule == ANY_MEMBER:
+        return 200
+    if rule == EDITOR_ANYWHERE:
+        return 200 if {role_a, role_b} & EDIT_ROLES else 403
+    if role_a is None:
+        return 404  # another site's record looks exactly like a missing one
+    if rule == SITE_READ:
+        return 200
+    if rule == SITE_EDIT:
+        return 200 if role_a in EDIT_ROLES else 403
+    return 200 if role_a in {"admin", "investigator"} else 403  # SITE_OVERRIDE
+
+
+@pytest.fixture
+def matrix(world, django_user_model):
+    for username, (role_a, role_b) in USERS.items():
+        if username in world.users or username == "anonymous":
+            continue
+        user = django_user_model.objects.create_user(username, password=world.password)
+        for site, role in ((world.site_a, role_a), (world.site_b, role_b)):
+            if role:
+                membership_set(user=user, site=site, role=role)
+        world.users[username] = user
+    blocked = patient_create(study_id="VPA0002", site=world.site_a, sex="M", age_at_index=80, user=world.users["coordinator_a"])
+    checklist = eligibility_record(patient=blocked, assessed_on=date.today(), indications=["osteoporotic_refractory"],
+                                   absolute=["coagulopathy"], relative=[], user=world.users["coordinator_a"])
+    return world, checklist.pk
+
+
+def _history_rows() -> int:
+    return sum(m.objects.count() for m in apps.get_app_config("registry").get_models() if m.__name__.startswith("Historical"))
+
+
+def _urls(name: str, key: str | None, ids: dict) -> list[str]:
+    if key is None:
+        return [reverse(f"web:{name}")]
+    if key == "history":
+        return [reverse("web:record_history", kwargs={"kind": kind, "pk": ids[k]}) for kind, k in HISTORY_KINDS.items()]
+    kwarg = {"patient": "patient_pk", "procedure": "procedure_pk"}.get(key) if name.endswith("_new") else "pk"
+    return [reverse(f"web:{name}", kwargs={kwarg: ids[key]})]
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_every_view_for_every_role_at_both_sites(matrix, name):
+    world, blocked_eligibility = matrix
+    rule, key = RULES[name]
+    ids = world.record(world.patient_a) | {"blocked_eligibility": blocked_eligibility}
+    name_a, mrn_a, dob_a = world.phi_a
+    failures = []
+    for username, (role_a, _) in USERS.items():
+        client = Client() if username == "anonymous" else world.client(username)
+        for url in _urls(name, key, ids):
+            expected = _expected_get(rule, username)
+            if rule == PUBLIC and name == "login" and username != "anonymous":
+                expected = 302  # a logged-in user is sent on to the dashboard
+            response = client.get(url)
+            if response.status_code != expected:
+                failures.append(f"GET {url} as {username}: {response.status_code}, expected {expected}")
+            body = response.content.decode(errors="replace")
+            if role_a is None and "VPA0001" in body:
+                failures.append(f"GET {url} as {username} shows site A's study id")
+            if role_a not in EDIT_ROLES and (name_a in body or mrn_a in body or dob_a.isoformat() in body):
+                failures.append(f"GET {url} as {username} shows a name, MRN or date of birth")
+            if rule in (PUBLIC, LOGOUT, ANY_MEMBER) or expected == 200 or name == "eligibility_override" and expected == 302:
+                continue
+            # Denied: a POST is denied too (405 for read-only views) and writes nothing.
+            before = _history_rows()
+            posted = client.post(url, {"version": "1", "score": "1", "assessed_on": "2020-01-01", "level": "L3",
+                                       "etiology": "osteoporotic", "reason": "x" * 20, "study_id": "VPX9999"})
+            if posted.status_code not in {expected, 405}:
+                failures.append(f"POST {url} as {username}: {posted.status_code}, expected {expected}")
+            if _history_rows() != before:
+                failures.append(f"POST {url} as {username} wrote to the registry")
+    assert not failures, "\n".join(failures)
