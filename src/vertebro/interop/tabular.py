@@ -71,37 +71,48 @@ def read_table(path: Path, file_format: str | None = None) -> Table:
 def read_csv_bytes(data: bytes, *, name: str = "input") -> Table:
     """Parse CSV bytes (UTF-8, BOM allowed). Arrow's parser reads well-formed files fast; any
     irregular file (rows of the wrong length, blank lines, line breaks inside cells, repeated
-    column names) goes through Python's csv module, which reports each irregular line exactly."""
+    column names, bytes that are not UTF-8) goes through Python's csv module, which reports each
+    irregular line exactly."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    fast = _read_csv_fast(data)
+    if fast is not None:
+        return fast
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise VertebroError(
             f"{name} is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8 and import it again"
         ) from None
-    fast = _read_csv_fast(data, text)
-    return fast if fast is not None else _read_csv_slowly(text)
+    return _read_csv_slowly(text)
 
 
-def _read_csv_fast(data: bytes, text: str) -> Table | None:
+def _read_csv_fast(data: bytes) -> Table | None:
+    """Arrow's multithreaded parser, or None when the file needs the careful reader. Every column
+    is read as dictionary-encoded text (Arrow checks it is UTF-8) and arrives as a pandas
+    Categorical: the validator then works once per distinct value (a column of a million cells
+    holds a few thousand values at most, ids aside)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     first, newline, body = data.partition(b"\n")
     if not newline or b"\x00" in data or b"\r" in first[:-1]:
         return None
-    header = next(csv.reader([first.decode("utf-8").rstrip("\r")]), [])
+    try:
+        header = next(csv.reader([first.decode("utf-8").rstrip("\r")]), [])
+    except UnicodeDecodeError:
+        return None
     if not header or len(set(header)) != len(header):
         return None
     physical_lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
+    text = pa.dictionary(pa.int32(), pa.string())
     try:
         table = pacsv.read_csv(
             io.BytesIO(body),
             read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
+                column_types={name: text for name in header},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -110,10 +121,7 @@ def _read_csv_fast(data: bytes, text: str) -> Table | None:
         return None
     if table.num_rows != physical_lines:
         return None  # blank lines or quoted line breaks: the slow reader numbers lines exactly
-    # Dictionary-encoded columns arrive as pandas Categoricals: the validator then works once per
-    # distinct value (a column of a million cells holds a few thousand values at most, ids aside).
-    table = pa.table([column.dictionary_encode() for column in table.columns], names=[str(i) for i in range(len(header))])
-    frame = table.to_pandas()
+    frame = pa.table(table.columns, names=[str(i) for i in range(len(header))]).to_pandas()
     frame.columns = pd.Index(header)
     return Table(frame, np.arange(2, len(frame) + 2), no_problems())
 

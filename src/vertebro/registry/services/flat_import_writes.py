@@ -253,32 +253,32 @@ def insert_rows(model: type[models.Model], columns: Mapping[str, object], *, bat
     if not n:
         return
     fields = model._meta.concrete_fields
-    given = [f for f in fields if f.attname in columns]
-    table = connection.ops.quote_name(model._meta.db_table)
-    sqlite = connection.vendor == "sqlite"
-    values = [_python_values(columns[f.attname], dates_as_text=sqlite) for f in given]
-    if sqlite:
-        _sqlite_insert(table, fields, columns, values, {f.attname: _constant(model, f, batch=batch, now=now) for f in fields if f.attname not in columns})
+    constants = {f.attname: _constant(model, f, batch=batch, now=now) for f in fields if f.attname not in columns}
+    if connection.vendor == "sqlite":
+        _sqlite_insert(model._meta.db_table, fields, columns, constants)
         return
-    constant_columns = [itertools.repeat(_constant(model, f, batch=batch, now=now), n) for f in fields if f.attname not in columns]
-    ordered = given + [f for f in fields if f.attname not in columns]
-    with connection.wrap_database_errors:
-        _copy_binary(model._meta.db_table, ordered, zip(*values, *constant_columns))
-
-
-def _sqlite_insert(table: str, fields: list[models.Field], columns: Mapping[str, object], values: list[list], constants: dict) -> None:
-    stage = "temp.vertebro_import_stage"
     given = [f for f in fields if f.attname in columns]
-    slot = {f.attname: f"c{i}" for i, f in enumerate(given)}
+    values = [_python_values(columns[f.attname], dates_as_text=False) for f in given]
+    repeated = [itertools.repeat(constants[f.attname], n) for f in fields if f.attname in constants]
+    with connection.wrap_database_errors:
+        _copy_binary(model._meta.db_table, given + [f for f in fields if f.attname in constants], zip(*values, *repeated))
+
+
+def _sqlite_insert(table: str, fields: list[models.Field], columns: Mapping[str, object], constants: dict) -> None:
+    stage = "temp.vertebro_import_stage"
+    staged = [f for f in fields if f.attname in columns]
+    slot = {f.attname: f"c{i}" for i, f in enumerate(staged)}
+    slot.update({name: _sql_literal(value) for name, value in constants.items()})
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    select = ", ".join(slot[f.attname] if f.attname in slot else _sql_literal(constants[f.attname]) for f in fields)
+    values = [_python_values(columns[f.attname], dates_as_text=True) for f in staged]
     raw = connection.connection
     with connection.wrap_database_errors:  # driver errors become django.db errors
         raw.execute(f"DROP TABLE IF EXISTS {stage}")
-        raw.execute(f"CREATE TABLE {stage} ({', '.join(slot.values())})")
+        raw.execute(f"CREATE TABLE {stage} ({', '.join(f'c{i}' for i in range(len(staged)))})")
         try:
-            raw.executemany(f"INSERT INTO {stage} VALUES ({', '.join('?' * len(given))})", zip(*values))
-            raw.execute(f"INSERT INTO {table} ({names}) SELECT {select} FROM {stage} ORDER BY rowid")
+            raw.executemany(f"INSERT INTO {stage} VALUES ({', '.join('?' * len(staged))})", zip(*values))
+            select = ", ".join(slot[f.attname] for f in fields)
+            raw.execute(f"INSERT INTO {connection.ops.quote_name(table)} ({names}) SELECT {select} FROM {stage} ORDER BY rowid")
         finally:
             raw.execute(f"DROP TABLE IF EXISTS {stage}")
 
