@@ -600,6 +600,7 @@ def _upsert(r: dict[str, np.ndarray], patients: np.ndarray, study_ids: np.ndarra
 
     pain_new, pain_changed, pain_counts = _assessments(r, patient_pk=patient_pk, procedure_pk=procedure_pk, procedure_new=procedure_new, batch=import_batch, now=now)
     records.update(pain_counts)
+    report("assessments", 4, len(stages))
     procedure_touched = per_procedure["procedure_pk"].isin(touched).to_numpy()
     changed = pain_changed | patient_changed[patients] | procedure_touched[procedure_codes]
     created = int(pain_new.sum())

@@ -45,6 +45,9 @@ def key_set(keys: list) -> RawSQL:
 def same_values(new: pd.Series, old: pd.Series, *, tolerance: float | None = None) -> np.ndarray:
     """Element-wise equality where missing equals missing (and floats within a relative tolerance)."""
     both_missing = new.isna().to_numpy() & old.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(new) and pd.api.types.is_datetime64_any_dtype(old):
+        a, b = new.to_numpy(dtype="datetime64[ns]"), old.to_numpy(dtype="datetime64[ns]")
+        return both_missing | (a == b)  # NaT equals nothing
     if tolerance is not None:
         a, b = new.astype("float64").to_numpy(), old.astype("float64").to_numpy()
         with np.errstate(invalid="ignore"):
