@@ -173,3 +173,79 @@ def test_postgres_bulk_load_rebuilds_every_key_and_index_exactly(db, monkeypatch
             patient=Patient.objects.get(study_id="P000"), procedure=Procedure.objects.get(patient__study_id="P000"),
             assessed_on="2020-02-10", score=1, timepoint="1m",
         )
+
+
+def test_hundreds_of_rows_staged_in_full_statements_and_a_remainder_all_arrive_intact(db):
+    # 400 assessments and 200 follow-ups: SQLite stages them 124 and 166 rows per statement, so both
+    # full statements and a shorter last one are used; PostgreSQL copies them in one stream.
+    frame = flat_rows(100).assign(age="70")
+    counts = _import(frame)
+    assert counts.records["pain assessments"] == (400, 0, 0) and counts.records["follow-ups"] == (200, 0, 0)
+    out = flat_assessments_df()
+    assert out["patient_id"].tolist() == frame["patient_id"].tolist()
+    assert out["vps"].tolist() == frame["vps"].astype(float).tolist()
+    assert out["days"].tolist() == frame["days"].astype(int).tolist()
+    assert out["venue"].fillna("").tolist() == frame["venue"].tolist()
+    assert sorted(FollowUp.objects.values_list("patient__study_id", "seen_on", "venue", "recurrent_pain")) == sorted(
+        (r.patient_id, pd.Timestamp(r.assessed_on).date(), r.venue, r.recurrent_pain == "1") for r in frame.itertuples() if r.venue
+    )
+    assert set(PainAssessment.objects.exclude(follow_up=None).values_list("follow_up__seen_on", flat=True)) == set(
+        PainAssessment.objects.exclude(follow_up=None).values_list("assessed_on", flat=True)
+    )
+
+
+def test_reimporting_more_patients_than_sqlites_999_parameters_changes_nothing(db):
+    frame = flat_rows(1100).assign(age="70")  # the lookups of stored records name 1,100 study ids and procedures at once
+    _import(frame)
+    counts = _import(frame, "again.csv")
+    assert (counts.rows_created, counts.rows_updated, counts.rows_unchanged) == (0, 0, 4400)
+    assert counts.records["patients"] == (0, 0, 1100) and counts.records["follow-ups"] == (0, 0, 2200)
+
+
+def test_fetch_frame_looks_up_thousands_of_keys_in_one_query_and_none_on_an_empty_table(db, django_assert_num_queries):
+    from vertebro.registry.services.flat_import_writes import fetch_frame
+
+    keys = [f"P{i:03d}" for i in range(1500)]
+    with django_assert_num_queries(1):  # "is the table empty?" and nothing more
+        empty = fetch_frame(Patient.objects.all(), "study_id", keys, ["id", "study_id"])
+    assert empty.empty and list(empty.columns) == ["id", "study_id"]
+    _import(flat_rows(3))
+    with django_assert_num_queries(2):
+        found = fetch_frame(Patient.objects.all(), "study_id", keys, ["study_id", "sex"])
+    assert found.sort_values("study_id").values.tolist() == [["P000", "M"], ["P001", "F"], ["P002", "F"]]
+
+
+def test_created_assessments_and_follow_ups_take_ids_in_procedure_and_date_order(db):
+    frame = flat_rows(6).sample(frac=1.0, random_state=3).reset_index(drop=True)  # a shuffled file
+    _import(frame)
+    for model, date_field in ((PainAssessment, "assessed_on"), (FollowUp, "seen_on")):
+        keys = list(model.objects.order_by("id").values_list("procedure_id", date_field))
+        assert keys == sorted(keys)
+
+
+def test_a_changed_assessment_date_is_updated_with_old_and_new_value_in_history(db):
+    frame = flat_rows(1)
+    _import(frame)
+    moved = frame.copy()
+    moved.loc[2, ["days", "assessed_on"]] = ["31", "2020-02-10"]  # the 1m visit, a day later
+    counts = _import(moved, "moved.csv")
+    assert counts.records["pain assessments"] == (0, 1, 3) and counts.records["follow-ups"] == (0, 1, 1)
+    pain = PainAssessment.objects.get(timepoint="1m")
+    assert str(pain.assessed_on) == "2020-02-10" and str(pain.follow_up.seen_on) == "2020-02-10"
+    reasons = list(pain.history.values_list("history_change_reason", flat=True))
+    assert any("assessed_on: 2020-02-09 → 2020-02-10" in reason for reason in reasons)
+
+
+def test_an_import_sets_the_sqlite_page_caches_back(db):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("page cache sizes are a SQLite connection setting")
+
+    def caches() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            return tuple(cursor.execute(f"PRAGMA {schema}.cache_size").fetchone()[0] for schema in ("main", "temp"))
+
+    before = caches()
+    _import(flat_rows(2))
+    assert caches() == before

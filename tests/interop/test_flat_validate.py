@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from vertebro.interop.flat_validate import validate_flat_frame
@@ -150,3 +151,24 @@ def test_pathologic_cause_only_for_pathologic_fractures():
     frame = flat_rows(2)
     frame["pathologic_cause"] = "metastasis"
     assert {p[0] for p in _problems(frame)} == {2, 3, 4, 5}
+
+
+def test_the_validated_frame_holds_codes_as_categoricals_and_whole_numbers_as_nullable_integers():
+    frame = flat_rows(2)
+    frame.loc[0:3, "sex"] = "Male"  # a label: the frame holds the code
+    result = validate_flat_frame(frame, today=TODAY)
+    out = result.frame
+    for column in ("patient_id", "site", "sex", "etiology", "venue", "timepoint", "levels"):
+        assert isinstance(out[column].dtype, pd.CategoricalDtype), column
+    assert out["sex"].tolist() == ["M"] * 4 + ["F"] * 4
+    assert str(out["age"].dtype) == "Int64" and str(out["days"].dtype) == "Int64"
+    assert str(out["recurrent_pain"].dtype) == "boolean" and out["recurrent_pain"].isna().sum() == 4
+    assert out["procedure_date"].dtype == "datetime64[ns]" and out["vps"].dtype == "float64"
+    assert out["venue"].isna().tolist() == [True, True, False, False] * 2
+
+
+def test_days_beyond_any_date_are_refused_by_the_domain_range_rule():
+    frame = flat_rows(1).drop(columns=["assessed_on"])
+    frame.loc[2, "days"] = "9e99"  # a whole number, but no date is that far away
+    problems = _problems(frame)
+    assert (4, "days", "9e99", "an assessment must lie within -365..3650 days of its procedure") in problems

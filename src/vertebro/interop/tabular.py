@@ -98,6 +98,8 @@ def _read_csv_fast(data: bytes) -> Table | None:
     first, newline, body = data.partition(b"\n")
     if not newline or b"\x00" in data or b"\r" in first[:-1]:
         return None
+    if body.startswith((b"\n", b"\r\n")) or b"\n\n" in body or b"\n\r\n" in body:
+        return None  # a blank line is no row (Arrow would make it a row of empty cells)
     try:
         header = next(csv.reader([first.decode("utf-8").rstrip("\r")]), [])
     except UnicodeDecodeError:

@@ -1,0 +1,41 @@
+"""Reading CSV files: the fast reader's output, and what sends a file to the careful reader."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from vertebro.errors import VertebroError
+from vertebro.interop.tabular import read_csv_bytes
+
+from .flat_rows import flat_rows
+
+
+def test_a_well_formed_file_arrives_as_categoricals_of_the_cells_with_file_lines():
+    data = flat_rows(2).to_csv(index=False).encode()
+    table = read_csv_bytes(data)
+    assert table.problems.empty and table.lines.tolist() == list(range(2, 10))
+    assert all(isinstance(dtype, pd.CategoricalDtype) for dtype in table.frame.dtypes)
+    assert table.frame.astype(str).values.tolist() == flat_rows(2).values.tolist()  # empty cells stay ""
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_read_the_same():
+    text = flat_rows(1).to_csv(index=False)
+    table = read_csv_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    assert list(table.frame.columns) == list(flat_rows(1).columns)
+    assert table.frame.astype(str).values.tolist() == flat_rows(1).values.tolist()
+
+
+@pytest.mark.parametrize("where", ["cell", "header"])
+def test_bytes_that_are_not_utf8_are_refused_with_their_offset(where):
+    data = bytearray(flat_rows(1).to_csv(index=False).encode())
+    offset = data.index(b"P000") if where == "cell" else 2
+    data[offset] = 0xFF
+    with pytest.raises(VertebroError, match=f"cohort.csv is not UTF-8 text \\(byte {offset}\\)"):
+        read_csv_bytes(bytes(data), name="cohort.csv")
+
+
+def test_a_blank_line_sends_the_file_to_the_careful_reader_which_numbers_lines_exactly():
+    lines = flat_rows(1).to_csv(index=False).splitlines()
+    table = read_csv_bytes("\n".join(lines[:3] + [""] + lines[3:]).encode())
+    assert table.lines.tolist() == [2, 3, 5, 6]
