@@ -9,14 +9,12 @@ from typing import Any
 
 import typer
 from rich import box
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..domain.timepoints import FOLLOW_UP_CODES
 from ..domain.vocabulary import STUDY_GROUPS
-from ..errors import VertebroError
-from .app import app, console, err_console
-from .flat_source import load_flat_source
+from .app import app, console
+from .flat_source import analyse_flat_source, check_primary, spinner
 
 _HELP = (
     "Answer the study question: is the response to vertebroplasty different between osteoporotic and "
@@ -47,17 +45,9 @@ def analyze(
         False, "--json", help="Print the vertebro.analysis/1 JSON contract on standard output, nothing else."
     ),
 ) -> None:
-    if primary not in FOLLOW_UP_CODES:
-        raise VertebroError(f"--primary {primary!r} is not a follow-up timepoint; use one of {', '.join(FOLLOW_UP_CODES)}.")
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
-    ) as progress:
-        task = progress.add_task("Loading the data", total=None)
-        source = load_flat_source(csv)
-        progress.update(task, description=f"Analysing {source.frame['patient_id'].nunique():,} patients")
-        from ..stats.analysis import analyze as run_analysis
-
-        result = run_analysis(source.frame, primary=primary, validated=True)
+    check_primary(primary)
+    with spinner() as say:
+        source, result = analyse_flat_source(csv, primary=primary, say=say)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
         sys.stdout.flush()

@@ -7,16 +7,22 @@ same problem.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ..domain.timepoints import FOLLOW_UP_CODES
 from ..errors import VertebroError
+from .app import err_console
 
 if TYPE_CHECKING:  # pandas is imported lazily: `vertebro --help` must stay quick
     import pandas as pd
 
-__all__ = ["FlatSource", "load_flat_source"]
+__all__ = ["FlatSource", "analyse_flat_source", "check_primary", "load_flat_source", "spinner"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +74,28 @@ def load_flat_source(csv: Path | None) -> FlatSource:
     if rows.empty:
         raise VertebroError(f"{where} holds no pain assessments; add patients first or pass --csv FILE.")
     return FlatSource(validate_flat(rows, source=where), where, where)
+
+
+def check_primary(primary: str) -> None:
+    """Refuse a primary timepoint that is not a follow-up timepoint, before any slow work."""
+    if primary not in FOLLOW_UP_CODES:
+        raise VertebroError(f"--primary {primary!r} is not a follow-up timepoint; use one of {', '.join(FOLLOW_UP_CODES)}.")
+
+
+@contextmanager
+def spinner() -> Iterator[Callable[[str], None]]:
+    """A transient spinner on standard error (standard output stays clean for --json); yields ``say``."""
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
+    ) as progress:
+        task = progress.add_task("Loading the data", total=None)
+        yield lambda text: progress.update(task, description=text)
+
+
+def analyse_flat_source(csv: Path | None, *, primary: str, say: Callable[[str], None]) -> tuple[FlatSource, dict[str, Any]]:
+    """Load and validate the rows (see :func:`load_flat_source`) and run the analysis contract on them."""
+    source = load_flat_source(csv)
+    say(f"Analysing {source.frame['patient_id'].nunique():,} patients")
+    from ..stats.analysis import analyze
+
+    return source, analyze(source.frame, primary=primary, validated=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ..domain.timepoints import FOLLOW_UP_CODES
 from ..errors import VertebroError
-from .app import app, console, err_console
-from .flat_source import load_flat_source
+from .app import app, console
+from .flat_source import analyse_flat_source, check_primary, spinner
 
 
 _HELP = (
@@ -40,21 +39,11 @@ def report(
     ),
 ) -> None:
     """Analyse, render and write DIR/report.html."""
-    if primary not in FOLLOW_UP_CODES:
-        raise VertebroError(
-            f"--primary {primary!r} is not a follow-up timepoint; use one of {', '.join(FOLLOW_UP_CODES)}."
-        )
+    check_primary(primary)
     _check_out_folder(out)
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
-    ) as progress:
-        task = progress.add_task("Loading the data", total=None)
-        source = load_flat_source(csv)
-        progress.update(task, description=f"Analysing {source.frame['patient_id'].nunique():,} patients")
-        from ..stats.analysis import analyze
-
-        analysis = analyze(source.frame, primary=primary, validated=True)
-        progress.update(task, description="Drawing the figures and writing the report")
+    with spinner() as say:
+        source, analysis = analyse_flat_source(csv, primary=primary, say=say)
+        say("Drawing the figures and writing the report")
         from ..report import render_report, write_report
 
         html = render_report(source.frame, analysis, primary=primary, source=source.name)
