@@ -40,7 +40,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
