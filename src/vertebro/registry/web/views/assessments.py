@@ -15,11 +15,10 @@ from ....domain.timepoints import BY_CODE, UNSCHEDULED
 from ...models import FollowUp, PainAssessment, Procedure
 from ...services.capture import follow_up_with_score_record
 from ...services.clinical import pain_assessment_record
-from ...services.records import EditConflict
 from ..forms.assessments import FollowUpEditForm, FollowUpWithScoreForm, PainEditForm, PainForm, timepoint_label
 from ..forms.base import add_service_error
 from ..permissions import require_edit, visible_or_404
-from .common import next_url, render_conflict, today, update_if_changed
+from .common import attributes, next_url, save_edit, today
 
 FOLLOW_UP_FIELDS = ("seen_on", "venue", "recurrent_pain", "new_fracture_level", "further_procedure", "analgesics")
 DUPLICATE_SCORE = "This procedure already has a score at that timepoint. Open it from the patient page to correct it."
@@ -114,18 +113,12 @@ def pain_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if taken:
             form.add_error("assessed_on", DUPLICATE_SCORE)
             return render(request, "web/pain_form.html", context)
-        try:
-            written = update_if_changed(record=assessment, expected_version=data["version"], changes=changes, user=request.user)
-        except EditConflict as conflict:
-            return render_conflict(
-                request, template="web/pain_form.html", context=context, form=form,
-                form_kwargs={"procedure": procedure}, conflict=conflict, values_of=_pain_form_values,
-            )
-        except (DomainError, ValidationError) as error:
-            add_service_error(form, error, {"timepoint": "assessed_on"})
-        else:
-            messages.success(request, "Pain score saved." if written else "Nothing changed: nothing was saved.")
-            return redirect(_anchor(procedure.patient_id, f"pain-{assessment.pk}"))
+        return save_edit(
+            request, form=form, record=assessment, changes=changes, values_of=_pain_form_values,
+            template="web/pain_form.html", context=context, form_kwargs={"procedure": procedure},
+            error_fields={"timepoint": "assessed_on"}, saved="Pain score saved.",
+            redirect_to=_anchor(procedure.patient_id, f"pain-{assessment.pk}"),
+        )
     return render(request, "web/pain_form.html", context)
 
 
@@ -173,17 +166,9 @@ def follow_up_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         values = _follow_up_values(form.cleaned_data)
         values["new_fracture"] = values["new_fracture_level"] is not None
-        try:
-            written = update_if_changed(record=visit, expected_version=form.cleaned_data["version"], changes=values, user=request.user)
-        except EditConflict as conflict:
-            return render_conflict(
-                request, template="web/follow_up_form.html", context=context, form=form,
-                form_kwargs={"procedure": procedure}, conflict=conflict,
-                values_of=lambda record: {name: getattr(record, name) for name in FOLLOW_UP_FIELDS},
-            )
-        except (DomainError, ValidationError) as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, "Follow-up saved." if written else "Nothing changed: nothing was saved.")
-            return redirect(_anchor(procedure.patient_id, f"follow-up-{visit.pk}"))
+        return save_edit(
+            request, form=form, record=visit, changes=values, values_of=attributes(FOLLOW_UP_FIELDS),
+            template="web/follow_up_form.html", context=context, form_kwargs={"procedure": procedure},
+            saved="Follow-up saved.", redirect_to=_anchor(procedure.patient_id, f"follow-up-{visit.pk}"),
+        )
     return render(request, "web/follow_up_form.html", context)

@@ -1,4 +1,5 @@
-"""Helpers the views share: today's date, where to go next, how dates read, and the conflict page."""
+"""Helpers the views share: today's date, where to go next, how dates read, saving an edit form and
+the conflict page."""
 
 from __future__ import annotations
 
@@ -6,15 +7,22 @@ from collections.abc import Callable
 from datetime import date
 
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from ....domain.errors import DomainError
 from ...models import Patient
 from ...selectors.history import ValueDisplay
 from ...services.records import EditConflict, record_update
+from ..forms.base import add_service_error
 from ..permissions import access_for
+
+#: Said after a form saved without changes (nothing written, no history entry).
+NOTHING_SAVED = "Nothing changed: nothing was saved."
 
 
 def today() -> date:
@@ -82,6 +90,45 @@ def update_if_changed(*, record, expected_version: int, changes: dict[str, objec
         return False
     record_update(record=record, expected_version=expected_version, changes=changes, user=user)
     return True
+
+
+def attributes(names: tuple[str, ...]) -> Callable[[object], dict[str, object]]:
+    """A ``values_of`` for :func:`save_edit`: the named attributes, read straight off a record."""
+    return lambda record: {name: getattr(record, name) for name in names}
+
+
+def save_edit(
+    request: HttpRequest,
+    *,
+    form: forms.Form,
+    record,  # noqa: ANN001
+    changes: dict[str, object],
+    values_of: Callable[[object], dict[str, object]],
+    template: str,
+    context: dict,
+    saved: str,
+    redirect_to: str,
+    form_kwargs: dict | None = None,
+    error_fields: dict[str, str] | None = None,
+) -> HttpResponse:
+    """Save a valid edit form's ``changes`` to ``record`` and answer the browser.
+
+    Saved (or nothing changed): a success message (``saved``, or that nothing was saved) and a redirect
+    to ``redirect_to``. Someone saved first: the conflict page (409, see :func:`render_conflict`, which
+    uses ``values_of`` and ``form_kwargs``). A rule refused it: the form again with the refusal on it
+    (``error_fields`` maps service field names to form field names).
+    """
+    try:
+        written = update_if_changed(record=record, expected_version=form.cleaned_data["version"], changes=changes, user=request.user)
+    except EditConflict as conflict:
+        return render_conflict(
+            request, template=template, context=context, form=form, form_kwargs=form_kwargs or {}, conflict=conflict, values_of=values_of,
+        )
+    except (DomainError, ValidationError) as error:
+        add_service_error(form, error, error_fields)
+        return render(request, template, context)
+    messages.success(request, saved if written else NOTHING_SAVED)
+    return redirect(redirect_to)
 
 
 #: What happens to a field when the user saves the re-presented form.

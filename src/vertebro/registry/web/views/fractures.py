@@ -18,7 +18,7 @@ from ...services.records import EditConflict
 from ..forms.base import add_service_error
 from ..forms.patients import EligibilityForm, FractureEditForm, FractureForm, OverrideForm
 from ..permissions import require_edit, require_override, visible_or_404
-from .common import render_conflict, today, update_if_changed
+from .common import attributes, render_conflict, save_edit, today
 
 FRACTURE_FIELDS = (
     "level", "etiology", "pathologic_cause", "pathologic_basis", "primary_site", "onset_date", "mri_oedema", "height_loss_pct",
@@ -63,18 +63,11 @@ def fracture_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = FractureEditForm(request.POST or None, initial=initial)
     context = {"form": form, "patient": patient, "fracture": fracture}
     if request.method == "POST" and form.is_valid():
-        try:
-            written = update_if_changed(record=fracture, expected_version=form.cleaned_data["version"], changes=_fracture_values(form.cleaned_data), user=request.user)
-        except EditConflict as conflict:
-            return render_conflict(
-                request, template="web/fracture_form.html", context=context, form=form, form_kwargs={}, conflict=conflict,
-                values_of=lambda record: {name: getattr(record, name) for name in FRACTURE_FIELDS},
-            )
-        except (DomainError, ValidationError) as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, "Fracture saved." if written else "Nothing changed: nothing was saved.")
-            return redirect(_patient_anchor(patient.pk, f"fracture-{fracture.pk}"))
+        return save_edit(
+            request, form=form, record=fracture, changes=_fracture_values(form.cleaned_data), values_of=attributes(FRACTURE_FIELDS),
+            template="web/fracture_form.html", context=context, saved="Fracture saved.",
+            redirect_to=_patient_anchor(patient.pk, f"fracture-{fracture.pk}"),
+        )
     return render(request, "web/fracture_form.html", context)
 
 

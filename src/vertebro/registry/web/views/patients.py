@@ -22,13 +22,12 @@ from ...models import Patient, Site
 from ...selectors.history import patient_history
 from ...selectors.patients import patient_list_count, patient_list_queryset, patient_overview, patient_rows
 from ...services.clinical import patient_create
-from ...services.records import EditConflict
 from ..charts import Series, line_chart
 from ..forms.base import add_service_error
 from ..forms.patients import PatientEditForm, PatientForm
 from ..paging import ListPage, last_page, page_number
 from ..permissions import access_for, require_any_edit, require_edit, visible_or_404
-from .common import render_conflict, update_if_changed, value_display
+from .common import save_edit, value_display
 
 PAGE_SIZE = 50
 SEARCH_SESSION_KEY = "vertebro_patient_search"
@@ -172,18 +171,12 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         require_edit(request, data["site"])
-        try:
-            written = update_if_changed(record=patient, expected_version=data["version"], changes=_patient_values(data), user=request.user)
-        except EditConflict as conflict:
-            return render_conflict(
-                request, template="web/patient_form.html", context=context, form=form,
-                form_kwargs={"sites": sites}, conflict=conflict, values_of=_patient_form_values,
-            )
-        except (DomainError, ValidationError) as error:
-            add_service_error(form, error, {"site_id": "site"})
-        else:
-            messages.success(request, "Patient details saved." if written else "Nothing changed: nothing was saved.")
-            return redirect("web:patient", pk=patient.pk)
+        return save_edit(
+            request, form=form, record=patient, changes=_patient_values(data), values_of=_patient_form_values,
+            template="web/patient_form.html", context=context, form_kwargs={"sites": sites},
+            error_fields={"site_id": "site"}, saved="Patient details saved.",
+            redirect_to=reverse("web:patient", kwargs={"pk": patient.pk}),
+        )
     return render(request, "web/patient_form.html", context)
 
 

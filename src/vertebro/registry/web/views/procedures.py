@@ -21,7 +21,7 @@ from ...services.records import EditConflict
 from ..forms.base import add_service_error
 from ..forms.procedures import ComplicationEditForm, ComplicationForm, ComplicationFormSet, ProcedureEditForm, ProcedureForm
 from ..permissions import access_for, require_edit, visible_or_404
-from .common import render_conflict, update_if_changed
+from .common import NOTHING_SAVED, attributes, render_conflict, save_edit
 
 PROCEDURE_FIELDS = ("performed_on", "kind", "approach", "operator", "biopsy_taken", "biopsy_result")
 COMPLICATION_FIELDS = ("kind", "leak_route", "symptomatic", "noted_on", "notes")
@@ -122,7 +122,7 @@ def procedure_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
         else:
-            messages.success(request, "Procedure saved." if saved.version > data["version"] else "Nothing changed: nothing was saved.")
+            messages.success(request, "Procedure saved." if saved.version > data["version"] else NOTHING_SAVED)
             return redirect(_anchor(patient.pk, f"procedure-{procedure.pk}"))
     return render(request, "web/procedure_form.html", context)
 
@@ -154,16 +154,9 @@ def complication_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ComplicationEditForm(request.POST or None, initial=initial)
     context = {"form": form, "patient": procedure.patient, "procedure": procedure, "complication": complication}
     if request.method == "POST" and form.is_valid():
-        try:
-            written = update_if_changed(record=complication, expected_version=form.cleaned_data["version"], changes=_complication_values(form.cleaned_data), user=request.user)
-        except EditConflict as conflict:
-            return render_conflict(
-                request, template="web/complication_form.html", context=context, form=form, form_kwargs={}, conflict=conflict,
-                values_of=lambda record: {name: getattr(record, name) for name in COMPLICATION_FIELDS},
-            )
-        except (DomainError, ValidationError) as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, "Complication saved." if written else "Nothing changed: nothing was saved.")
-            return redirect(_anchor(procedure.patient_id, f"complication-{complication.pk}"))
+        return save_edit(
+            request, form=form, record=complication, changes=_complication_values(form.cleaned_data),
+            values_of=attributes(COMPLICATION_FIELDS), template="web/complication_form.html", context=context,
+            saved="Complication saved.", redirect_to=_anchor(procedure.patient_id, f"complication-{complication.pk}"),
+        )
     return render(request, "web/complication_form.html", context)
