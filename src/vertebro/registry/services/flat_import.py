@@ -18,9 +18,11 @@ and keeps what the registry holds. Records are matched by natural keys: a patien
 procedure by patient and date, a fracture by procedure and level, a pain assessment by procedure and
 timepoint (and date, for unscheduled ones), a follow-up through its pain assessment.
 
-Creates are written with raw ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) on the connection of the
-surrounding Django transaction, with ids reserved up front; the database CHECK constraints still
-guard every value. Updates go through the ORM and django-simple-history.
+The frame is turned into one array per column, string work running once per distinct value. Creates
+are written column by column (:func:`.flat_import_writes.insert_rows`: a staged ``INSERT … SELECT`` on
+SQLite, a binary ``COPY`` on PostgreSQL) on the connection of the surrounding Django transaction, with
+ids reserved up front and in the order of the tables' indexes; the database CHECK constraints, keys and
+indexes still guard every value. Updates go through the ORM and django-simple-history.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """How the flat import writes: bulk inserts with reserved ids, bulk updates with history.
 
-Creates are written with raw ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) on the connection of the
-surrounding Django transaction, so the database CHECK constraints, keys and indexes still guard every
-value; updates go through the ORM and django-simple-history. Used by :mod:`.flat_import` only.
+Creates are written by :func:`insert_rows` (SQLite: staged, then one ``INSERT … SELECT``; PostgreSQL:
+binary ``COPY``) on the connection of the surrounding Django transaction, so the database CHECK
+constraints, keys and indexes still guard every value; updates go through the ORM and
+django-simple-history. Used by :mod:`.flat_import` only.
 """
 
 from __future__ import annotations
