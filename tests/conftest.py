@@ -66,3 +66,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
             "Start PostgreSQL, or set VERTEBRO_REQUIRE_POSTGRES=1 to turn this into a failure.", red=True
         )
         terminalreporter.write_line(bar, red=True, bold=True)
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run the `vertebro` CLI in-process: ``run_cli("analyze", "--json")`` returns (exit code, stdout, stderr)."""
+    from vertebro.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

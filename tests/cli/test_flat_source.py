@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vertebro.cli import main
 from vertebro.cli.flat_source import load_flat_source
 from vertebro.errors import VertebroError
 from vertebro.stats.analysis import analyze
@@ -58,11 +57,9 @@ def test_broken_rules_are_refused_with_their_lines(tmp_path):
         load_flat_source(bad)
 
 
-def test_analyze_with_a_folder_prints_the_sentence_not_the_exception_name(capsys, tmp_path):
-    with pytest.raises(SystemExit) as stopped:
-        main(["analyze", "--csv", str(tmp_path), "--json"])
-    out, err = capsys.readouterr()
-    assert stopped.value.code == 1 and out == ""
+def test_analyze_with_a_folder_prints_the_sentence_not_the_exception_name(run_cli, tmp_path):
+    code, out, err = run_cli("analyze", "--csv", str(tmp_path), "--json")
+    assert code == 1 and out == ""
     assert "is a folder, not a file" in err and "IsADirectoryError" not in err
 
 

@@ -8,22 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vertebro.cli import main
 from vertebro.stats.analysis import analyze
 from vertebro.stats.validate import load_flat_csv
 
 SMALL = Path(__file__).parent / "r" / "core_small.csv"
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def without_warnings(result: dict) -> dict:
@@ -42,8 +30,8 @@ def test_json_on_stdout_is_the_contract_and_nothing_else():
     assert document["schema"] == "vertebro.analysis/1"
 
 
-def test_tables_show_every_section_and_the_power_in_words(capsys):
-    code, out, err = run(capsys, "analyze", "--csv", str(SMALL))
+def test_tables_show_every_section_and_the_power_in_words(run_cli):
+    code, out, err = run_cli("analyze", "--csv", str(SMALL))
     assert code == 0, err
     for heading in ("Cohort", "Pain by timepoint and group", "Osteoporotic minus pathologic improvement",
                     "Mixed model over all follow-ups", "Time to recurrent pain", "Completeness", "Warnings"):  # fmt: skip
@@ -53,41 +41,41 @@ def test_tables_show_every_section_and_the_power_in_words(capsys):
     assert "Log-rank p = 0.630" in out
 
 
-def test_primary_option_moves_the_power_calculation(capsys):
-    code, out, _ = run(capsys, "analyze", "--csv", str(SMALL), "--primary", "1m", "--json")
+def test_primary_option_moves_the_power_calculation(run_cli):
+    code, out, _ = run_cli("analyze", "--csv", str(SMALL), "--primary", "1m", "--json")
     assert code == 0
     power = json.loads(out)["power"]
     assert power["timepoint"] == "1m" and power["n_pathologic"] == 8
 
 
-def test_unknown_primary_is_refused_in_one_sentence(capsys):
-    code, out, err = run(capsys, "analyze", "--csv", str(SMALL), "--primary", "2y", "--json")
+def test_unknown_primary_is_refused_in_one_sentence(run_cli):
+    code, out, err = run_cli("analyze", "--csv", str(SMALL), "--primary", "2y", "--json")
     assert code == 1 and out == ""
     assert "--primary '2y' is not a follow-up timepoint" in err and "Traceback" not in err
 
 
-def test_malformed_csv_is_refused_with_line_and_rule(capsys, tmp_path):
+def test_malformed_csv_is_refused_with_line_and_rule(run_cli, tmp_path):
     bad = tmp_path / "bad.csv"
     lines = SMALL.read_text().splitlines()
     lines[3] = lines[3].replace(",1w,7,2.0,", ",1w,7,11,")
     bad.write_text("\n".join(lines) + "\n")
-    code, out, err = run(capsys, "analyze", "--csv", str(bad), "--json")
+    code, out, err = run_cli("analyze", "--csv", str(bad), "--json")
     assert code == 1 and out == ""
     assert "line 4, column vps: '11' is not allowed — pain score must be a number from 0 to 10" in err
 
 
-def test_missing_csv_file_is_one_clear_sentence(capsys, tmp_path):
-    code, _, err = run(capsys, "analyze", "--csv", str(tmp_path / "nope.csv"))
+def test_missing_csv_file_is_one_clear_sentence(run_cli, tmp_path):
+    code, _, err = run_cli("analyze", "--csv", str(tmp_path / "nope.csv"))
     assert code == 1 and "nope.csv does not exist" in err
 
 
-def test_analysis_from_the_registry_matches_the_same_rows_from_csv(db, capsys):
+def test_analysis_from_the_registry_matches_the_same_rows_from_csv(db, run_cli):
     from vertebro.registry.models import ImportBatch
     from vertebro.registry.services.flat_import import flat_frame_import
 
     batch = ImportBatch.objects.create(file_name="core_small.csv", file_sha256="0" * 64, file_format="csv")
     flat_frame_import(frame=load_flat_csv(SMALL), import_batch=batch)
-    code, out, err = run(capsys, "analyze", "--json")
+    code, out, err = run_cli("analyze", "--json")
     assert code == 0, err
     from_registry = json.loads(out)
     from_csv = json.loads(json.dumps(analyze(load_flat_csv(SMALL))))
@@ -97,8 +85,8 @@ def test_analysis_from_the_registry_matches_the_same_rows_from_csv(db, capsys):
     assert from_registry["power"] == from_csv["power"]
 
 
-def test_empty_registry_is_one_clear_sentence(db, capsys):
-    code, out, err = run(capsys, "analyze")
+def test_empty_registry_is_one_clear_sentence(db, run_cli):
+    code, out, err = run_cli("analyze")
     assert code == 1 and out == ""
     assert "holds no pain assessments" in err and "--csv" in err
 
