@@ -66,18 +66,26 @@ def _finish(url: str, big: Path, fingerprint) -> None:  # noqa: ANN001
     assert fingerprint()["registry_painassessment"][0] == rows + 12
 
 
+def _tables_fingerprint(connection) -> dict[str, tuple[int, str]]:  # noqa: ANN001 - sqlite3 or psycopg
+    """Row count and a hash of every row of each registry table: equal fingerprints, equal registries."""
+    out = {}
+    for table in TABLES:
+        rows = connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+        out[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+    return out
+
+
 def test_sigkill_during_a_sqlite_import_leaves_the_registry_unchanged(tmp_path):
     database = tmp_path / "registry.sqlite3"
     url = f"sqlite:///{database}"
     big = _prepare(url, tmp_path)
 
     def fingerprint() -> dict[str, tuple[int, str]]:
-        with sqlite3.connect(database) as connection:
-            out = {}
-            for table in TABLES:
-                rows = connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
-                out[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
-            return out
+        connection = sqlite3.connect(database)
+        try:
+            return _tables_fingerprint(connection)
+        finally:
+            connection.close()
 
     def writing() -> bool:
         probe = sqlite3.connect(database, timeout=0)
@@ -114,11 +122,7 @@ def test_sigkill_during_a_postgres_import_leaves_the_registry_unchanged(tmp_path
 
         def fingerprint() -> dict[str, tuple[int, str]]:
             with psycopg.connect(url) as connection:
-                out = {}
-                for table in TABLES:
-                    rows = connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
-                    out[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
-                return out
+                return _tables_fingerprint(connection)
 
         def writing() -> bool:
             with psycopg.connect(url) as connection:
