@@ -40,8 +40,10 @@ class RegistryRecord(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Not indexed: nothing looks rows up by their import, and an import batch is never deleted (it is
+    # the rows' audit record), so the index would only cost every bulk import one more B-tree per table.
     import_batch = models.ForeignKey(
-        "registry.ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "registry.ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     history = HistoricalRecords(inherit=True)
 

@@ -107,7 +107,8 @@ class Procedure(RegistryRecord):
 class TreatedLevel(RegistryRecord):
     """A fracture treated in a procedure, with the cement volume injected at that level."""
 
-    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="treated_levels")
+    # Indexed by the unique (procedure, fracture) constraint below, which also serves lookups by procedure.
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="treated_levels", db_index=False)
     fracture = models.ForeignKey(Fracture, on_delete=models.PROTECT, related_name="treatments")
     cement_ml = models.FloatField(null=True, blank=True)
 
