@@ -18,11 +18,12 @@ and keeps what the registry holds. Records are matched by natural keys: a patien
 procedure by patient and date, a fracture by procedure and level, a pain assessment by procedure and
 timepoint (and date, for unscheduled ones), a follow-up through its pain assessment.
 
-The frame is turned into one array per column, string work running once per distinct value. Creates
-are written column by column (:func:`.flat_import_writes.insert_rows`: a staged ``INSERT … SELECT`` on
-SQLite, a binary ``COPY`` on PostgreSQL) on the connection of the surrounding Django transaction, with
-ids reserved up front and in the order of the tables' indexes; the database CHECK constraints, keys and
-indexes still guard every value. Updates go through the ORM and django-simple-history.
+The frame is turned into one array per column, string work running once per distinct value
+(:mod:`.flat_import_frame`). Creates are written column by column
+(:func:`.flat_import_writes.insert_rows`: a staged ``INSERT … SELECT`` on SQLite, a binary ``COPY`` on
+PostgreSQL) on the connection of the surrounding Django transaction, with ids reserved up front and in
+the order of the tables' indexes; the database CHECK constraints, keys and indexes still guard every
+value. Updates go through the ORM and django-simple-history.
 """
 
 from __future__ import annotations
@@ -35,11 +36,9 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from ...domain.errors import DomainError
-from ...domain.levels import parse_levels
-from ...domain.rules import parse_flag
-from ...domain.timepoints import UNSCHEDULED, derive_timepoint
+from ...domain.timepoints import UNSCHEDULED
 from ..models import FollowUp, Fracture, ImportBatch, PainAssessment, Patient, Procedure, Site, TreatedLevel
+from .flat_import_frame import date_column, first_rows, keep_blank, nullable_ids, prefixed_old, prepare_frame, present
 from .flat_import_writes import BulkWriteSession, PostgresBulkLoad, fetch_frame, insert_rows, new_ids, same_values, update_with_history
 
 #: ``progress(stage, done, total)`` is called as the import advances (for a progress bar).
@@ -75,135 +74,8 @@ class ImportCounts:
 
 
 # ----------------------------------------------------------------------------------------------
-# Normalising the frame: one array per column, string work once per distinct value
-# ----------------------------------------------------------------------------------------------
-
-
-def _coded(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """Stripped text as codes into its distinct values (-1 for blank or an absent column), codes in
-    order of first appearance. Cheap for Categoricals (what validation hands over)."""
-    if column not in frame:
-        return np.full(len(frame), -1, dtype="int64"), np.array([], dtype="object")
-    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
-    stripped = pd.Series(pd.Index(uniques).astype(str), dtype="object").str.strip()
-    recoded, distinct = pd.factorize(stripped.where(stripped != "", None), use_na_sentinel=True)
-    return np.append(recoded, -1)[codes], np.asarray(distinct, dtype="object")
-
-
-def _text(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """Stripped text per row, None for blank or an absent column."""
-    codes, values = _coded(frame, column)
-    return np.append(values, None)[codes]
-
-
-def _parsed(frame: pd.DataFrame, column: str, parse: Callable[[object], object]) -> np.ndarray:
-    """A domain parser applied once per distinct value; None for blank."""
-    codes, values = _coded(frame, column)
-    table = np.empty(len(values) + 1, dtype="object")
-    table[:-1] = [parse(value) for value in values]
-    return table[codes]
-
-
-def _dates(frame: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in frame:
-        return np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
-    values = frame[column]
-    if pd.api.types.is_datetime64_any_dtype(values):
-        values = values.dt.tz_localize(None) if values.dt.tz is not None else values
-        return values.to_numpy(dtype="datetime64[ns]")
-    codes, text = _coded(frame, column)
-    table = pd.to_datetime(pd.Series(text, dtype="object").str.slice(0, 10), format="%Y-%m-%d", errors="raise")
-    return np.append(table.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))[codes]
-
-
-def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in frame:
-        return np.full(len(frame), np.nan)
-    values = frame[column]
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.astype("float64").to_numpy()
-    codes, text = _coded(frame, column)
-    table = pd.to_numeric(pd.Series(text, dtype="object"), errors="raise").to_numpy(dtype="float64")
-    return np.append(table, np.nan)[codes]
-
-
-def _present(values: np.ndarray) -> np.ndarray:
-    return ~pd.isna(values)
-
-
-def _prepare(frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """The frame in registry terms, one array per column: codes (object, None for blank),
-    ``datetime64[ns]`` dates, floats. Also the patient of each row, as codes into the distinct
-    study ids (in order of first appearance)."""
-    frame = frame.reset_index(drop=True)
-    r = {column: _text(frame, column) for column in ("site", "sex", "etiology", "venue", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument")}
-    patients, study_ids = _coded(frame, "patient_id")
-    r["procedure_date"] = procedure = _dates(frame, "procedure_date")
-    r["birth_date"] = _dates(frame, "birth_date")
-    r["age"] = _numbers(frame, "age")
-    assessed_on = _dates(frame, "assessed_on")
-    if "days" in frame:
-        days = _numbers(frame, "days")
-        from_days = np.isnat(assessed_on) & ~np.isnan(days) & ~np.isnat(procedure)
-        if from_days.any():
-            assessed_on = assessed_on.copy()
-            assessed_on[from_days] = procedure[from_days] + np.round(days[from_days]).astype("int64").astype("timedelta64[D]")
-    r["assessed_on"] = assessed_on
-    if (patients < 0).any() or np.isnat(procedure).any() or np.isnat(assessed_on).any():
-        raise DomainError("patient_id", None, "every row needs patient_id, procedure_date and assessed_on (or days)")
-    days = ((assessed_on - procedure) // np.timedelta64(1, "D")).astype("int64")
-    timepoint = _text(frame, "timepoint")
-    blank = pd.isna(timepoint)
-    if blank.any():
-        derived = {d: derive_timepoint(int(d)) for d in np.unique(days[blank])}
-        timepoint[blank] = pd.Series(days[blank]).map(derived).to_numpy(dtype="object")
-    r["timepoint"] = timepoint
-    r["score"] = _numbers(frame, "vps")
-    r["recurrent_pain"] = _parsed(frame, "recurrent_pain", lambda v: parse_flag(v, field="recurrent_pain"))
-    r["levels"] = _parsed(frame, "levels", parse_levels)
-    r["cement_ml"] = _numbers(frame, "cement_ml")
-    orphan = _present(r["recurrent_pain"]) & ~_present(r["venue"])
-    if orphan.any():
-        raise DomainError("recurrent_pain", r["recurrent_pain"][orphan][0], "recurrent pain is recorded at a follow-up encounter, which needs its venue")
-    if "instrument" not in frame:
-        r["instrument"] = None  # every assessment takes the default, one constant
-    return r, patients, study_ids
-
-
-def _first_rows(codes: np.ndarray) -> np.ndarray:
-    """Row of the first occurrence of each code 0..k-1 (codes numbered in order of appearance)."""
-    distinct = pd.Series(codes).drop_duplicates()
-    first = np.empty(len(distinct), dtype="int64")
-    first[distinct.to_numpy()] = distinct.index.to_numpy()
-    return first
-
-
-def _nullable_ids(values: np.ndarray) -> pd.arrays.IntegerArray:
-    missing = np.isnan(values)
-    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype("int64"), missing)
-
-
-# ----------------------------------------------------------------------------------------------
-# Reading what exists, comparing, writing
-# ----------------------------------------------------------------------------------------------
-
-
-def _keep_blank(new: pd.Series, old: pd.Series) -> pd.Series:
-    """The file's value, or the registry's where the file is silent (imports never erase)."""
-    return new.astype("object").where(new.notna(), old.astype("object"))
-
-
-def _date_column(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values.astype("object").where(values.notna(), None))
-
-
-# ----------------------------------------------------------------------------------------------
 # One function per entity: plan (new / changed / same), then write
 # ----------------------------------------------------------------------------------------------
-
-
-def _old(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.add_prefix("old_")
 
 
 def _sites(codes: pd.Series) -> tuple[dict[str, int], tuple[int, int, int]]:
@@ -220,7 +92,7 @@ def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[np.ndar
     """``people`` holds one row per study id. Returns, aligned with it, the patient pk and
     "changed" and "existed" flags; and the record counts."""
     columns = ["id", "study_id", "site_id", "sex", "birth_date", "age_at_index", "mrn", "name"]
-    existing = _old(fetch_frame(Patient.objects.all(), "study_id", people["study_id"], columns))
+    existing = prefixed_old(fetch_frame(Patient.objects.all(), "study_id", people["study_id"], columns))
     m = people.merge(existing, left_on="study_id", right_on="old_study_id", how="left")
     is_new = m["old_id"].isna().to_numpy()
     age = m["age"].round().astype("Int64")
@@ -246,23 +118,23 @@ def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[np.ndar
         )
         pk[is_new] = ids
     old = m[~is_new]
-    birth = _keep_blank(old["birth_date"], _date_column(old["old_birth_date"]))
+    birth = keep_blank(old["birth_date"], date_column(old["old_birth_date"]))
     targets = pd.DataFrame(
         {
             "id": old["old_id"].astype("int64"),
             "site_id": old["site_id"],
             "sex": old["sex"],
-            "birth_date": _date_column(birth),
+            "birth_date": date_column(birth),
             "age_at_index": old["old_age_at_index"]
             .astype("Int64")
             .where(birth.notna() | age[~is_new].isna(), age[~is_new]),
-            "mrn": _keep_blank(old["mrn"], old["old_mrn"]),
-            "name": _keep_blank(old["name"], old["old_name"]),
+            "mrn": keep_blank(old["mrn"], old["old_mrn"]),
+            "name": keep_blank(old["name"], old["old_name"]),
         }
     )
     same = np.ones(len(old), dtype=bool)
     for column in ("site_id", "sex", "birth_date", "age_at_index", "mrn", "name"):
-        previous = _date_column(old["old_birth_date"]) if column == "birth_date" else old[f"old_{column}"]
+        previous = date_column(old["old_birth_date"]) if column == "birth_date" else old[f"old_{column}"]
         same &= same_values(targets[column].reset_index(drop=True), previous.reset_index(drop=True))
     update_with_history(Patient, targets[~same], ["site_id", "sex", "birth_date", "age_at_index", "mrn", "name"], batch=batch, now=now)
     changed = np.zeros(len(m), dtype=bool)
@@ -273,7 +145,7 @@ def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[np.ndar
 def _procedures(keys: pd.DataFrame, known_patients: list[int], *, batch: ImportBatch, now) -> tuple[pd.DataFrame, tuple[int, int, int]]:  # noqa: ANN001
     """``keys`` holds distinct (patient_pk, procedure_date); returns them with ``procedure_pk`` and ``procedure_new``."""
     existing = fetch_frame(Procedure.objects.order_by("id"), "patient_id", known_patients, ["id", "patient_id", "performed_on"])
-    existing["performed_on"] = _date_column(existing["performed_on"])
+    existing["performed_on"] = date_column(existing["performed_on"])
     existing["patient_id"] = existing["patient_id"].astype("int64")
     existing = existing.drop_duplicates(["patient_id", "performed_on"])
     m = keys.merge(existing, left_on=["patient_pk", "procedure_date"], right_on=["patient_id", "performed_on"], how="left")
@@ -306,13 +178,13 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple
     existing = fetch_frame(TreatedLevel.objects.order_by("id"), "procedure_id", known, columns)
     existing["fracture__level"] = existing["fracture__level"].fillna(_NO_LEVEL)
     existing["procedure_id"] = existing["procedure_id"].astype("int64")
-    existing = _old(existing.drop_duplicates(["procedure_id", "fracture__level"]))
+    existing = prefixed_old(existing.drop_duplicates(["procedure_id", "fracture__level"]))
     m = treated.merge(existing, left_on=["procedure_pk", "level"], right_on=["old_procedure_id", "old_fracture__level"], how="left")
     is_new = m["old_id"].isna().to_numpy()
     pathologic = pathologic.to_numpy()
 
     def cause_or_basis(column: str) -> pd.Series:
-        value = _keep_blank(m[column], m[f"old_fracture__{column}"]).fillna("unspecified")
+        value = keep_blank(m[column], m[f"old_fracture__{column}"]).fillna("unspecified")
         return value.where(pathologic, None)
 
     m["cause"], m["basis"] = cause_or_basis("pathologic_cause"), cause_or_basis("pathologic_basis")
@@ -352,7 +224,7 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple
         & same_values(old["cause"], old["old_fracture__pathologic_cause"])
         & same_values(old["basis"], old["old_fracture__pathologic_basis"])
     )
-    cement = _keep_blank(old["cement_ml"], old["old_cement_ml"]).astype("float64")
+    cement = keep_blank(old["cement_ml"], old["old_cement_ml"]).astype("float64")
     treated_same = same_values(cement, old["old_cement_ml"].astype("float64"), tolerance=1e-9)
     update_with_history(Fracture, fracture_targets[~fracture_same], ["etiology", "pathologic_cause", "pathologic_basis"], batch=batch, now=now)
     treated_targets = pd.DataFrame({"id": old["old_id"].astype("int64"), "cement_ml": cement})
@@ -388,7 +260,7 @@ def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_
     existed before can match a stored assessment, so only they are compared."""
     n = len(patient_pk)
     timepoint, venue, recurrent = r["timepoint"], r["venue"], r["recurrent_pain"]
-    wants_follow_up = (timepoint != "baseline") & _present(venue) & _present(recurrent)
+    wants_follow_up = (timepoint != "baseline") & present(venue) & present(recurrent)
     has_instrument = r["instrument"] is not None
     is_new = np.ones(n, dtype=bool)
     changed = np.zeros(n, dtype=bool)
@@ -428,14 +300,14 @@ def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_
     new = order[is_new[order]]
     instrument = r["instrument"]
     if has_instrument:
-        instrument = np.where(_present(instrument[new]), instrument[new], "vps").astype("object")
+        instrument = np.where(present(instrument[new]), instrument[new], "vps").astype("object")
     insert_rows(
         PainAssessment,
         {
             "id": new_ids(PainAssessment, len(new)),
             "patient_id": patient_pk[new],
             "procedure_id": procedure_pk[new],
-            "follow_up_id": _nullable_ids(follow_up_id[new]),
+            "follow_up_id": nullable_ids(follow_up_id[new]),
             "assessed_on": r["assessed_on"][new],
             "score": r["score"][new],
             **({"instrument": instrument} if has_instrument else {}),
@@ -453,13 +325,13 @@ def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_
                 "id": old["old_id"].astype("int64").to_numpy(),
                 "assessed_on": old["assessed_on"].to_numpy(),
                 "score": old["score"].astype("float64").to_numpy(),
-                "venue": _keep_blank(old["venue"], old["old_venue"]).to_numpy(),
-                "instrument": (_keep_blank(old["instrument"], old["old_instrument"]) if has_instrument else old["old_instrument"]).to_numpy(),
-                "follow_up_id": _nullable_ids(follow_up_id[positions]),
+                "venue": keep_blank(old["venue"], old["old_venue"]).to_numpy(),
+                "instrument": (keep_blank(old["instrument"], old["old_instrument"]) if has_instrument else old["old_instrument"]).to_numpy(),
+                "follow_up_id": nullable_ids(follow_up_id[positions]),
             }
         )
         same = (
-            same_values(targets["assessed_on"], _date_column(old["old_assessed_on"]).reset_index(drop=True))
+            same_values(targets["assessed_on"], date_column(old["old_assessed_on"]).reset_index(drop=True))
             & same_values(targets["score"], old["old_score"].astype("float64").reset_index(drop=True), tolerance=1e-12)
             & same_values(targets["venue"], old["old_venue"].reset_index(drop=True))
             & same_values(targets["instrument"], old["old_instrument"].reset_index(drop=True))
@@ -484,10 +356,10 @@ def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: Imp
     existing = fetch_frame(PainAssessment.objects.order_by("id"), "procedure_id", rows["procedure_pk"].unique().tolist(), columns)
     if existing.empty:
         return pd.DataFrame(), np.array([], dtype="int64"), (0, 0)
-    existing["assessed_on"] = _date_column(existing["assessed_on"])
+    existing["assessed_on"] = date_column(existing["assessed_on"])
     existing["procedure_id"] = existing["procedure_id"].astype("int64")
     existing["key"] = _assessment_key(existing, "timepoint", "assessed_on")
-    existing = _old(existing.drop_duplicates(["procedure_id", "key"]))
+    existing = prefixed_old(existing.drop_duplicates(["procedure_id", "key"]))
     keyed = rows.assign(key=_assessment_key(rows, "timepoint", "assessed_on").to_numpy(), position=positions)
     m = keyed.merge(existing, left_on=["procedure_pk", "key"], right_on=["old_procedure_id", "old_key"], how="inner")
     fu_columns = ["id", "seen_on", "venue", "recurrent_pain"]
@@ -502,12 +374,12 @@ def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: Imp
         {
             "id": fu_old["fu_id"].astype("int64"),
             "seen_on": fu_old["assessed_on"],
-            "venue": _keep_blank(fu_old["venue"], fu_old["fu_venue"]),
-            "recurrent_pain": _keep_blank(fu_old["recurrent_pain"], fu_old["fu_recurrent_pain"]).astype(bool),
+            "venue": keep_blank(fu_old["venue"], fu_old["fu_venue"]),
+            "recurrent_pain": keep_blank(fu_old["recurrent_pain"], fu_old["fu_recurrent_pain"]).astype(bool),
         }
     )
     fu_same = (
-        same_values(fu_targets["seen_on"], _date_column(fu_old["fu_seen_on"]))
+        same_values(fu_targets["seen_on"], date_column(fu_old["fu_seen_on"]))
         & same_values(fu_targets["venue"], fu_old["fu_venue"])
         & same_values(fu_targets["recurrent_pain"], fu_old["fu_recurrent_pain"].astype("object"))
     )
@@ -552,7 +424,7 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
     """
     report = progress or (lambda stage, done, total: None)
     report("reading", 0, len(_STAGES))
-    r, patients, study_ids = _prepare(frame)
+    r, patients, study_ids = prepare_frame(frame)
     now = timezone.now()
     records: dict[str, tuple[int, int, int]] = {}
     tables = [Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment]
@@ -571,7 +443,7 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
 
 def _upsert(r: dict[str, np.ndarray], patients: np.ndarray, study_ids: np.ndarray, *, import_batch: ImportBatch, now, report: Progress, records: dict) -> ImportCounts:  # noqa: ANN001
     stages = _STAGES
-    first = _first_rows(patients)
+    first = first_rows(patients)
     people = pd.DataFrame({"study_id": study_ids, **{c: r[c][first] for c in ("site", "sex", "birth_date", "age", "mrn", "name")}})
     site_ids, records["sites"] = _sites(people["site"])
     people["site_id"] = people["site"].map(site_ids)
@@ -581,7 +453,7 @@ def _upsert(r: dict[str, np.ndarray], patients: np.ndarray, study_ids: np.ndarra
 
     day = r["procedure_date"].astype("datetime64[D]").astype("int64")
     procedure_codes = pd.factorize(patients * (int(day.max()) - int(day.min()) + 1) + (day - day.min()))[0]
-    first = _first_rows(procedure_codes)
+    first = first_rows(procedure_codes)
     keys = pd.DataFrame({"patient_pk": patient_pk[first], "procedure_date": r["procedure_date"][first]})
     procedures, records["procedures"] = _procedures(keys, pk[existed].tolist(), batch=import_batch, now=now)
     procedure_pk = procedures["procedure_pk"].to_numpy()[procedure_codes]
