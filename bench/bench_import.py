@@ -141,14 +141,31 @@ def _psql_copy(psql: str, url: str, csv_path: Path) -> tuple[float, float]:
     return _run([psql, url, "-q", "-c", f"\\copy bare FROM '{csv_path}' CSV HEADER"])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cohort_arguments(description: str) -> argparse.Namespace:
+    """The options both import benchmarks take: the file (generated or given), repeats, the server."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--patients", type=int, default=170_000, help="synthetic patients (default 170000, about 1M rows)")
     parser.add_argument("--seed", type=int, default=2012)
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each loader; the median is reported (default 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each measurement; the median is reported (default 3)")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres", help="a PostgreSQL server URL")
-    parser.add_argument("--csv", type=Path, help="import this flat file instead of generating one")
-    args = parser.parse_args()
+    parser.add_argument("--csv", type=Path, help="use this flat file instead of generating one")
+    return parser.parse_args()
+
+
+def cohort_file(args: argparse.Namespace, folder: Path, console) -> tuple[Path, int]:  # noqa: ANN001
+    """The flat file to load (``--csv``, or a synthetic cohort written into ``folder``) and its rows."""
+    csv_path = args.csv or folder / "cohort.csv"
+    if args.csv is None:
+        from vertebro.synth import write_cohort
+
+        console.print(f"writing {args.patients:,} synthetic patients …")
+        write_cohort(csv_path, args.patients, args.seed)
+    with csv_path.open() as handle:
+        return csv_path, sum(1 for _ in handle) - 1
+
+
+def main() -> int:
+    args = cohort_arguments(__doc__.splitlines()[0])
 
     from rich.console import Console
     from rich.table import Table
@@ -161,13 +178,7 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench_import_") as tmp:
         folder = Path(tmp)
-        csv_path = args.csv or folder / "cohort.csv"
-        if args.csv is None:
-            from vertebro.synth import write_cohort
-
-            console.print(f"writing {args.patients:,} synthetic patients …")
-            write_cohort(csv_path, args.patients, args.seed)
-        rows = sum(1 for _ in csv_path.open()) - 1
+        csv_path, rows = cohort_file(args, folder, console)
         results: list[tuple[str, list[tuple[float, float]], list[float] | None]] = []
         imports: dict[str, list[dict]] = {}
 
