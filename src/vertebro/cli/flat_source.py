@@ -65,11 +65,12 @@ def load_flat_source(csv: Path | None) -> FlatSource:
             raise VertebroError(f"{csv} has a header but no data rows; give --csv a file with pain assessments.")
         return FlatSource(frame, str(csv), Path(csv).name)
 
-    from ..registry.selectors.flat import flat_assessments_df
-    from ..stats.validate import validate_flat
     from .registry_cmds import open_registry
 
-    where = f"the registry ({open_registry()})"
+    where = f"the registry ({open_registry()})"  # starts Django: the registry's modules import after it
+    from ..registry.selectors.flat import flat_assessments_df
+    from ..stats.validate import validate_flat
+
     rows = flat_assessments_df()
     if rows.empty:
         raise VertebroError(f"{where} holds no pain assessments; add patients first or pass --csv FILE.")
