@@ -116,14 +116,28 @@ def test_problems_name_the_redcap_line_and_field(exported, tmp_path):
     assert registry_snapshot() == snapshot
 
 
+def _moved_to_east(raw: Path, tmp_path: Path) -> Path:
+    moved = tmp_path / "moved.csv"
+    moved.write_text(raw.read_text().replace(",north,", ",east,"))  # P000 and P002's data access group
+    return moved
+
+
 def test_the_data_access_group_is_the_site(exported, tmp_path):
     _, raw, dictionary = exported
-    text = raw.read_text().replace(",north,", ",east,")
-    moved = tmp_path / "moved.csv"
-    moved.write_text(text)
-    outcome = import_redcap_file(path=moved, dictionary=dictionary)
-    assert outcome.counts.records["patients"][1] == 2  # P000 and P002 moved to site east
+    moved = _moved_to_east(raw, tmp_path)
+    registry_wipe()
+    import_redcap_file(path=moved, dictionary=dictionary)
     assert set(Patient.objects.filter(site__code="east").values_list("study_id", flat=True)) == {"P000", "P002"}
+
+
+def test_a_data_access_group_that_would_move_patients_to_another_site_is_refused(exported, tmp_path):
+    snapshot, raw, dictionary = exported
+    with pytest.raises(ImportRejected) as caught:
+        import_redcap_file(path=_moved_to_east(raw, tmp_path), dictionary=dictionary)
+    problems = caught.value.problems
+    assert set(problems["column"]) == {"site"}
+    assert problems["rule"].str.contains("is registered at north; an import does not move patients between sites").all()
+    assert registry_snapshot() == snapshot
 
 
 def test_repeating_instrument_rows_and_redcap_bookkeeping_columns_are_read(exported, tmp_path):

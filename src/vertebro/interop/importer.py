@@ -1,5 +1,9 @@
 """Importing a table of flat rows: validate everything, then write everything or nothing.
 
+Every row is checked on its own and across rows (:mod:`.flat_validate`), then against what the
+registry already holds about the same patients (:mod:`vertebro.registry.selectors.flat_conflicts`:
+site, procedure date, levels, age and birth date); all of it lands in one error report.
+
 Every import leaves an :class:`ImportBatch` (file hash, user, time, counts, status): ``committed``,
 ``rejected`` (problems found, nothing written) or ``dry_run`` (what would change, nothing written).
 The CSV/XLSX, REDCap and FHIR importers all end here, so they share one set of rules and one
@@ -18,9 +22,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..registry.models import ImportBatch
+from ..registry.selectors.flat_conflicts import flat_registry_conflicts
 from ..registry.services.flat_import import ImportCounts, flat_frame_import
 from .flat_validate import FlatValidation, validate_flat_frame
-from .problems import ImportRejected, combine, errors_path, write_problems
+from .problems import ImportRejected, combine, errors_path, no_problems, write_problems
 from .tabular import Table, file_sha256, read_table
 
 Progress = Callable[[str, int, int], None]
@@ -119,7 +124,11 @@ def import_flat_table(
     report("validating", 0, 1)
     os_user = current_os_user() if os_user is None else os_user
     validation = validation or validate_flat_frame(table.frame, lines=table.lines, site=site)
-    problems = combine([table.problems, validation.problems])
+    frame = validation.frame
+    conflicts = flat_registry_conflicts(frame) if validation.file_problems.empty else None
+    if conflicts is not None and len(conflicts):
+        frame = frame[~frame["line"].isin(conflicts["line"])].reset_index(drop=True)
+    problems = combine([table.problems, validation.problems, conflicts if conflicts is not None else no_problems()])
     rows_read = max(len(table.frame), validation.rows_read) + int(table.problems["line"].dropna().nunique())
     report_path = write_problems(problems, errors_path(source)) if len(problems) else None
     header_broken = problems["line"].isna() | (problems["column"] == "(header)")
@@ -132,7 +141,7 @@ def import_flat_table(
         raise ImportRejected(source=source, problems=problems, report=report_path)
 
     skipped = int(problems["line"].dropna().nunique())
-    counts = _write(validation.frame, audit=audit, rows_read=rows_read, skipped=skipped, dry_run=dry_run, progress=report)
+    counts = _write(frame, audit=audit, rows_read=rows_read, skipped=skipped, dry_run=dry_run, progress=report)
     batch = counts[1]
     return ImportOutcome(batch=batch, counts=counts[0], problems=problems, report=report_path)
 
@@ -142,7 +151,7 @@ def _write(frame: pd.DataFrame, *, audit: dict, rows_read: int, skipped: int, dr
     try:
         with transaction.atomic():
             batch = ImportBatch.objects.create(**audit, status="dry_run" if dry_run else "running")
-            result["counts"] = flat_frame_import(frame=frame, import_batch=batch, progress=progress)
+            result["counts"] = flat_frame_import(frame=frame, import_batch=batch, progress=progress, conflicts_checked=True)
             batch.rows_read, batch.rows_skipped = rows_read, skipped
             batch.save(update_fields=["rows_read", "rows_skipped"])
             if dry_run:

@@ -36,8 +36,10 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
+from ...domain.errors import DomainError
 from ...domain.timepoints import UNSCHEDULED
 from ..models import FollowUp, Fracture, ImportBatch, PainAssessment, Patient, Procedure, Site, TreatedLevel
+from ..selectors.flat_conflicts import flat_registry_conflicts
 from .flat_import_frame import date_column, first_rows, keep_blank, nullable_ids, prefixed_old, prepare_frame, present
 from .flat_import_writes import BulkWriteSession, PostgresBulkLoad, fetch_frame, insert_rows, new_ids, same_values, update_with_history
 
@@ -163,22 +165,38 @@ def _procedures(keys: pd.DataFrame, known_patients: list[int], *, batch: ImportB
 
 def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[set[int], dict[str, tuple[int, int, int]]]:  # noqa: ANN001
     """Fractures and treated levels of each procedure; returns the procedures where something was
-    created or changed, and the record counts."""
-    codes, distinct = pd.factorize(per_procedure["levels"], use_na_sentinel=True)
-    level_lists = [list(levels) if levels else [_NO_LEVEL] for levels in distinct] + [[_NO_LEVEL]]
-    per_row = np.array([len(levels) for levels in level_lists])[codes]
-    treated = per_procedure.iloc[np.repeat(np.arange(len(per_procedure)), per_row)].reset_index(drop=True)
-    treated["level"] = np.array([level for code in codes for level in level_lists[code]], dtype="object")
-    treated["cement_ml"] = treated["cement_ml"] / np.repeat(per_row, per_row)
-    pathologic = treated["etiology"] == "pathologic"
-
+    created or changed, and the record counts. A procedure whose levels the file leaves blank keeps
+    the levels it has (its fractures take the file's etiology; a changed cement total is shared
+    equally by them); one that has none gets a fracture whose level is not recorded."""
     columns = ["id", "procedure_id", "fracture_id", "cement_ml", "fracture__level", "fracture__etiology",
                "fracture__pathologic_cause", "fracture__pathologic_basis"]
     known = per_procedure.loc[~per_procedure["procedure_new"], "procedure_pk"].tolist()
     existing = fetch_frame(TreatedLevel.objects.order_by("id"), "procedure_id", known, columns)
     existing["fracture__level"] = existing["fracture__level"].fillna(_NO_LEVEL)
     existing["procedure_id"] = existing["procedure_id"].astype("int64")
-    existing = prefixed_old(existing.drop_duplicates(["procedure_id", "fracture__level"]))
+    existing = existing.drop_duplicates(["procedure_id", "fracture__level"])
+
+    codes, distinct = pd.factorize(per_procedure["levels"], use_na_sentinel=True)
+    level_lists = [list(levels) if levels else [_NO_LEVEL] for levels in distinct] + [[_NO_LEVEL]]
+    row_levels = [level_lists[code] for code in codes]
+    blank = np.flatnonzero((codes < 0) & per_procedure["procedure_pk"].isin(existing["procedure_id"]).to_numpy())
+    if len(blank):
+        per_procedure = per_procedure.copy()
+        recorded = existing.groupby("procedure_id")["fracture__level"].agg(list)
+        total = pd.to_numeric(existing["cement_ml"], errors="coerce").groupby(existing["procedure_id"]).sum(min_count=1)
+        pk = per_procedure["procedure_pk"].to_numpy()
+        cement = per_procedure["cement_ml"].to_numpy(dtype="float64", copy=True)
+        for i in blank:
+            row_levels[i] = recorded[pk[i]]
+            if np.isclose(cement[i], total.get(pk[i], np.nan), rtol=1e-9, atol=0.0):
+                cement[i] = np.nan  # the same total: keep how it was shared between the levels
+        per_procedure["cement_ml"] = cement
+    per_row = np.array([len(levels) for levels in row_levels], dtype="int64")
+    treated = per_procedure.iloc[np.repeat(np.arange(len(per_procedure)), per_row)].reset_index(drop=True)
+    treated["level"] = np.array([level for levels in row_levels for level in levels], dtype="object")
+    treated["cement_ml"] = treated["cement_ml"] / np.repeat(per_row, per_row)
+    pathologic = treated["etiology"] == "pathologic"
+    existing = prefixed_old(existing)
     m = treated.merge(existing, left_on=["procedure_pk", "level"], right_on=["old_procedure_id", "old_fracture__level"], how="left")
     is_new = m["old_id"].isna().to_numpy()
     pathologic = pathologic.to_numpy()
@@ -240,7 +258,10 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple
 def _assessment_key(f: pd.DataFrame, timepoint: str, assessed_on: str) -> pd.Series:
     """Scheduled timepoints are one per procedure; unscheduled ones are told apart by date."""
     unscheduled = f[timepoint] == UNSCHEDULED
-    return f[timepoint].where(~unscheduled, UNSCHEDULED + "@" + f[assessed_on].dt.strftime("%Y-%m-%d").where(unscheduled, ""))
+    if not unscheduled.any():
+        return f[timepoint]
+    dated = UNSCHEDULED + "@" + f.loc[unscheduled, assessed_on].dt.strftime("%Y-%m-%d")
+    return f[timepoint].where(~unscheduled, dated)
 
 
 def _insertion_order(procedure_pk: np.ndarray, assessed_on: np.ndarray) -> np.ndarray:
@@ -391,7 +412,7 @@ def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: Imp
 
 
 @transaction.atomic
-def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progress: Progress | None = None) -> ImportCounts:
+def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progress: Progress | None = None, conflicts_checked: bool = False) -> ImportCounts:
     """Upsert a validated flat frame into the registry, in one transaction.
 
     Parameters
@@ -409,6 +430,10 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
         filled in; a ``running`` batch becomes ``committed``.
     progress : callable, optional
         ``progress(stage, done, total)`` for a progress bar.
+    conflicts_checked : bool
+        The caller has already refused the rows that contradict the registry
+        (:func:`vertebro.registry.selectors.flat_conflicts.flat_registry_conflicts`, as the importer
+        does, to report them line by line); otherwise they are looked for here.
 
     Returns
     -------
@@ -418,12 +443,18 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
     Raises
     ------
     DomainError
-        When a value cannot be read (the frame was not validated); nothing is written.
+        When a value cannot be read (the frame was not validated), or a row contradicts what the
+        registry holds about its patient (site, procedure date, levels, age); nothing is written.
     django.db.IntegrityError
         When a value breaks a database constraint; nothing is written.
     """
     report = progress or (lambda stage, done, total: None)
     report("reading", 0, len(_STAGES))
+    if not conflicts_checked:
+        conflicts = flat_registry_conflicts(frame)
+        if len(conflicts):
+            first = conflicts.iloc[0]
+            raise DomainError(first["column"], first["value"], f"line {first['line']}: {first['rule']}")
     r, patients, study_ids = prepare_frame(frame)
     now = timezone.now()
     records: dict[str, tuple[int, int, int]] = {}

@@ -12,6 +12,7 @@ import copy
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
@@ -29,8 +30,34 @@ def fetch_frame(queryset: models.QuerySet, lookup: str, keys: Iterable, columns:
     keys = [k.item() if isinstance(k, np.generic) else k for k in keys]
     if not keys or not queryset.model._default_manager.exists():
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    rows = list(queryset.filter(**{f"{lookup}__in": key_set(keys)}).values_list(*columns))
-    return pd.DataFrame.from_records(rows, columns=columns)
+    # The ORM's SQL, read with the driver's fetchall: Django's per-value converters cost seconds at a
+    # million rows. Dates then stay ISO text on SQLite (every caller parses them with pandas); SQLite's
+    # 0/1 booleans are turned back into booleans here.
+    sql, params = queryset.filter(**{f"{lookup}__in": key_set(keys)}).values_list(*columns).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+    for column in columns:
+        if isinstance(_field(queryset.model, column), models.BooleanField):
+            frame[column] = _booleans(frame[column])
+    return frame
+
+
+def _field(model: type[models.Model], path: str) -> models.Field:
+    """The field a ``values_list`` path such as ``fracture__level`` ends on."""
+    *relations, name = path.split("__")
+    for relation in relations:
+        model = model._meta.get_field(relation).related_model
+    return model._meta.get_field(name)
+
+
+def _booleans(values: pd.Series) -> pd.Series:
+    """0/1/True/False/None as Python ``True``/``False``/``None`` (what Django's converters give)."""
+    raw = values.to_numpy(dtype="object")
+    missing = pd.isna(raw)
+    out = np.full(len(raw), None, dtype="object")
+    out[~missing] = np.array([False, True], dtype="object")[raw[~missing].astype(bool).astype(int)]
+    return pd.Series(out, index=values.index, dtype="object")
 
 
 def key_set(keys: list) -> RawSQL:
@@ -318,7 +345,9 @@ def _copy_binary(table: str, fields: list[models.Field], rows: Iterable[tuple]) 
 
 def _diff_reason(batch: ImportBatch, old: Mapping, new: Mapping) -> str:
     changes = "; ".join(f"{k}: {_show(old[k])} → {_show(new[k])}" for k in new if not _equal(old[k], new[k]))
-    return f"import #{batch.pk} ({batch.file_name}): {changes}"[:100]
+    # The batch keeps the whole path; the reason (100 characters in the history table) names the file
+    # only, so the changes themselves fit.
+    return f"import #{batch.pk} ({PurePath(batch.file_name).name}): {changes}"[:100]
 
 
 def _show(value: object) -> str:

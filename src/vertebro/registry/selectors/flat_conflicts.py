@@ -1,0 +1,157 @@
+"""What an import file says against what the registry already holds about the same patients.
+
+Validation checks a file on its own; these rules need the registry. An import updates values (with
+history) but never guesses at identity or structure, so for a patient the registry already holds:
+
+- the site must be the one the patient is registered at: an import does not move patients between
+  sites (and ``--site`` cannot take over another site's patients);
+- the procedure date must be one of the patient's recorded procedures: a different date would add a
+  second procedure with a copy of every score, not correct the first;
+- the levels, when the file gives them, must be the levels that procedure treated: changing which
+  vertebrae were treated is a clinical correction made in the registry, not by an import (a blank
+  ``levels`` cell keeps the recorded ones);
+- the age and the birth date, whichever side gives them, must agree at the procedure.
+
+Each broken rule is reported on every line of the patient, so ``--skip-invalid`` skips the patient
+whole and the rest of the file goes in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...domain.levels import parse_levels
+from ..models import Patient, Procedure, TreatedLevel
+from ..services.flat_import_writes import fetch_frame
+
+PROBLEM_COLUMNS = ["line", "column", "value", "rule"]
+
+
+def flat_registry_conflicts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Problems (``line, column, value, rule``) of a validated flat frame against the registry.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        ``FlatValidation.frame`` (normalised values and the file ``line`` of each row), or any flat
+        frame of text cells (lines then count from 2, after the header).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per file line and broken rule; empty when the file agrees with the registry (always
+        for patients the registry does not hold yet).
+    """
+    if frame.empty or not Patient.objects.exists():
+        return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    people = _per_patient(frame)
+    stored = fetch_frame(Patient.objects.all(), "study_id", people.index.tolist(), ["id", "study_id", "site__code", "birth_date", "age_at_index"])
+    if stored.empty:
+        return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    stored = stored.rename(columns={"birth_date": "stored_birth_date"}).set_index("study_id")
+    people = people.join(stored, how="inner")
+    people["stored_birth_date"] = pd.to_datetime(people["stored_birth_date"])
+    procedures = fetch_frame(Procedure.objects.all(), "patient_id", people["id"].astype("int64").tolist(), ["id", "patient_id", "performed_on"])
+    procedures = procedures.astype({"id": "int64", "patient_id": "int64"}).assign(performed_on=pd.to_datetime(procedures["performed_on"]))
+    people["id"] = people["id"].astype("int64")
+    found = _site_conflicts(people) + _procedure_conflicts(people, procedures) + _age_conflicts(people) + _level_conflicts(people, procedures)
+    return _on_every_line(frame, found)
+
+
+def _per_patient(frame: pd.DataFrame) -> pd.DataFrame:
+    """The fixed fields of each patient in the file (first value given; validation made them agree)."""
+    columns = [c for c in ("site", "birth_date", "age", "procedure_date", "levels") if c in frame]
+    people = frame[["patient_id", *columns]].astype({"patient_id": "object"}).groupby("patient_id", sort=False, observed=True).first()
+    for column in ("site", "age", "levels"):
+        if column not in people:
+            people[column] = None
+    if "birth_date" not in people:
+        people["birth_date"] = pd.NaT
+    people["site"] = people["site"].astype("object")
+    people["levels"] = people["levels"].astype("object")
+    people["age"] = pd.to_numeric(people["age"], errors="coerce").astype("float64")
+    people["birth_date"] = pd.to_datetime(people["birth_date"])
+    people["procedure_date"] = pd.to_datetime(people["procedure_date"])
+    return people
+
+
+def _site_conflicts(people: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    moved = people[people["site"].notna() & (people["site"].astype(str) != people["site__code"])]
+    return [
+        (study_id, "site", str(row.site), f"patient {study_id} is registered at {row.site__code}; an import does not move patients between sites")
+        for study_id, row in zip(moved.index, moved.itertuples(index=False))
+    ]
+
+
+def _procedure_conflicts(people: pd.DataFrame, procedures: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    recorded = pd.MultiIndex.from_frame(procedures[["patient_id", "performed_on"]])
+    asked = pd.MultiIndex.from_arrays([people["id"], people["procedure_date"]])
+    other = people[people["id"].isin(procedures["patient_id"]).to_numpy() & ~asked.isin(recorded)]
+    if other.empty:
+        return []
+    dates = procedures[procedures["patient_id"].isin(other["id"])].groupby("patient_id")["performed_on"].agg(
+        lambda days: ", ".join(sorted(d.strftime("%Y-%m-%d") for d in days))
+    )
+    return [
+        (study_id, "procedure_date", row.procedure_date.strftime("%Y-%m-%d"),
+         f"the registry holds patient {study_id}'s procedure on {dates[row.id]}; an import adds no second procedure — correct the date in the registry or in the file")
+        for study_id, row in zip(other.index, other.itertuples(index=False))
+    ]
+
+
+def _age_conflicts(people: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """Age and birth date, whichever side gives them, agree at the procedure (whole years)."""
+    birth = people["birth_date"].fillna(people["stored_birth_date"])
+    known = birth.notna().to_numpy()
+    if not known.any():
+        return []
+    procedure = people["procedure_date"]
+    birthday_ahead = (procedure.dt.month * 100 + procedure.dt.day) < (birth.dt.month * 100 + birth.dt.day)
+    computed = (procedure.dt.year - birth.dt.year - birthday_ahead.astype(int)).to_numpy(dtype="float64")
+    from_file = people["birth_date"].notna().to_numpy()
+    age, stored_age = people["age"].to_numpy(), pd.to_numeric(people["age_at_index"], errors="coerce").to_numpy(dtype="float64")
+    found = []
+    with np.errstate(invalid="ignore"):
+        file_age = known & ~from_file & ~np.isnan(age) & (age != computed)
+        stored = known & from_file & np.isnan(age) & ~np.isnan(stored_age) & (stored_age != computed)
+    for i in np.flatnonzero(file_age):
+        found.append((people.index[i], "age", str(int(age[i])),
+                      f"the registry's birth date {birth.iloc[i]:%Y-%m-%d} gives age {int(computed[i])} at the procedure; correct one of them"))
+    for i in np.flatnonzero(stored):
+        found.append((people.index[i], "birth_date", f"{birth.iloc[i]:%Y-%m-%d}",
+                      f"the registry records age {int(stored_age[i])} at the procedure; this birth date gives {int(computed[i])}; correct one of them"))
+    return found
+
+
+def _level_conflicts(people: pd.DataFrame, procedures: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """Levels given in the file against the levels the matched procedure treated."""
+    given = people[people["levels"].notna()]
+    if given.empty or procedures.empty:
+        return []
+    matched = given.rename_axis("study_id").reset_index().merge(
+        procedures, left_on=["id", "procedure_date"], right_on=["patient_id", "performed_on"], suffixes=("", "_procedure")
+    )
+    if matched.empty:
+        return []
+    treated = fetch_frame(TreatedLevel.objects.all(), "procedure_id", matched["id_procedure"].astype("int64").tolist(), ["procedure_id", "fracture__level"])
+    recorded = treated.groupby("procedure_id")["fracture__level"].agg(lambda levels: frozenset("" if pd.isna(v) else v for v in levels))
+    found = []
+    for row in matched.itertuples(index=False):
+        stored = recorded.get(row.id_procedure)
+        wanted = frozenset(parse_levels(row.levels))
+        if stored is not None and stored != wanted:
+            shown = ";".join(sorted(stored)) if stored != {""} else "a level not recorded"
+            found.append((row.study_id, "levels", str(row.levels),
+                           f"the registry records {shown} for this procedure; an import does not change which levels were treated — correct it in the registry"))
+    return found
+
+
+def _on_every_line(frame: pd.DataFrame, found: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    if not found:
+        return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    conflicts = pd.DataFrame(found, columns=["patient_id", "column", "value", "rule"])
+    line = frame["line"].to_numpy() if "line" in frame else np.arange(len(frame)) + 2  # header on line 1
+    lines = pd.DataFrame({"patient_id": frame["patient_id"].astype("object").to_numpy(), "line": line})
+    out = lines.merge(conflicts, on="patient_id")[PROBLEM_COLUMNS]
+    return out.sort_values(["line", "column"], kind="stable").reset_index(drop=True).astype({"line": np.int64})
