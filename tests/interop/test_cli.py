@@ -13,8 +13,10 @@ from .flat_rows import flat_rows, rich_rows
 
 @pytest.fixture
 def vertebro(tmp_path):
-    def run(*args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'registry.sqlite3'}", "COLUMNS": "200"}
+    def run(*args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+        extra_env = extra_env or {}
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'registry.sqlite3'}", "COLUMNS": "200",
+               "VERTEBRO_DEID_SECRET": "interop-cli-test-key-0123456789", **extra_env}
         return subprocess.run([sys.executable, "-m", "vertebro.cli", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
 
     assert run("init").returncode == 0
@@ -71,3 +73,18 @@ def test_usage_errors_are_one_sentence(vertebro, tmp_path):
     absent = vertebro("import", str(tmp_path / "nowhere.csv"))
     assert absent.returncode == 1 and "does not exist" in absent.stderr
     assert "Traceback" not in unknown.stderr + missing.stderr + absent.stderr
+
+
+def test_a_deidentified_export_needs_a_key_of_its_own_and_writes_nothing_without_one(vertebro, tmp_path):
+    path = tmp_path / "cohort.csv"
+    rich_rows().to_csv(path, index=False)
+    assert vertebro("import", str(path)).returncode == 0
+    out = tmp_path / "deid.csv"
+    for key, says in (("", "no key is set"), ("short-key", "the key set is shorter than 16 characters")):
+        result = vertebro("export", "--format", "csv", "--out", str(out), "--deidentified",
+                          extra_env={"VERTEBRO_DEID_SECRET": key, "VERTEBRO_SECRET_KEY": ""})
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert says in result.stderr and "set VERTEBRO_DEID_SECRET" in result.stderr
+        assert not out.exists()
+    identified = vertebro("export", "--format", "csv", "--out", str(out), extra_env={"VERTEBRO_DEID_SECRET": "", "VERTEBRO_SECRET_KEY": ""})
+    assert identified.returncode == 0  # an identified export has no hashes to key

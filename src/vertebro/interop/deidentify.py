@@ -52,7 +52,30 @@ def deidentify_flat(frame: pd.DataFrame, *, secret: str) -> pd.DataFrame:
     return out
 
 
+#: Shortest key accepted for the study-id hashes.
+SECRET_MIN_LENGTH = 16
+
+
 def deidentification_secret() -> str:
+    """The key of the study-id hashes (``VERTEBRO_DEID_SECRET``, else ``VERTEBRO_SECRET_KEY``).
+
+    Raises
+    ------
+    VertebroError
+        When neither is set, or the key is shorter than :data:`SECRET_MIN_LENGTH`: hashes under a
+        known or guessable key can be recomputed from a list of study ids, which would re-identify
+        the extract.
+    """
     from django.conf import settings
 
-    return settings.DEID_SECRET
+    from ..errors import VertebroError
+
+    secret = settings.DEID_SECRET
+    if len(secret) < SECRET_MIN_LENGTH:
+        problem = "no key is set" if not secret else f"the key set is shorter than {SECRET_MIN_LENGTH} characters"
+        raise VertebroError(
+            f"a de-identified export replaces study ids by keyed hashes, and {problem}: set VERTEBRO_DEID_SECRET "
+            "to a long random string kept by the registry's custodian (the same key gives the same hashes, so "
+            "extracts can be linked; nobody without it can recompute them), then export again."
+        )
+    return secret

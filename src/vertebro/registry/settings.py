@@ -46,7 +46,9 @@ DEBUG = _env_flag("VERTEBRO_DEBUG")
 _DEVELOPMENT_KEY = "vertebro-insecure-development-key-change-me-0123456789"
 # The "django-insecure-" prefix makes `check --deploy` flag a deployment that forgot VERTEBRO_SECRET_KEY.
 SECRET_KEY = os.environ.get("VERTEBRO_SECRET_KEY") or f"django-insecure-{_DEVELOPMENT_KEY}"
-DEID_SECRET = os.environ.get("VERTEBRO_DEID_SECRET") or os.environ.get("VERTEBRO_SECRET_KEY") or _DEVELOPMENT_KEY
+# No development fallback: a key written in the source would let anyone recompute the hashes of a
+# de-identified extract from a list of study ids. vertebro.interop.deidentify refuses to export without one.
+DEID_SECRET = os.environ.get("VERTEBRO_DEID_SECRET") or os.environ.get("VERTEBRO_SECRET_KEY") or ""
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("VERTEBRO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 
 INSTALLED_APPS = [
