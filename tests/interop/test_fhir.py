@@ -106,7 +106,7 @@ def _bundle(*observations: dict, patient: dict | None = None) -> dict:
 
 
 def test_import_matches_by_study_id_or_mrn_and_creates_the_scores(registry, tmp_path):
-    mrn_patient = {"resourceType": "Patient", "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": "MRN-3"}]}
+    mrn_patient = {"resourceType": "Patient", "identifier": [{"type": {"coding": [{"code": "MR"}]}, "system": "urn:vertebro:mrn:south", "value": "MRN-3"}]}
     (tmp_path / "a.json").write_text(json.dumps(_bundle(_observation({"valueInteger": 2}), _observation({"valueDecimal": 5.5}, date="2020-12-10"))))
     (tmp_path / "b.json").write_text(json.dumps(_bundle(_observation({"valueInteger": 1}, subject={"reference": "urn:uuid:patient"}, date="2020-07-11"), patient=mrn_patient)))
     outcome = import_fhir_path(path=tmp_path)
@@ -146,10 +146,44 @@ def test_unmatched_malformed_and_refused_values_are_reported_and_nothing_written
 def test_identifiers_naming_two_patients_are_refused(registry, tmp_path):
     both = {"resourceType": "Patient", "identifier": [
         {"system": "urn:vertebro:study-id", "value": "P000"},
-        {"type": {"coding": [{"code": "MR"}]}, "value": "MRN-3"},
+        {"type": {"coding": [{"code": "MR"}]}, "system": "urn:vertebro:mrn:south", "value": "MRN-3"},
     ]}
     observation = _observation({"valueInteger": 2}, subject={"reference": "urn:uuid:patient"})
     (tmp_path / "two.json").write_text(json.dumps(_bundle(observation, patient=copy.deepcopy(both))))
     with pytest.raises(ImportRejected) as caught:
         import_fhir_path(path=tmp_path / "two.json")
     assert caught.value.problems["rule"].tolist() == ["the identifiers name more than one registry patient"]
+
+
+@pytest.mark.parametrize("status", ["entered-in-error", "cancelled", "preliminary", None])
+def test_an_observation_that_is_not_a_result_is_reported_not_imported(registry, tmp_path, status):
+    before = registry_snapshot()
+    observation = _observation({"valueInteger": 0})
+    if status is None:
+        del observation["status"]
+    else:
+        observation["status"] = status
+    (tmp_path / "status.json").write_text(json.dumps(_bundle(observation)))
+    with pytest.raises(ImportRejected) as caught:
+        import_fhir_path(path=tmp_path / "status.json")
+    problems = caught.value.problems
+    assert problems["column"].str.endswith("Observation.status").all()
+    assert problems["value"].tolist() == [status or "(missing)"]
+    assert problems["rule"].str.startswith("only final, amended or corrected Observations are results").all()
+    assert registry_snapshot() == before
+
+
+def test_an_mrn_from_another_hospital_does_not_match(registry, tmp_path):
+    before = registry_snapshot()
+    foreign = {"resourceType": "Patient", "identifier": [
+        {"type": {"coding": [{"code": "MR"}]}, "system": "http://some-other-hospital.example/mrn", "value": "MRN-3"},
+    ]}
+    observation = _observation({"valueInteger": 2}, subject={"reference": "urn:uuid:patient"})
+    (tmp_path / "foreign.json").write_text(json.dumps(_bundle(observation, patient=foreign)))
+    with pytest.raises(ImportRejected) as caught:
+        import_fhir_path(path=tmp_path / "foreign.json")
+    assert caught.value.problems["rule"].tolist() == [
+        "an MRN matches only when issued by the patient's site; this one is issued by http://some-other-hospital.example/mrn "
+        "(patient P003's MRN is issued by urn:vertebro:mrn:south)"
+    ]
+    assert registry_snapshot() == before

@@ -38,6 +38,7 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
 UCUM = "http://unitsofmeasure.org"
 STUDY_ID_SYSTEM = "urn:vertebro:study-id"
+MRN_SYSTEM_PREFIX = "urn:vertebro:mrn:"  # + the site code: an MRN is unique within its hospital only
 MRN_TYPE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR", "display": "Medical record number"}]}
 LEVEL_SYSTEM = "urn:vertebro:vertebral-level"
 VENUE_SYSTEM = "urn:vertebro:follow-up-venue"
@@ -92,7 +93,7 @@ def patient_bundle(visits: pd.DataFrame, *, deidentified: bool) -> dict:
     }
     if not deidentified:
         if not _missing(first.get("mrn")):
-            patient["identifier"].append({"type": MRN_TYPE, "system": f"urn:vertebro:mrn:{first['site']}", "value": str(first["mrn"])})
+            patient["identifier"].append({"type": MRN_TYPE, "system": f"{MRN_SYSTEM_PREFIX}{first['site']}", "value": str(first["mrn"])})
         if not _missing(first.get("name")):
             patient["name"] = [{"text": str(first["name"])}]
         if not _missing(first.get("birth_date")):

@@ -3,9 +3,13 @@
 Only pain Observations (LOINC 72514-3, in ``code`` or in a ``component``) are read. The score may
 arrive as ``valueQuantity`` (unit ``{score}`` or none), ``valueInteger``, ``valueDecimal``, a component
 carrying 72514-3, or a LOINC answer code LA6111-4 … LA13942-0 (0 … 10); any other value is refused by
-name. Each Observation is matched to a registry patient by identifier — the study id
-(``urn:vertebro:study-id``) or a medical record number (identifier type ``MR``) of its subject, given
-on the subject reference or on the Patient resource it points to in the Bundle. Nothing is guessed:
+name, and so is an Observation whose status is not a result (only ``final``, ``amended`` and
+``corrected`` are read: ``entered-in-error``, ``cancelled``, ``preliminary`` … are reported). Each
+Observation is matched to a registry patient by identifier — the study id (``urn:vertebro:study-id``)
+or a medical record number (identifier type ``MR``) issued by the patient's own site (system
+``urn:vertebro:mrn:<site code>``, as vertebro exports them: an MRN is only unique within the hospital
+that issued it), given on the subject reference or on the Patient resource it points to in the
+Bundle. Nothing is guessed:
 an Observation whose patient is unknown, ambiguous, or has no procedure to time the score against is
 reported, as is anything malformed. Matched scores become flat rows (the patient's fixed fields from
 the registry) and go through the same validation and write path as a CSV import; in the error report
@@ -23,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import VertebroError
-from .fhir_export import DAYS_EXTENSION, LOINC, PAIN_LOINC, STUDY_ID_SYSTEM, TIMEPOINT_EXTENSION, VENUE_SYSTEM
+from .fhir_export import DAYS_EXTENSION, LOINC, MRN_SYSTEM_PREFIX, PAIN_LOINC, STUDY_ID_SYSTEM, TIMEPOINT_EXTENSION, VENUE_SYSTEM
 from .flat_validate import validate_flat_frame
 from .importer import ImportOutcome, import_flat_table
 from .problems import combine, problems_frame
@@ -47,7 +51,7 @@ class FhirProblem(Exception):
 @dataclass(frozen=True)
 class PainObservation:
     where: str  # "file.json entry 3"
-    identifiers: tuple[tuple[str, str], ...]  # (kind, value): kind "study_id" or "mrn"
+    identifiers: tuple[tuple[str, str, str], ...]  # (kind, value, system): kind "study_id" or "mrn"
     score: float
     assessed_on: str
     timepoint: str
@@ -119,11 +123,23 @@ def _identifiers(subject: dict, patients: dict[str, dict]) -> tuple[tuple[str, s
         value = identifier.get("value")
         value = value.strip() if isinstance(value, str) else ""
         codes = {c.get("code") for c in _codings(identifier.get("type"))}
-        if value and identifier.get("system") == STUDY_ID_SYSTEM:
-            found.append(("study_id", value))
+        system = str(identifier.get("system") or "")
+        if value and system == STUDY_ID_SYSTEM:
+            found.append(("study_id", value, system))
         elif value and "MR" in codes:
-            found.append(("mrn", value))
+            found.append(("mrn", value, system))
     return tuple(dict.fromkeys(found))
+
+
+#: Observation statuses that are results (FHIR R4 ObservationStatus).
+RESULT_STATUSES = ("final", "amended", "corrected")
+
+
+def _check_status(observation: dict) -> None:
+    status = observation.get("status")
+    if status not in RESULT_STATUSES:
+        raise FhirProblem("Observation.status", status if status is not None else "(missing)",
+                          "only final, amended or corrected Observations are results to import (entered-in-error, cancelled, preliminary and the like are not)")
 
 
 def _effective(observation: dict) -> str:
@@ -207,6 +223,7 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
                     continue
                 number += 1
                 try:
+                    _check_status(resource)
                     subject = resource.get("subject") if isinstance(resource.get("subject"), dict) else {}
                     identifiers = _identifiers(subject, patients)
                     if not identifiers:
@@ -223,8 +240,8 @@ def _registry_patients(observations: list[PainObservation]) -> pd.DataFrame:
     """Fixed fields of every registry patient an Observation names, with its index procedure."""
     from ..registry.models import Patient, Procedure, TreatedLevel
 
-    study_ids = {v for o in observations for k, v in o.identifiers if k == "study_id"}
-    mrns = {v for o in observations for k, v in o.identifiers if k == "mrn"}
+    study_ids = {v for o in observations for k, v, _ in o.identifiers if k == "study_id"}
+    mrns = {v for o in observations for k, v, _ in o.identifiers if k == "mrn"}
     rows = list(Patient.objects.filter(study_id__in=study_ids).values_list("id", "study_id", "mrn", "site__code", "sex", "birth_date", "age_at_index"))
     rows += list(Patient.objects.filter(mrn__in=mrns).values_list("id", "study_id", "mrn", "site__code", "sex", "birth_date", "age_at_index"))
     people = pd.DataFrame(rows, columns=["pk", "patient_id", "mrn", "site", "sex", "birth_date", "age"]).drop_duplicates("pk")
@@ -257,13 +274,21 @@ def fhir_flat_table(observations: list[PainObservation | None], registry: pd.Dat
         if observation is None:
             continue
         where[number] = observation.where
-        matches = {}
-        for kind, value in observation.identifiers:
-            for r in ([by_study[value]] if kind == "study_id" and value in by_study else by_mrn.get(value, []) if kind == "mrn" else []):
-                matches[r.pk] = r
-        shown = ", ".join(f"{k} {v}" for k, v in observation.identifiers)
+        matches, foreign = {}, []
+        for kind, value, system in observation.identifiers:
+            if kind == "study_id" and value in by_study:
+                matches[by_study[value].pk] = by_study[value]
+            for r in by_mrn.get(value, []) if kind == "mrn" else []:
+                if system == f"{MRN_SYSTEM_PREFIX}{r.site}":
+                    matches[r.pk] = r
+                else:
+                    foreign.append(f"{system or 'no system'} (patient {r.patient_id}'s MRN is issued by {MRN_SYSTEM_PREFIX}{r.site})")
+        shown = ", ".join(f"{k} {v}" for k, v, _ in observation.identifiers)
         if not matches:
-            problems.append((number, f"{observation.where}: Observation.subject", shown, "no registry patient has this identifier"))
+            rule = "no registry patient has this identifier"
+            if foreign:
+                rule = f"an MRN matches only when issued by the patient's site; this one is issued by {foreign[0]}"
+            problems.append((number, f"{observation.where}: Observation.subject", shown, rule))
             continue
         if len(matches) > 1:
             problems.append((number, f"{observation.where}: Observation.subject", shown, "the identifiers name more than one registry patient"))
