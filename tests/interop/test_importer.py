@@ -32,6 +32,7 @@ def test_a_file_with_one_bad_row_writes_nothing_and_reports_it_beside_the_input(
     assert caught.value.report == tmp_path / "cohort.csv.errors.csv"
     batch = ImportBatch.objects.get()
     assert (batch.status, batch.rows_read, batch.os_user, len(batch.file_sha256)) == ("rejected", 12, "tester", 64)
+    assert batch.finished_at >= batch.started_at
 
 
 def test_skip_invalid_imports_the_valid_rows_and_lists_the_others(db, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -17,25 +19,47 @@ def open_registry(*, migrate: bool = False) -> str:
 
     Returns a short description of the database, safe to print (no password).
     """
-    from django.db import connection
-    from django.db.utils import OperationalError
+    from django.core.exceptions import ImproperlyConfigured
 
     from ..registry.bootstrap import setup_django
 
-    setup_django()
+    try:
+        setup_django()
+    except ImproperlyConfigured as exc:
+        raise VertebroError(str(exc)) from exc
+    from django.db import connection
+    from django.db.utils import OperationalError
+
     settings = connection.settings_dict
-    where = settings["NAME"] if connection.vendor == "sqlite" else f"{settings['HOST'] or 'localhost'}/{settings['NAME']}"
+    sqlite = connection.vendor == "sqlite"
+    where = settings["NAME"] if sqlite else f"{settings['HOST'] or 'localhost'}/{settings['NAME']}"
+    if sqlite and not connection.is_in_memory_db():
+        path = Path(str(settings["NAME"]))
+        if migrate:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():  # connecting would create an empty file and leave it behind
+            raise VertebroError(f"there is no registry at {path}: run `vertebro init` to create one, or point DATABASE_URL at the registry")
     try:
         connection.ensure_connection()
     except OperationalError as exc:
-        raise VertebroError(
-            f"cannot open the registry database {where} ({exc}); check DATABASE_URL or start the database server"
-        ) from exc
-    if migrate:
-        from django.core.management import call_command
+        what = "check the path in DATABASE_URL" if sqlite else "check DATABASE_URL or start the database server"
+        raise VertebroError(f"cannot open the registry database {where} ({str(exc).strip().splitlines()[0]}); {what}") from exc
+    from django.core.management import call_command
 
+    if migrate:
         call_command("migrate", interactive=False, verbosity=0)
+    elif pending := _unapplied_migrations(connection):
+        raise VertebroError(
+            f"the registry at {where} is not initialised or not up to date ({pending} migration(s) to apply): run `vertebro init`"
+        )
     return f"{connection.vendor} {where}"
+
+
+def _unapplied_migrations(connection) -> int:  # noqa: ANN001
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 @app.command()

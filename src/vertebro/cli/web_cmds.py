@@ -62,7 +62,7 @@ def _check_ready(host: str) -> None:
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1 keeps it on this machine)."),
-    port: int = typer.Option(8000, "--port", help="TCP port."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port (1–65535)."),
     workers: int = typer.Option(_default_workers(), "--workers", help="Worker processes (default: 2 per CPU, 2 to 4)."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log each request (path only, never the query string)."),
 ) -> None:
@@ -72,10 +72,13 @@ def serve(
     os.environ.setdefault("VERTEBRO_CONN_MAX_AGE", "600")
     os.environ.setdefault("VERTEBRO_CACHE_DIR", str(Path(os.environ.get("VERTEBRO_HOME") or Path.cwd()) / "var" / "cache"))
     where = open_registry()
+    from django.conf import settings
     from django.db import connections
     from gunicorn.app.base import BaseApplication
 
     _check_ready(host)
+    _check_port_free(host, port)
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     connections.close_all()  # workers are forked: each opens its own connections
 
     from ..registry.web.wsgi import application
@@ -105,6 +108,19 @@ def serve(
 
     console.print(f"[green]Serving the registry[/] ({where}) at http://{host}:{port}/ with {workers} workers — Ctrl+C stops.")
     VertebroServer().run()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another program holds in one sentence (gunicorn would retry, log and exit 1)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise VertebroError(f"cannot listen on {host}:{port} ({exc.strerror}): another program holds it; choose another with --port") from exc
 
 
 def _site(code: str):  # noqa: ANN202

@@ -21,6 +21,7 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
+from ..errors import VertebroError
 from ..registry.models import ImportBatch
 from ..registry.selectors.flat_conflicts import flat_registry_conflicts
 from ..registry.services.flat_import import ImportCounts, flat_frame_import
@@ -135,12 +136,15 @@ def import_flat_table(
     audit = dict(file_name=str(source)[-500:], file_sha256=sha256, file_format=file_format, user=user, os_user=os_user)
 
     if len(problems) and (header_broken.any() or not skip_invalid):
-        ImportBatch.objects.create(
-            **audit, status="rejected", rows_read=rows_read, rows_skipped=rows_read, finished_at=timezone.now()
-        )
+        rejected = ImportBatch.objects.create(**audit, status="rejected", rows_read=rows_read, rows_skipped=rows_read)
+        rejected.finished_at = timezone.now()  # after started_at, which the create stamps
+        rejected.save(update_fields=["finished_at"])
         raise ImportRejected(source=source, problems=problems, report=report_path)
 
     skipped = int(problems["line"].dropna().nunique())
+    if frame.empty and not skipped:
+        what = "pain Observations (LOINC 72514-3)" if file_format == "fhir" else "data rows, only a header"
+        raise VertebroError(f"{source.name} holds no {what}; nothing was imported")
     counts = _write(frame, audit=audit, rows_read=rows_read, skipped=skipped, dry_run=dry_run, progress=report)
     batch = counts[1]
     return ImportOutcome(batch=batch, counts=counts[0], problems=problems, report=report_path)

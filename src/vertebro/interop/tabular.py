@@ -75,6 +75,8 @@ def read_csv_bytes(data: bytes, *, name: str = "input") -> Table:
     irregular line exactly."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if not data.strip():
+        raise VertebroError(f"{name} is empty: it needs a header line and one line per pain assessment")
     fast = _read_csv_fast(data)
     if fast is not None:
         return fast

@@ -29,6 +29,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 HOME = Path(os.environ.get("VERTEBRO_HOME") or Path.cwd())
 DEFAULT_SQLITE_PATH = HOME / "var" / "vertebro.sqlite3"
@@ -145,11 +146,19 @@ TEMPLATES = [
 ]
 
 
+SUPPORTED_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
+
+
 def database_config(url: str | None) -> dict:
     """One database from a URL; SQLite gets WAL, immediate transactions and a busy timeout."""
     if not url:
-        DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+        url = f"sqlite:///{DEFAULT_SQLITE_PATH}"  # `vertebro init` creates its folder, no other command does
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in SUPPORTED_SCHEMES:  # said before parsing: the rest of the URL may hold a password
+        raise ImproperlyConfigured(
+            f"DATABASE_URL starts with {scheme!r}: vertebro runs on SQLite (sqlite:////path/to/registry.sqlite3) "
+            "or PostgreSQL (postgresql://user@host:5432/database)"
+        )
     config = dj_database_url.parse(url, conn_max_age=0)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
@@ -180,11 +189,7 @@ USE_TZ = True
 FORMAT_MODULE_PATH = ["vertebro.registry.web.formats"]  # ISO dates in every page
 
 STATIC_URL = "static/"
-STATIC_ROOT = HOME / "var" / "static"
-try:  # WhiteNoise warns about a missing STATIC_ROOT at every start; an empty one is enough.
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-except OSError:
-    pass
+STATIC_ROOT = HOME / "var" / "static"  # `vertebro serve` creates it (WhiteNoise warns when it is missing)
 STATICFILES_DIRS = [Path(__file__).resolve().parent / "web" / "static"]
 # WhiteNoise serves straight from the app's static folders: `vertebro serve` needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
