@@ -97,3 +97,19 @@ def test_absolute_contraindication_blocks_and_relative_only_cautions():
     verdict = assess_eligibility(indications=["osteoporotic_refractory"], absolute=[], relative=["radicular_pain"])
     assert verdict.eligible and not verdict.blocked and verdict.cautions
     assert not assess_eligibility(indications=[], absolute=[], relative=[]).eligible
+
+
+@pytest.mark.parametrize("text", ["2012-03-04", "2012-03-04 00:00:00", "2012-03-04T00:00", "2012-03-04 13:45:10.5"])
+def test_an_iso_date_may_carry_the_time_a_spreadsheet_adds(text):
+    assert rules.parse_iso_date(text, field="assessed_on") == date(2012, 3, 4)
+
+
+@pytest.mark.parametrize("text", ["2010-01-05 and 06", "2010-01-05x", "20100105", "2010-1-5", "2012-03-04 25:00", ""])
+def test_text_around_or_instead_of_a_date_is_refused(text):
+    with pytest.raises(DomainError, match="a date must be written YYYY-MM-DD"):
+        rules.parse_iso_date(text, field="assessed_on")
+
+
+def test_a_day_the_calendar_does_not_have_is_named_as_such():
+    with pytest.raises(DomainError, match="this day is not in the calendar"):
+        rules.parse_date("2007-02-30", field="assessed_on")

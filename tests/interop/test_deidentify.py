@@ -25,11 +25,6 @@ PROCEDURE = "2020-01-10"
 IDENTIFIER_COLUMNS = {"name", "mrn", "birth_date", "procedure_date", "assessed_on", "pain_date"}
 
 
-@pytest.fixture(autouse=True)
-def deidentification_key(settings):
-    settings.DEID_SECRET = "deidentify-test-key-0123456789"
-
-
 def _planted() -> pd.DataFrame:
     frame = flat_rows(2)
     frame["patient_id"] = frame["patient_id"].map({"P000": STUDY_IDS[0], "P001": STUDY_IDS[1]})

@@ -65,7 +65,13 @@ def test_timepoint_outside_its_window_and_baseline_after_the_procedure():
     frame.loc[0, ["days", "assessed_on"]] = ["3", "2020-01-13"]  # baseline after the procedure
     problems = _problems(frame)
     assert (4, "timepoint", "3m (day 30)", "an assessment on day 30 lies outside the 3m window (61..135 days from the procedure)") in problems
-    assert (2, "assessed_on", "3", "a baseline assessment must be on or before the procedure date") in problems
+    assert (2, "assessed_on", "2020-01-13", "a baseline assessment must be on or before the procedure date") in problems
+
+
+def test_a_baseline_after_the_procedure_given_as_days_reports_the_days_cell():
+    frame = flat_rows(1)
+    frame.loc[0, ["days", "assessed_on"]] = ["3", ""]
+    assert (2, "days", "3", "a baseline assessment must be on or before the procedure date") in _problems(frame)
 
 
 def test_missing_timepoint_is_derived_but_day_zero_needs_it():

@@ -28,7 +28,7 @@ def test_a_file_with_one_bad_row_writes_nothing_and_reports_it_beside_the_input(
         import_flat_file(path=path, os_user="tester")
     assert PainAssessment.objects.count() == 0 and Patient.objects.count() == 0
     report = (tmp_path / "cohort.csv.errors.csv").read_text()
-    assert report.splitlines() == ["line,column,value,rule", "8,vps,12,pain score must be a number from 0 to 10"]
+    assert report.splitlines() == ["file,line,column,value,rule", "cohort.csv,8,vps,12,pain score must be a number from 0 to 10"]
     assert caught.value.report == tmp_path / "cohort.csv.errors.csv"
     batch = ImportBatch.objects.get()
     assert (batch.status, batch.rows_read, batch.os_user, len(batch.file_sha256)) == ("rejected", 12, "tester", 64)

@@ -90,7 +90,7 @@ def test_random_bytes_are_read_or_refused_with_a_sentence(data):
     try:
         table = read_csv_bytes(data)
     except VertebroError as exc:
-        assert "UTF-8" in str(exc)
+        assert "UTF-8" in str(exc) or ("is empty" in str(exc) and not data.lstrip(b"\xef\xbb\xbf").strip())
         return
     _check_report(table, validate_flat_frame(table.frame, lines=table.lines, today=TODAY))
 

@@ -39,3 +39,25 @@ def test_a_blank_line_sends_the_file_to_the_careful_reader_which_numbers_lines_e
     lines = flat_rows(1).to_csv(index=False).splitlines()
     table = read_csv_bytes("\n".join(lines[:3] + [""] + lines[3:]).encode())
     assert table.lines.tolist() == [2, 3, 5, 6]
+
+
+@pytest.mark.parametrize("empty_row", [",,,,", ",,,,\r", ",  ,,,"])
+def test_a_line_of_empty_cells_is_no_row_as_a_blank_line_is_not(empty_row):
+    data = f"a,b,c,d,e\n1,2,3,4,5\n{empty_row}\n6,7,8,9,10\n".encode()
+    table = read_csv_bytes(data)
+    assert table.frame["a"].astype(str).tolist() == ["1", "6"]
+    assert table.lines.tolist() == [2, 4]
+    assert table.problems.empty
+
+
+def test_a_nul_byte_is_reported_on_its_line_never_dropped():
+    table = read_csv_bytes(b"patient_id,name\nN\x0001,Ma\x00ry\nN02,Ann\n")
+    assert table.frame["patient_id"].tolist() == ["N02"]
+    assert table.problems[["line", "column"]].values.tolist() == [[2, "(row)"]]
+    assert table.problems["value"].iloc[0] == "N<NUL>01,Ma<NUL>ry"
+    assert "NUL byte" in table.problems["rule"].iloc[0]
+
+
+def test_an_empty_file_is_refused_by_name():
+    with pytest.raises(VertebroError, match="cohort.csv is empty"):
+        read_csv_bytes(b"  \n", name="cohort.csv")

@@ -8,6 +8,7 @@ constraints (registry) use the very same numbers.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 
 from .errors import DomainError
@@ -60,20 +61,34 @@ def parse_age(value: object, *, field: str = "age") -> int:
     return int(number)
 
 
+#: YYYY-MM-DD, optionally with the time a spreadsheet or database adds (``2012-03-04 00:00:00``).
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?)?")
+
+
+def parse_iso_date(value: object, *, field: str) -> date:
+    """A date written YYYY-MM-DD (a time of day may follow, as spreadsheets write it, and is dropped);
+    anything else, or a day the calendar does not have, is refused by name."""
+    text = "" if _is_missing(value) else str(value).strip()
+    match = _ISO_DATE.fullmatch(text)
+    if match is None:
+        raise DomainError(field, value, "a date must be written YYYY-MM-DD")
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        raise DomainError(field, value, "this day is not in the calendar (check the month and the day)") from None
+
+
 def parse_date(
     value: object, *, field: str, today: date | None = None, earliest: date = EARLIEST_DATE
 ) -> date:
-    """An ISO date (YYYY-MM-DD) between ``earliest`` (1980-01-01 unless given) and today."""
+    """An ISO date (YYYY-MM-DD, see :func:`parse_iso_date`) between ``earliest`` (1980-01-01 unless
+    given) and today."""
     if isinstance(value, datetime):
         parsed = value.date()
     elif isinstance(value, date):
         parsed = value
     else:
-        text = "" if _is_missing(value) else str(value).strip()
-        try:
-            parsed = date.fromisoformat(text[:10]) if len(text) >= 10 else date.fromisoformat(text)
-        except ValueError:
-            raise DomainError(field, value, "a date must be written YYYY-MM-DD") from None
+        parsed = parse_iso_date(value, field=field)
     check_date_plausible(parsed, field=field, today=today, earliest=earliest)
     return parsed
 

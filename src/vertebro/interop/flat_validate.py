@@ -212,10 +212,7 @@ def _whole_days(value: str) -> int:
 
 def _birth_date(value: str, *, today: date) -> date:
     """A date of birth: an ISO date, not in the future (the 1980 floor of registry dates does not apply)."""
-    try:
-        born = date.fromisoformat(value[:10])
-    except ValueError:
-        raise DomainError("birth_date", value, "a date must be written YYYY-MM-DD") from None
+    born = rules.parse_iso_date(value, field="birth_date")
     if born > today:
         raise DomainError("birth_date", value, f"a birth date cannot lie after today ({today})")
     return born
@@ -418,7 +415,9 @@ def _timepoints(c: _Checker, out: dict) -> None:
     out["timepoint"] = _Coded(timepoint, _TIMEPOINTS)
     known = (timepoint >= 0) & known_days
     late = known & (timepoint == _BASELINE) & (days > 0)
-    c.fail(late, "assessed_on", lambda: _whole(days).astype(str), "a baseline assessment must be on or before the procedure date")
+    dated = ~c.blank("assessed_on")  # the cell the person wrote is the one reported
+    for column, rows in (("assessed_on", late & dated), ("days", late & ~dated)):
+        c.fail(rows, column, lambda column=column: c.raw_text(column), "a baseline assessment must be on or before the procedure date")
     check = known & ~late
     whole_days = np.where(known_days, days, 0).astype("int64")
     # one key per (timepoint, day) pair: each distinct pair is checked once

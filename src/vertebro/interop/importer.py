@@ -131,7 +131,7 @@ def import_flat_table(
         frame = frame[~frame["line"].isin(conflicts["line"])].reset_index(drop=True)
     problems = combine([table.problems, validation.problems, conflicts if conflicts is not None else no_problems()])
     rows_read = max(len(table.frame), validation.rows_read) + int(table.problems["line"].dropna().nunique())
-    report_path = write_problems(problems, errors_path(source)) if len(problems) else None
+    report_path = write_problems(problems, errors_path(source), source=source) if len(problems) else None
     header_broken = problems["line"].isna() | (problems["column"] == "(header)")
     audit = dict(file_name=str(source)[-500:], file_sha256=sha256, file_format=file_format, user=user, os_user=os_user)
 

@@ -40,12 +40,14 @@ def errors_path(source: Path) -> Path:
     return source.with_name(source.name + ".errors.csv")
 
 
-def write_problems(problems: pd.DataFrame, path: Path) -> Path:
-    """Write the report as CSV (line, column, value, rule); file-level problems have no line. The
-    values quoted from the input are neutralised like any export: people open this in a spreadsheet."""
+def write_problems(problems: pd.DataFrame, path: Path, *, source: Path) -> Path:
+    """Write the report as CSV (file, line, column, value, rule); file-level problems have no line.
+    ``file`` names the input, so a report copied elsewhere still says what it is about. The values
+    quoted from the input are neutralised like any export: people open this in a spreadsheet."""
     from .sanitize import neutralise_frame
 
     report = problems.loc[:, list(PROBLEM_COLUMNS)].astype({"column": str, "value": str, "rule": str})
+    report.insert(0, "file", source.name)
     neutralise_frame(report).to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
     return path
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -102,6 +103,8 @@ def _read_csv_fast(data: bytes) -> Table | None:
         return None
     if body.startswith((b"\n", b"\r\n")) or b"\n\n" in body or b"\n\r\n" in body:
         return None  # a blank line is no row (Arrow would make it a row of empty cells)
+    if (body.startswith((b",", b" ", b"\t")) or any(mark in body for mark in (b"\n,", b"\n ", b"\n\t"))) and _EMPTY_CELLS_ONLY.search(body):
+        return None  # nor is a line of commas alone, as spreadsheets save an empty row
     try:
         header = next(csv.reader([first.decode("utf-8").rstrip("\r")]), [])
     except UnicodeDecodeError:
@@ -142,8 +145,11 @@ def _header_problems(header: list[str]) -> pd.DataFrame:
     return problems_frame(1, "(header)", bad, "a column name appears more than once")
 
 
+_EMPTY_CELLS_ONLY = re.compile(rb"(?m)^[ \t]*,[ \t,]*\r?$")
+
+
 def _read_csv_slowly(text: str) -> Table:
-    reader = csv.reader(io.StringIO(text.replace("\x00", "")), strict=False)
+    reader = csv.reader(io.StringIO(text), strict=False)
     try:
         header = next(reader)
     except StopIteration:
@@ -160,8 +166,11 @@ def _read_csv_slowly(text: str) -> Table:
         except csv.Error as exc:
             bad.append((start, "(row)", "", f"unreadable CSV: {exc}"))
             continue
-        if not row or row == [""] and len(header) > 1:
-            continue  # a blank line is no row
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line, or a line of empty cells (a spreadsheet's empty row), is no row
+        if any("\x00" in cell for cell in row):
+            bad.append((start, "(row)", ",".join(row).replace("\x00", "<NUL>")[:80], "the line holds a NUL byte, which no text may contain: the file is damaged or not a text CSV"))
+            continue
         if len(row) != len(header):
             bad.append((start, "(row)", ",".join(row)[:80], f"the row has {len(row)} fields, the header has {len(header)}"))
             continue
