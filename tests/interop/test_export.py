@@ -47,8 +47,12 @@ def test_xlsx_text_cells_are_text_and_numbers_numbers(registry, tmp_path):
     header = [c.value for c in sheet[1]]
     cells = {(header[c.column - 1], r): c for r, row in enumerate(sheet.iter_rows(min_row=2)) for c in row}
     names = [c for (col, _), c in cells.items() if col == "name" and c.value]
-    assert all(c.data_type == "s" for c in names) and any(c.value == "'=HYPERLINK(\"http://x\")" for c in names)
+    assert all(c.data_type == "s" for c in names)
+    formula_like = [c for c in names if c.value == "=HYPERLINK(\"http://x\")"]  # the value itself, unchanged
+    assert formula_like and all(c.quotePrefix for c in formula_like)  # Excel keeps it text even when edited
+    assert not any(c.quotePrefix for c in names if c.value == "Ann Lee")
     assert all(isinstance(c.value, int) for (col, _), c in cells.items() if col == "days")
+    assert all(c.number_format == "YYYY-MM-DD" for (col, _), c in cells.items() if col == "assessed_on")
     with zipfile.ZipFile(out) as archive:
         assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()  # no formula anywhere
 

@@ -61,3 +61,22 @@ def test_a_nul_byte_is_reported_on_its_line_never_dropped():
 def test_an_empty_file_is_refused_by_name():
     with pytest.raises(VertebroError, match="cohort.csv is empty"):
         read_csv_bytes(b"  \n", name="cohort.csv")
+
+
+def test_an_xlsx_formula_with_no_saved_value_is_reported_not_read_as_blank(tmp_path):
+    from openpyxl import Workbook
+
+    from vertebro.interop.tabular import read_table
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["patient_id", "vps", "name"])
+    sheet.append(["P1", 4, "Ann"])
+    sheet.append(["P2", "=2+3", "Bob"])  # written by a program: no value was ever calculated
+    sheet.append(["P3", 6, None])  # a truly empty cell stays empty
+    path = tmp_path / "scores.xlsx"
+    workbook.save(path)
+    table = read_table(path)
+    assert table.frame["patient_id"].tolist() == ["P1", "P3"] and table.lines.tolist() == [2, 4]
+    assert table.problems[["line", "column", "value"]].values.tolist() == [[3, "vps", "=2+3"]]
+    assert table.problems["rule"].iloc[0].startswith("the cell holds a formula with no saved value")

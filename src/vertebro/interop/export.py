@@ -9,6 +9,7 @@ CSV re-imports to the same registry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ from ..domain.timepoints import SCHEDULE, UNSCHEDULED
 from ..domain.vocabulary import ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE
 from ..errors import VertebroError
 from .deidentify import AGE_TOP_CODE, deidentification_secret, deidentify_flat
-from .sanitize import neutralise_frame
+from .sanitize import TRIGGERS, neutralise_frame
 
 FLAT_FORMATS = ("csv", "xlsx", "parquet", "dta", "sav")
 FORMATS = FLAT_FORMATS + ("fhir", "redcap")
@@ -140,7 +141,7 @@ def write_flat(frame: pd.DataFrame, *, out: Path, file_format: str) -> None:
     if file_format == "csv":
         neutralise_frame(frame).to_csv(out, index=False, date_format="%Y-%m-%d")
     elif file_format == "xlsx":
-        _write_xlsx(neutralise_frame(frame), out)
+        _write_xlsx(frame, out)
     elif file_format == "parquet":
         _write_parquet(frame, out)
     elif file_format in ("dta", "sav"):
@@ -181,13 +182,21 @@ def _write_parquet(frame: pd.DataFrame, out: Path) -> None:
 
 
 def _write_xlsx(frame: pd.DataFrame, out: Path) -> None:
-    with pd.ExcelWriter(out, engine="openpyxl", date_format="YYYY-MM-DD") as writer:
+    """Text cells are typed as text, so none runs as a formula, and a cell a spreadsheet would read as
+    one (leading ``= + - @``, tab, CR) also carries Excel's quote prefix, which keeps it text when
+    someone edits it: the value itself is unchanged, so R, Stata and pandas read exactly what was
+    stored (a CSV has no types, so there the value takes a leading apostrophe instead)."""
+    with pd.ExcelWriter(out, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, sheet_name="assessments")
         sheet = writer.sheets["assessments"]
         for row in sheet.iter_rows(min_row=2):
             for cell in row:
-                if isinstance(cell.value, str):
+                if isinstance(cell.value, (date, datetime)):
+                    cell.number_format = "YYYY-MM-DD"  # the registry's dates have no time of day
+                elif isinstance(cell.value, str):
                     cell.data_type = "s"  # text, never a formula, whatever it starts with
+                    if cell.value.startswith(TRIGGERS):
+                        cell.quotePrefix = True
         labels = writer.book.create_sheet("variables")
         labels.append(["variable", "label"])
         for column in frame.columns:

@@ -221,14 +221,38 @@ def _read_xlsx(path: Path) -> Table:
         header = [_cell_text(c).strip() for c in header_cells]
         while header and header[-1] == "":
             header.pop()
-        data, lines = [], []
+        data, lines, empty = [], [], []
         for number, cells in enumerate(rows, start=2):
             texts = [_cell_text(c) for c in cells[: len(header)]]
             texts += [""] * (len(header) - len(texts))
             if any(t.strip() for t in texts):
                 data.append(texts)
                 lines.append(number)
+                empty += [(number, i) for i, c in enumerate(cells[: len(header)]) if c is None]
     finally:
         workbook.close()
-    frame = _unique_columns(data, header)
-    return Table(frame, np.array(lines, dtype="int64"), _header_problems(header))
+    found = [_header_problems(header), _uncalculated_formulas(path, header, empty)]
+    uncalculated = set(found[1]["line"].tolist())
+    keep = [i for i, line in enumerate(lines) if line not in uncalculated]
+    frame = _unique_columns([data[i] for i in keep], header)
+    return Table(frame, np.array([lines[i] for i in keep], dtype="int64"), combine(found))
+
+
+def _uncalculated_formulas(path: Path, header: list[str], empty: list[tuple[int, int]]) -> pd.DataFrame:
+    """Cells that hold a formula but no saved value (a workbook written by a program, never opened in a
+    spreadsheet): vertebro does not evaluate formulas, and reading them as blank would hide a value."""
+    if not empty:
+        return no_problems()
+    from openpyxl import load_workbook
+
+    wanted = set(empty)
+    workbook = load_workbook(path, read_only=True, data_only=False)
+    try:
+        found = []
+        for number, cells in enumerate(workbook.worksheets[0].iter_rows(min_row=2, values_only=True), start=2):
+            for i, cell in enumerate(cells[: len(header)]):
+                if (number, i) in wanted and isinstance(cell, str) and cell.startswith("="):
+                    found.append((number, header[i], cell, "the cell holds a formula with no saved value; vertebro does not calculate formulas: open and save the workbook in a spreadsheet, or paste the values"))
+    finally:
+        workbook.close()
+    return problems_frame(*zip(*found)) if found else no_problems()
