@@ -88,3 +88,16 @@ def test_a_deidentified_export_needs_a_key_of_its_own_and_writes_nothing_without
         assert not out.exists()
     identified = vertebro("export", "--format", "csv", "--out", str(out), extra_env={"VERTEBRO_DEID_SECRET": "", "VERTEBRO_SECRET_KEY": ""})
     assert identified.returncode == 0  # an identified export has no hashes to key
+
+
+def test_a_redcap_export_is_recognised_without_format(vertebro, tmp_path):
+    path = tmp_path / "cohort.csv"
+    rich_rows().to_csv(path, index=False)
+    assert vertebro("import", str(path)).returncode == 0
+    assert vertebro("redcap", "dictionary", "--out", str(tmp_path / "DD.csv")).returncode == 0
+    assert vertebro("export", "--format", "redcap", "--out", str(tmp_path / "records.csv")).returncode == 0
+    with_dictionary = vertebro("import", str(tmp_path / "records.csv"), "--dictionary", str(tmp_path / "DD.csv"))
+    assert with_dictionary.returncode == 0, with_dictionary.stderr
+    assert "│        18 │       0 │       0 │        18 │       0 │" in with_dictionary.stdout
+    without = vertebro("import", str(tmp_path / "records.csv"))  # the header says REDCap: ask for the dictionary
+    assert without.returncode == 1 and "needs the project's data dictionary: add --dictionary DD.csv" in without.stderr

@@ -49,7 +49,7 @@ def _problem_table(problems, *, title: str) -> Table:  # noqa: ANN001
 @app.command("import")
 def import_(
     file: Path = typer.Argument(..., help="The file (or, for --format fhir, a folder of Bundle files) to import."),
-    file_format: str = typer.Option(None, "--format", help=f"One of {', '.join(IMPORT_FORMATS)} (default: from the file name)."),
+    file_format: str = typer.Option(None, "--format", help=f"One of {', '.join(IMPORT_FORMATS)} (default: redcap with --dictionary or a REDCap header, else from the file name)."),
     dictionary: Path = typer.Option(None, "--dictionary", help="REDCap data dictionary of the project (--format redcap)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and count what would change; write nothing but the audit record."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the valid rows and list the skipped ones (default: any problem stops the whole import)."),
@@ -69,7 +69,7 @@ def import_(
     open_registry()
     from ..interop.problems import ImportRejected
 
-    chosen = (file_format or _guess_import_format(file)).lower()
+    chosen = (file_format or _guess_import_format(file, dictionary=dictionary)).lower()
     if chosen not in IMPORT_FORMATS:
         raise VertebroError(f"unknown import format {chosen!r}; use one of {', '.join(IMPORT_FORMATS)}")
     options = dict(dry_run=dry_run, skip_invalid=skip_invalid)
@@ -82,10 +82,24 @@ def import_(
     _show_outcome(outcome, file=file, dry_run=dry_run)
 
 
-def _guess_import_format(path: Path) -> str:
+def _guess_import_format(path: Path, *, dictionary: Path | None) -> str:
     if path.is_dir() or path.suffix.lower() in (".json", ".ndjson"):
         return "fhir"
-    return "xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if dictionary is not None or _has_redcap_header(path):
+        return "redcap"
+    return "csv"
+
+
+def _has_redcap_header(path: Path) -> bool:
+    """A REDCap records export starts ``record_id,redcap_event_name`` (the flat format never does)."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(4096).lstrip(b"\xef\xbb\xbf").replace(b'"', b"")
+    except OSError:
+        return False  # the importer names the file it cannot read
+    return first.startswith(b"record_id,redcap_event_name")
 
 
 def _run_import(file_format: str, file: Path, *, dictionary: Path | None, site: str | None, progress, **options):  # noqa: ANN001, ANN202
