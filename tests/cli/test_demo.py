@@ -22,6 +22,7 @@ def test_demo_twice_leaves_one_cohort_and_writes_the_report(run_vertebro, tmp_pa
 
     report = tmp_path / "var" / "demo" / "report" / "report.html"
     assert report.exists() and "Report:" in second.stdout
+    assert '<p class="notice" role="note"><strong>Synthetic data.' in report.read_text()  # never mistaken for evidence
     assert "Osteoporotic minus pathologic" in second.stdout and "Power at post" in second.stdout
     assert "share the password" not in second.stdout + second.stderr  # a chosen password is never echoed
 

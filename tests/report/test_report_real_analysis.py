@@ -121,3 +121,25 @@ def test_mixed_model_interval_is_the_analysis_own_wald_interval(flat_df, analysi
     assert f"adjusted difference {fmt.number(mixed['etiology_difference'])} points (95% CI {shown}" in visible(
         render_report(flat_df, analysis)
     )
+
+
+@pytest.mark.parametrize(
+    ("osteo", "patho", "interval", "expected"),
+    [
+        (4.2, 3.6, (-0.1, 1.2), "Both groups improved by more than the 2 points IMMPACT counts as a moderately important change. "
+                                "The interval for the difference between the groups excludes a difference of 2 points either way."),
+        (2.5, 1.1, (-0.4, 2.9), "Only the osteoporotic group improved by the 2 points IMMPACT counts as a moderately important change. "
+                                "The interval for the difference between the groups does not exclude a difference of 2 points."),
+        (0.5, 1.0, (None, None), "No group improved by the 2 points IMMPACT counts as a moderately important change."),
+    ],
+)
+def test_the_headline_weighs_the_numbers_against_a_change_patients_notice(osteo, patho, interval, expected):
+    from vertebro.report.text import clinical_meaning
+
+    comparison = {"ci_low": interval[0], "ci_high": interval[1]}
+    assert clinical_meaning({"improvement_mean": osteo}, {"improvement_mean": patho}, comparison) == expected
+
+
+def test_a_notice_stands_above_the_report(flat_df, analysis):
+    html = render_report(flat_df, analysis, notice="Synthetic data. Not evidence.")
+    assert html.index('<p class="notice" role="note"><strong>Synthetic data. Not evidence.</strong></p>') < html.index('<section id="summary">')

@@ -290,3 +290,19 @@ def test_nearly_collinear_column_is_kept_or_dropped_by_r_s_rule(share, kept):
     design = np.column_stack([np.ones(200), x, almost])
     expected = ["intercept", "x1", "x2", "almost"] if kept else ["intercept", "x1", "x2"]
     assert full_rank_columns(design, ["intercept", "x1", "x2", "almost"]) == expected
+
+
+def test_capture_below_the_registry_bar_and_differential_loss_are_warned():
+    patients = varied("o", "osteoporotic", 4, timepoints=("post", "1m")) + varied("p", "pathologic", 4, timepoints=("post",))
+    patients += varied("q", "pathologic", 1, timepoints=("post", "1m"))
+    frame = flat(patients)
+    frame.loc[frame["patient_id"].str.startswith(("p", "q")), "procedure_date"] = "2022-10-03"  # their 1m window has closed
+    result = analyze(frame)
+    notes = [w for w in result["warnings"] if w.startswith("completeness: 1m")]
+    assert notes == [
+        "completeness: 1m: patients due and seen — osteoporotic 4 of 4 (100%), pathologic 1 of 5 (20%); below the 80% "
+        "capture registries hold as their quality bar, so the 1m estimates rest on the patients who came back",
+        "completeness: 1m: capture differs between the groups by 80% (osteoporotic 4 of 4 (100%), pathologic 1 of 5 (20%)): "
+        "a difference between them there may come from who was lost to follow-up",
+    ]
+    assert not any(w.startswith("completeness: post") for w in result["warnings"])  # everyone seen

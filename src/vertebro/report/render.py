@@ -40,6 +40,7 @@ def render_report(
     primary: str | None = None,
     source: str = "the registry",
     generated_on: date | None = None,
+    notice: str | None = None,
 ) -> str:
     """Render the HTML report.
 
@@ -57,6 +58,8 @@ def render_report(
         Where the rows came from, named in the report header.
     generated_on : date, optional
         The date printed in the header (today by default).
+    notice : str, optional
+        A statement shown above everything else, e.g. that the data are synthetic.
 
     Returns
     -------
@@ -73,6 +76,7 @@ def render_report(
     context = {
         "title": "Pathologic versus osteoporotic vertebral compression fractures: response to vertebroplasty",
         "source": source,
+        "notice": notice,
         "generated_on": (generated_on or date.today()).isoformat(),
         "data_cutoff": analysis.get("data_cutoff"),
         "version": __version__,

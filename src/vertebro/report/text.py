@@ -12,6 +12,9 @@ from typing import Any
 from ..domain.timepoints import BY_CODE
 from . import formatting as fmt
 
+#: Change on the 0–10 scale that IMMPACT (Dworkin et al. 2008) calls moderately important (DESIGN.md §3).
+IMPORTANT_CHANGE = 2.0
+
 
 def timepoint_label(code: str) -> str:
     return BY_CODE[code].label if code in BY_CODE else code
@@ -59,7 +62,30 @@ def headline(analysis: Mapping[str, Any], primary: str) -> str:
         )
     else:
         joined = "; ".join(_improvement(group, name) for group, name in ((osteo, "osteoporotic"), (patho, "pathologic")))
-    return f"{phrase[0].upper()}{phrase[1:]}, {joined}; {verdict}"
+    meaning = clinical_meaning(osteo, patho, comparison)
+    return f"{phrase[0].upper()}{phrase[1:]}, {joined}; {verdict}" + (f" {meaning}" if meaning else "")
+
+
+def clinical_meaning(osteo: Mapping[str, Any], patho: Mapping[str, Any], comparison: Mapping[str, Any]) -> str:
+    """The same numbers against the change patients notice: 2 points (IMMPACT's "moderately important")."""
+    scale = f"{IMPORTANT_CHANGE:g} points"
+    sentences = []
+    improved = [name for group, name in ((osteo, "osteoporotic"), (patho, "pathologic")) if _estimated(group)]
+    if improved:
+        above = [name for group, name in ((osteo, "osteoporotic"), (patho, "pathologic")) if _estimated(group) and group["improvement_mean"] >= IMPORTANT_CHANGE]
+        if len(above) == len(improved) == 2:
+            sentences.append(f"Both groups improved by more than the {scale} IMMPACT counts as a moderately important change.")
+        elif above:
+            sentences.append(f"Only the {above[0]} group improved by the {scale} IMMPACT counts as a moderately important change.")
+        else:
+            sentences.append(f"No group improved by the {scale} IMMPACT counts as a moderately important change.")
+    low, high = comparison.get("ci_low"), comparison.get("ci_high")
+    if not (fmt.is_missing(low) or fmt.is_missing(high)):
+        if -IMPORTANT_CHANGE < low and high < IMPORTANT_CHANGE:
+            sentences.append(f"The interval for the difference between the groups excludes a difference of {scale} either way.")
+        else:
+            sentences.append(f"The interval for the difference between the groups does not exclude a difference of {scale}.")
+    return " ".join(sentences)
 
 
 def _estimated(group: Mapping[str, Any]) -> bool:

@@ -4,6 +4,11 @@ A patient is *expected* at a timepoint once its window has closed by the data cu
 assessment date in the input), or when they were seen there anyway; the baseline is expected of everyone.
 Without procedure dates and days (a de-identified export) the cut-off cannot be known, and every patient
 of the group counts as expected at every timepoint that anyone reached.
+
+The notes say where capture falls below the 80% that spine registries hold as their quality bar
+(QOD/American Spine Registry, Swespine: 1-year capture; DESIGN.md §3), and where the two groups' capture
+differs by :data:`DIFFERENTIAL_GAP` or more: estimates there rest on the patients who came back, and a
+difference between groups may come from who was lost rather than from the treatment.
 """
 
 from __future__ import annotations
@@ -16,7 +21,12 @@ import pandas as pd
 from ..domain.timepoints import BY_CODE, FOLLOW_UP_CODES
 from ..domain.vocabulary import STUDY_GROUPS
 
-__all__ = ["Completeness", "completeness"]
+__all__ = ["CAPTURE_BAR", "DIFFERENTIAL_GAP", "Completeness", "completeness"]
+
+#: Share of the patients due at a timepoint who must be seen there (registries' quality bar).
+CAPTURE_BAR = 0.80
+#: Difference in capture between the two groups that is reported as differential loss to follow-up.
+DIFFERENTIAL_GAP = 0.20
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,32 @@ def completeness(study: pd.DataFrame) -> Completeness:
             expected, observed = int(due[mine, column].sum()), int(seen[mine, column].sum())
             rows.append((code, group, expected, observed, expected - observed))
     table = pd.DataFrame(rows, columns=["timepoint", "group", "expected", "observed", "missing"])
+    notes.extend(_capture_notes(table))
     return Completeness(table, None if cutoff is None else pd.Timestamp(cutoff).date().isoformat(), tuple(notes))
+
+
+def _capture_notes(table: pd.DataFrame) -> list[str]:
+    """One note per follow-up timepoint whose capture is below the bar or differs between the groups
+    (a timepoint nobody was seen at is not part of this study's schedule, and is left alone)."""
+    notes = []
+    for code, rows in table[table["timepoint"] != "baseline"].groupby("timepoint", sort=False):
+        due = rows[rows["expected"] > 0]
+        if due.empty or not due["observed"].any():
+            continue
+        rate = due["observed"] / due["expected"]
+        shown = ", ".join(f"{r.group} {r.observed} of {r.expected} ({r.observed / r.expected:.0%})" for r in due.itertuples(index=False))
+        below = rate < CAPTURE_BAR
+        if below.any():
+            notes.append(
+                f"{code}: patients due and seen — {shown}; below the {CAPTURE_BAR:.0%} capture registries hold as "
+                f"their quality bar, so the {code} estimates rest on the patients who came back"
+            )
+        if len(due) == 2 and abs(rate.iloc[0] - rate.iloc[1]) >= DIFFERENTIAL_GAP:
+            notes.append(
+                f"{code}: capture differs between the groups by {abs(rate.iloc[0] - rate.iloc[1]):.0%} ({shown}): "
+                "a difference between them there may come from who was lost to follow-up"
+            )
+    return notes
 
 
 def _procedure_dates(study: pd.DataFrame, patients: pd.DataFrame) -> pd.Series | None:
