@@ -124,3 +124,10 @@ def test_served_processes_share_a_cache_keyed_by_their_database(monkeypatch, tmp
         monkeypatch.undo()
         importlib.reload(settings_module)
     assert prefixes[0] != prefixes[1]
+
+
+@pytest.mark.parametrize(("value", "shown"), [(300 / 301, "99%"), (1.0, "100%"), (0.7996, "79%"), (0.8, "80%"), (0.0, "0%"), (None, "—")])
+def test_percentages_round_down_so_capture_looks_complete_only_when_it_is(value, shown):
+    from vertebro.registry.web.templatetags import percent
+
+    assert percent(value) == shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from django import template
@@ -51,7 +52,11 @@ def mean(value: float | None) -> str:
 
 @register.filter
 def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
+    """Whole percent, rounded down: 300 of 301 reads 99%, never 100% (capture looks complete only when
+    it is), and 79.6% reads 79%, not the 80% target."""
+    if value is None:
+        return "—"
+    return f"{math.floor(value * 100 + 1e-9):d}%"
 
 
 @register.filter
