@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -135,3 +138,16 @@ def test_inactive_account_cannot_log_in(world):
     user.is_active = False
     user.save()
     assert _post_login(Client(), "coordinator_a", world.password).status_code == 200
+
+
+def test_address_locking_can_be_turned_off_for_sites_behind_one_shared_address():
+    read = "from vertebro.registry import settings; print(settings.AXES_LOCKOUT_PARAMETERS)"
+
+    def parameters(flag: str | None) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "VERTEBRO_LOGIN_LOCK_ADDRESS"}
+        if flag is not None:
+            env["VERTEBRO_LOGIN_LOCK_ADDRESS"] = flag
+        return subprocess.run([sys.executable, "-c", read], capture_output=True, text=True, env=env, check=True).stdout.strip()
+
+    assert parameters(None) == "['username', 'ip_address']"
+    assert parameters("0") == "['username']"

@@ -107,7 +107,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Failed logins: locked per account and, separately, per address (django-axes).
 AXES_FAILURE_LIMIT = _env_int("VERTEBRO_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=_env_int("VERTEBRO_LOGIN_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# An address is locked too (someone trying many accounts from one machine), unless the hospital puts
+# every workstation behind one address: then one person's typos would lock the whole site out.
+AXES_LOCKOUT_PARAMETERS = ["username", *(["ip_address"] if _env_flag("VERTEBRO_LOGIN_LOCK_ADDRESS", default=True) else [])]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "vertebro.registry.web.middleware.client_ip_address"
