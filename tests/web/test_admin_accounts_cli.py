@@ -48,8 +48,8 @@ def test_staff_manage_roles_in_the_admin(world):
 
 def test_demo_accounts_one_per_role_at_two_sites(world, monkeypatch):
     monkeypatch.delenv("VERTEBRO_DEMO_PASSWORD", raising=False)
-    accounts, generated = demo_accounts_create(sites=[world.site_a, world.site_b])
-    assert generated and len(accounts[0].password) >= 12
+    accounts, state = demo_accounts_create(sites=[world.site_a, world.site_b])
+    assert state == "generated" and len(accounts[0].password) >= 12
     by_name = {a.username: a for a in accounts}
     assert set(by_name) == {"admin", "coordinator_a", "coordinator_b", "investigator_a", "investigator_b", "analyst_a", "analyst_b"}
     assert by_name["admin"].site_codes == ("SITE-A", "SITE-B") and by_name["analyst_b"].site_codes == ("SITE-B",)
@@ -59,9 +59,9 @@ def test_demo_accounts_one_per_role_at_two_sites(world, monkeypatch):
 
 def test_demo_accounts_are_idempotent_and_take_the_password_from_the_environment(world, monkeypatch):
     monkeypatch.setenv("VERTEBRO_DEMO_PASSWORD", "demo-from-env-123")
-    first, generated = demo_accounts_create(sites=[world.site_a, world.site_b])
+    first, state = demo_accounts_create(sites=[world.site_a, world.site_b])
     second, _ = demo_accounts_create(sites=[world.site_a, world.site_b])
-    assert not generated and first == second and first[0].password == "demo-from-env-123"
+    assert state == "given" and first == second and first[0].password == "demo-from-env-123"
     assert StaffMembership.objects.filter(user__username="coordinator_a").count() == 1  # the world's own user, reused
     User = get_user_model()
     assert User.objects.filter(username__in=[a.username for a in first]).count() == 7
@@ -159,3 +159,16 @@ def test_user_commands_work_from_a_fresh_process(tmp_path):
     listing = vertebro("user", "list")
     assert "ann" in listing.stdout and "analyst at S1" in listing.stdout
     assert "S1" in vertebro("site", "list").stdout
+
+
+def test_demo_again_without_a_password_keeps_the_passwords_people_set(world, monkeypatch):
+    monkeypatch.delenv("VERTEBRO_DEMO_PASSWORD", raising=False)
+    accounts, _ = demo_accounts_create(sites=[world.site_a, world.site_b])
+    changed = get_user_model().objects.get(username="investigator_b")
+    changed.set_password("my-own-long-passphrase-2026")
+    changed.save()
+    again, state = demo_accounts_create(sites=[world.site_a, world.site_b])
+    assert state == "kept" and again[0].password == ""
+    request = RequestFactory().post("/login/")
+    assert authenticate(request, username="investigator_b", password="my-own-long-passphrase-2026") is not None
+    assert authenticate(request, username="analyst_a", password=accounts[0].password) is not None

@@ -97,12 +97,18 @@ def _demo_accounts() -> None:
     from ..registry.models import Site
     from ..registry.services.accounts import demo_accounts_create
 
-    accounts, generated = demo_accounts_create(sites=list(Site.objects.order_by("code")[:2]))
+    accounts, state = demo_accounts_create(sites=list(Site.objects.order_by("code")[:2]))
     names = ", ".join(account.username for account in accounts)
-    if generated:
+    if state == "generated":
         err_console.print(
             f"[bold]Demo accounts[/] ({names}) share the password [bold]{accounts[0].password}[/] — shown once; "
             "set VERTEBRO_DEMO_PASSWORD to choose it. Start the web app with `vertebro serve`.",
+            highlight=False,
+        )
+    elif state == "kept":
+        console.print(
+            f"[bold]Demo accounts[/] ({names}) exist already and keep their passwords; to reset them all, run "
+            "`vertebro demo` again with VERTEBRO_DEMO_PASSWORD set.",
             highlight=False,
         )
     else:

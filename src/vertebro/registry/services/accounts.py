@@ -90,7 +90,7 @@ class DemoAccount:
     ----------
     username : str
     password : str
-        The same for every demo account of one call.
+        The same for every demo account of one call; empty when the accounts kept their passwords.
     role : str
         ``admin``, ``investigator``, ``coordinator`` or ``analyst``.
     site_codes : tuple of str
@@ -104,36 +104,41 @@ class DemoAccount:
 
 
 @transaction.atomic
-def demo_accounts_create(*, sites: Sequence[Site], password: str | None = None) -> tuple[list[DemoAccount], bool]:
+def demo_accounts_create(*, sites: Sequence[Site], password: str | None = None) -> tuple[list[DemoAccount], str]:
     """Create (or bring back in line) one demo account per role at two sites.
 
     ``coordinator_a``, ``investigator_a`` and ``analyst_a`` work at ``sites[0]``; the ``_b`` accounts at
     ``sites[1]``; ``admin`` is administrator at both and may use the Django admin (superuser).
 
-    The password is ``password``, else ``VERTEBRO_DEMO_PASSWORD``, else a new random one. Calling again
-    is safe: the same accounts and roles result, and every demo account gets the password returned, so
-    the one printed always works.
+    The password is ``password``, else ``VERTEBRO_DEMO_PASSWORD``, and every demo account gets it. When
+    neither is given, accounts that all exist already keep the passwords they have (a password someone
+    changed is never reset behind their back); otherwise a new random one is set on all of them. Calling
+    again is safe: the same accounts and roles result.
 
     Returns
     -------
-    (accounts, password_was_generated) : (list of DemoAccount, bool)
-        ``password_was_generated`` is True when neither the argument nor the environment gave one: the
-        caller should show it once.
+    (accounts, password_state) : (list of DemoAccount, str)
+        ``"given"`` (argument or environment), ``"generated"`` (new and random: the caller should show it
+        once) or ``"kept"`` (nothing changed; ``DemoAccount.password`` is empty).
     """
     if len(sites) < 2:
         raise DomainError("sites", [s.code for s in sites], "demo accounts need two sites")
     site_a, site_b = sites[0], sites[1]
-    password = password or os.environ.get(DEMO_PASSWORD_ENV) or None
-    generated = password is None
-    if generated:
-        password = secrets.token_urlsafe(12)
-
     plan: list[tuple[str, str, tuple[Site, ...]]] = [("admin", "admin", (site_a, site_b))]
     for role in DEMO_ROLES:
         for suffix, site in zip(DEMO_SUFFIXES, (site_a, site_b)):
             plan.append((f"{role}_{suffix}", role, (site,)))
 
     User = get_user_model()
+    password = password or os.environ.get(DEMO_PASSWORD_ENV) or None
+    if password is not None:
+        state = "given"
+    else:
+        existing = list(User.objects.filter(username__in=[username for username, _, _ in plan]))
+        kept = len(existing) == len(plan) and all(user.has_usable_password() for user in existing)
+        state = "kept" if kept else "generated"
+        password = "" if kept else secrets.token_urlsafe(12)
+
     accounts = []
     for username, role, role_sites in plan:
         superuser = role == "admin"
@@ -141,10 +146,11 @@ def demo_accounts_create(*, sites: Sequence[Site], password: str | None = None) 
         user.is_active = True
         user.is_staff = superuser
         user.is_superuser = superuser
-        user.set_password(password)
+        if state != "kept":
+            user.set_password(password)
         user.save()
         StaffMembership.objects.filter(user=user).exclude(site__in=role_sites).delete()
         for site in role_sites:
             membership_set(user=user, site=site, role=role)
         accounts.append(DemoAccount(username, password, role, tuple(s.code for s in role_sites)))
-    return accounts, generated
+    return accounts, state
