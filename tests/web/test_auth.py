@@ -151,3 +151,16 @@ def test_address_locking_can_be_turned_off_for_sites_behind_one_shared_address()
 
     assert parameters(None) == "['username', 'ip_address']"
     assert parameters("0") == "['username']"
+
+
+def test_a_form_sent_after_the_idle_limit_is_not_saved_and_says_so(world, settings):
+    client = world.client("coordinator_a")
+    assert client.get(reverse("web:patients")).status_code == 200
+    session = client.session
+    session[LAST_SEEN_KEY] = int(time.time()) - settings.VERTEBRO_SESSION_IDLE_SECONDS - 5
+    session.save()
+    response = client.post(reverse("web:patients"), {"q": "anything"})
+    assert response.status_code == 302 and response["Location"].startswith(reverse("web:login"))
+    page = client.get(response["Location"]).content.decode()
+    assert "logged out after a period of inactivity" in page
+    assert "What you had entered on the form was not saved: enter it again after logging in." in page

@@ -34,7 +34,12 @@ class IdleSessionTimeoutMiddleware:
             last_seen = request.session.get(LAST_SEEN_KEY)
             if last_seen is not None and now - last_seen > settings.VERTEBRO_SESSION_IDLE_SECONDS:
                 logout(request)
-                messages.info(request, "You were logged out after a period of inactivity. Please log in again.")
+                minutes = max(1, round(settings.VERTEBRO_SESSION_IDLE_SECONDS / 60))
+                message = f"You were logged out after a period of inactivity ({minutes} minutes). Please log in again."
+                if request.method == "POST":
+                    # Nothing of the form is kept: it may hold patient data, and the session that held it has ended.
+                    message += " What you had entered on the form was not saved: enter it again after logging in."
+                messages.warning(request, message)
             elif last_seen is None or now - last_seen >= TOUCH_INTERVAL_SECONDS:
                 request.session[LAST_SEEN_KEY] = now
         return self.get_response(request)
