@@ -164,3 +164,12 @@ def test_a_form_sent_after_the_idle_limit_is_not_saved_and_says_so(world, settin
     page = client.get(response["Location"]).content.decode()
     assert "logged out after a period of inactivity" in page
     assert "What you had entered on the form was not saved: enter it again after logging in." in page
+
+
+def test_a_form_with_an_expired_security_token_explains_what_to_do(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users["coordinator_a"])
+    response = client.post(reverse("web:patients"), {"q": "x"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "The form has expired" in page and "Nothing was saved. Go back, reload the page" in page

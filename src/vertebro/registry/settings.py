@@ -128,6 +128,7 @@ SECURE_HSTS_PRELOAD = _HTTPS and _env_flag("VERTEBRO_HSTS_PRELOAD", default=True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "vertebro.registry.web.views.errors.csrf_failure"
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("VERTEBRO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 TEMPLATES = [

@@ -1,4 +1,5 @@
-"""Error pages in the app's own layout (the 403 and 404 that site boundaries produce)."""
+"""Error pages in the app's own layout (the 403 and 404 that site boundaries produce, and a form whose
+security token expired)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,14 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     message = "There is no such page or record — or it belongs to a site you do not have access to."
     return render(request, "web/error.html", {"title": "Not found", "message": message}, status=404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a form sent with a missing or stale security token (a page left open
+    across a log-in elsewhere, a browser that blocks cookies). Django's reason is for developers."""
+    message = (
+        "This form could not be accepted because its security token has expired or is missing — usually the "
+        "page was open while you logged in or out in another tab. Nothing was saved. Go back, reload the page "
+        "and enter the data again; if it keeps happening, allow cookies for this site."
+    )
+    return render(request, "web/error.html", {"title": "The form has expired", "message": message}, status=403)
