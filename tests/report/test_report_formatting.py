@@ -31,7 +31,8 @@ def test_counts_percentages_and_shares():
     assert fmt.count_percent(12, 40) == "12 (30.0%)"
     assert fmt.count_percent(0, 0) == "0"
     assert fmt.proportion(0.4872, 0) == "49%"
-    assert fmt.share(88, 90) == "98%"
+    assert fmt.share(88, 90) == "97%"  # 97.8: rounded down
+    assert fmt.share(270, 271) == "99%" and fmt.share(271, 271) == "100%"
     assert fmt.share(0, 0) == fmt.MISSING
     assert fmt.integer(1234) == "1,234"
 

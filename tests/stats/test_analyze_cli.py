@@ -126,3 +126,25 @@ def test_comparison_table_fits_100_columns_even_with_negative_intervals_everywhe
     lines = rendered(comparison_table([{"timepoint": "12m", "comparison": worst}]), 100)
     (row,) = [line for line in lines if line.startswith("12m ")]
     assert "-1.14 (-2.27, -0.56)" in row and "-18 (-52, -12)" in row and row.rstrip().endswith("<0.001")
+
+
+def _analyze_text(columns: str | None, tmp_path: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns:
+        env["COLUMNS"] = columns
+    with (tmp_path / "out.txt").open("w") as out:  # a file, as when output is saved or piped
+        subprocess.run([sys.executable, "-m", "vertebro.cli", "analyze", "--csv", str(SMALL)], stdout=out, env=env, check=True, timeout=300)
+    return (tmp_path / "out.txt").read_text()
+
+
+def test_an_80_column_terminal_gets_every_cell_whole(tmp_path):
+    text = _analyze_text("80", tmp_path)
+    assert "…" not in text.replace("… and the tests of each group", "")
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "Paired t" in text and "Improvement" in text
+
+
+def test_output_to_a_file_is_not_cut_to_80_columns(tmp_path):
+    text = _analyze_text(None, tmp_path)
+    assert "…" not in text and "≥50%" in text
+    assert max(len(line) for line in text.splitlines()) > 80

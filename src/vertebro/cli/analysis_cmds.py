@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ def render(result: dict[str, Any], *, source: str) -> None:
     console.print(f"[bold]vertebro analysis[/] of {source}  (schema {result['schema']})", highlight=False)
     console.print(_cohort_table(result["cohort"]))
     if result["timepoints"]:
-        console.print(_group_table(result["timepoints"]))
+        for table in group_tables(result["timepoints"], width=console.width):
+            console.print(table)
         console.print(comparison_table(result["timepoints"]))
     console.print(_mixed_table(result["mixed_model"]))
     if result["recurrence"] is not None:
@@ -101,9 +103,9 @@ def interval(estimate: float | None, low: float | None, high: float | None, digi
 
 
 def _cohort_table(cohort: dict[str, Any]) -> Table:
-    table = Table(title="Cohort", title_justify="left")
+    table = Table(title="Cohort", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     for column in ("Patients", "Female", "Male", "Age, mean (SD)", "Age range", "Osteoporotic", "Pathologic"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=True)
     age = "—" if cohort["age_mean"] is None else f"{cohort['age_mean']:.1f} ({number(cohort['age_sd'], 1)})"
     age_range = "—" if cohort["age_min"] is None else f"{cohort['age_min']}–{cohort['age_max']}"
     table.add_row(
@@ -113,21 +115,36 @@ def _cohort_table(cohort: dict[str, Any]) -> Table:
     return table
 
 
-def _group_table(timepoints: list[dict[str, Any]]) -> Table:
-    table = Table(title="Pain by timepoint and group (improvement = baseline − follow-up)", title_justify="left")
-    for column in ("Timepoint", "Group", "n", "Baseline", "Follow-up", "Improvement (95% CI)", "SD", "Paired t p",
-                   "Wilcoxon p", "≥30% resp.", "≥50% resp."):  # fmt: skip
-        table.add_column(column, justify="left" if column in ("Timepoint", "Group") else "right")
+_SCORE_COLUMNS = ("n", "Baseline", "Follow-up", "Improvement\n(95% CI)", "SD")
+_TEST_COLUMNS = ("Paired t\np", "Wilcoxon\np", "≥30%\nresp.", "≥50%\nresp.")
+#: Narrower than this, the scores and the tests go in two tables: no cell is ever cut short.
+ONE_TABLE_WIDTH = 104
+
+
+def group_tables(timepoints: list[dict[str, Any]], *, width: int) -> list[Table]:
+    """Pain by timepoint and group: one table on a wide console, the scores then the tests on a narrow one."""
+    title = "Pain by timepoint and group (improvement = baseline − follow-up)"
+    if width >= ONE_TABLE_WIDTH:
+        return [_group_table(timepoints, title, _SCORE_COLUMNS + _TEST_COLUMNS)]
+    return [_group_table(timepoints, title, _SCORE_COLUMNS), _group_table(timepoints, "… and the tests of each group", _TEST_COLUMNS)]
+
+
+def _group_table(timepoints: list[dict[str, Any]], title: str, columns: tuple[str, ...]) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    table.add_column("Time", no_wrap=True)
+    table.add_column("Group", no_wrap=True)
+    for column in columns:
+        table.add_column(column, justify="right", no_wrap=True)
     for entry in timepoints:
         for group in STUDY_GROUPS:
             g = entry["groups"][group]
-            table.add_row(
-                entry["timepoint"], group, number(g["n"]), number(g["baseline_mean"]), number(g["followup_mean"]),
-                interval(g["improvement_mean"], g["ci_low"], g["ci_high"]), number(g["improvement_sd"]),
-                p_value(g["paired_t_p"]), p_value(g["wilcoxon_p"]),
-                f"{g['responders_30']}/{g['evaluable']}", f"{g['responders_50']}/{g['evaluable']}",
-                end_section=group == STUDY_GROUPS[-1],
-            )  # fmt: skip
+            cells = {
+                "n": number(g["n"]), "Baseline": number(g["baseline_mean"]), "Follow-up": number(g["followup_mean"]),
+                "Improvement\n(95% CI)": interval(g["improvement_mean"], g["ci_low"], g["ci_high"]),
+                "SD": number(g["improvement_sd"]), "Paired t\np": p_value(g["paired_t_p"]), "Wilcoxon\np": p_value(g["wilcoxon_p"]),
+                "≥30%\nresp.": f"{g['responders_30']}/{g['evaluable']}", "≥50%\nresp.": f"{g['responders_50']}/{g['evaluable']}",
+            }  # fmt: skip
+            table.add_row(entry["timepoint"], group, *(cells[c] for c in columns), end_section=group == STUDY_GROUPS[-1])
     return table
 
 
@@ -204,7 +221,7 @@ def _completeness_table(rows: list[dict[str, Any]]) -> Table:
         cells = []
         for group in STUDY_GROUPS:
             counts = row["groups"][group]
-            share = "" if not counts["expected"] else f" ({100 * counts['observed'] / counts['expected']:.0f}%)"
+            share = "" if not counts["expected"] else f" ({math.floor(100 * counts['observed'] / counts['expected'] + 1e-9)}%)"
             cells.append(f"{counts['observed']}/{counts['expected']}{share}")
         table.add_row(row["timepoint"], *cells)
     return table

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 from rich.console import Console
 
@@ -16,8 +19,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
+def _width(stream) -> int | None:  # noqa: ANN001
+    """A terminal's own width; written to a file or a pipe (logs, CI), wide enough that tables are whole
+    instead of Rich's 80 columns (COLUMNS still wins when set)."""
+    return None if os.environ.get("COLUMNS") or stream.isatty() else 160
+
+
+console = Console(width=_width(sys.stdout))
+err_console = Console(stderr=True, soft_wrap=True, width=_width(sys.stderr))
 
 state = {"debug": False}
 

@@ -98,10 +98,12 @@ def count_percent(count: object, total: object) -> str:
 
 
 def share(part: object, whole: object, digits: int = 0) -> str:
-    """``part`` as a percentage of ``whole``; a dash when ``whole`` is zero or missing."""
+    """``part`` as a percentage of ``whole``, rounded down (270 of 271 is 99%: a share reads complete only
+    when it is); a dash when ``whole`` is zero or missing."""
     if is_missing(part) or is_missing(whole) or float(whole) == 0:
         return MISSING
-    return percent(100 * float(part) / float(whole), digits)
+    scale = 10**digits
+    return percent(math.floor(100 * scale * float(part) / float(whole) + 1e-9) / scale, digits)
 
 
 FILTERS = {
