@@ -125,7 +125,7 @@ def test_records_created_after_a_bulk_import_get_fresh_ids(db):
 
 
 def test_a_value_the_database_refuses_writes_nothing(db):
-    _import(flat_rows(1))
+    _import(flat_rows(2))  # both sites exist: the rows below refer to known sites
     before = {m.__name__: m.objects.count() for m in MODELS}
     bad = flat_rows(3)
     bad.loc[10, "vps"] = "11"  # never validated: the CHECK constraint is the last guard

@@ -13,6 +13,7 @@ from vertebro.interop.problems import ImportRejected
 from vertebro.interop.redcap_import import import_redcap_file
 from vertebro.interop.redcap_project import DICTIONARY_HEADER, FIELDS_BY_NAME, read_dictionary, write_dictionary
 from vertebro.registry.models import ImportBatch, Patient
+from vertebro.registry.services.clinical import site_create
 from vertebro.registry.services.flat_import import flat_frame_import
 
 from .flat_rows import rich_rows
@@ -117,6 +118,7 @@ def test_problems_name_the_redcap_line_and_field(exported, tmp_path):
 
 
 def _moved_to_east(raw: Path, tmp_path: Path) -> Path:
+    site_create(code="east", name="East")  # a known site: the data access group must name one
     moved = tmp_path / "moved.csv"
     moved.write_text(raw.read_text().replace(",north,", ",east,"))  # P000 and P002's data access group
     return moved

@@ -161,3 +161,19 @@ def test_the_write_service_itself_refuses_a_conflicting_frame(registered):
     with pytest.raises(DomainError, match="line 6: patient P001 is registered at south"):
         flat_frame_import(frame=frame, import_batch=batch)
     assert registry_snapshot() == registered
+
+
+def test_a_site_the_registry_does_not_have_is_refused_once_it_has_sites(registered, tmp_path):
+    frame = flat_rows(4)  # P003 is new
+    frame.loc[frame["patient_id"] == "P003", "site"] = "sotuh"  # a typo
+    problems = _refused(tmp_path, frame)
+    assert list(problems["line"]) == [14, 15, 16, 17] and set(problems["value"]) == {"sotuh"}
+    assert problems["rule"].iloc[0] == (
+        "the registry has no site sotuh (it has north, south): add it with `vertebro site add sotuh` first, or correct the code"
+    )
+    assert registry_snapshot() == registered
+
+
+def test_the_first_import_into_an_empty_registry_creates_its_sites(tmp_path):
+    outcome = import_flat_file(path=_write(tmp_path, flat_rows(2), "first.csv"))
+    assert outcome.counts.records["sites"] == (2, 0, 0)

@@ -10,7 +10,10 @@ history) but never guesses at identity or structure, so for a patient the regist
 - the levels, when the file gives them, must be the levels that procedure treated: changing which
   vertebrae were treated is a clinical correction made in the registry, not by an import (a blank
   ``levels`` cell keeps the recorded ones);
-- the age and the birth date, whichever side gives them, must agree at the procedure.
+- the age and the birth date, whichever side gives them, must agree at the procedure;
+- a site the registry does not know is refused once the registry has sites: a mistyped code would
+  otherwise open a new site whose patients no site's coordinators can see (the first import into an
+  empty registry creates its sites; later ones are added with ``vertebro site add``).
 
 Each broken rule is reported on every line of the patient, so ``--skip-invalid`` skips the patient
 whole and the rest of the file goes in.
@@ -22,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ...domain.levels import parse_levels
-from ..models import Patient, Procedure, TreatedLevel
+from ..models import Patient, Procedure, Site, TreatedLevel
 from ..services.flat_import_writes import fetch_frame
 
 PROBLEM_COLUMNS = ["line", "column", "value", "rule"]
@@ -43,8 +46,11 @@ def flat_registry_conflicts(frame: pd.DataFrame) -> pd.DataFrame:
         One row per file line and broken rule; empty when the file agrees with the registry (always
         for patients the registry does not hold yet).
     """
-    if frame.empty or not Patient.objects.exists():
+    if frame.empty:
         return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    unknown = _unknown_sites(frame)
+    if not Patient.objects.exists():
+        return _on_lines(frame, unknown, key="site")
     people = _per_patient(frame)
     stored = fetch_frame(Patient.objects.all(), "study_id", people.index.tolist(), ["id", "study_id", "site__code", "birth_date", "age_at_index"])
     if stored.empty:
@@ -55,8 +61,35 @@ def flat_registry_conflicts(frame: pd.DataFrame) -> pd.DataFrame:
     procedures = fetch_frame(Procedure.objects.all(), "patient_id", people["id"].astype("int64").tolist(), ["id", "patient_id", "performed_on"])
     procedures = procedures.astype({"id": "int64", "patient_id": "int64"}).assign(performed_on=pd.to_datetime(procedures["performed_on"]))
     people["id"] = people["id"].astype("int64")
-    found = _site_conflicts(people) + _procedure_conflicts(people, procedures) + _age_conflicts(people) + _level_conflicts(people, procedures)
-    return _on_every_line(frame, found)
+    found = _site_conflicts(people, unknown={code for code, *_ in unknown}) + _procedure_conflicts(people, procedures) + _age_conflicts(people) + _level_conflicts(people, procedures)
+    return pd.concat([_on_lines(frame, unknown, key="site"), _on_every_line(frame, found)], ignore_index=True).sort_values(
+        ["line", "column"], kind="stable"
+    ).reset_index(drop=True)
+
+
+def _unknown_sites(frame: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(site, column, value, rule) for each site code of the file the registry does not have."""
+    if "site" not in frame:
+        return []
+    codes = sorted({str(code) for code in frame["site"].dropna().unique() if str(code).strip()})
+    known = set(Site.objects.values_list("code", flat=True))
+    if not known:
+        return []  # an empty registry: its first import creates its sites
+    listed = ", ".join(sorted(known))
+    return [
+        (code, "site", code, f"the registry has no site {code} (it has {listed}): add it with `vertebro site add {code}` first, or correct the code")
+        for code in codes if code not in known
+    ]
+
+
+def _on_lines(frame: pd.DataFrame, found: list[tuple[str, str, str, str]], *, key: str) -> pd.DataFrame:
+    """Problems ``found`` as (key value, column, value, rule) on every line whose ``key`` column holds it."""
+    if not found:
+        return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    problems = pd.DataFrame(found, columns=[key, "column", "value", "rule"])
+    line = frame["line"].to_numpy() if "line" in frame else np.arange(len(frame)) + 2
+    lines = pd.DataFrame({key: frame[key].astype("object").astype(str).to_numpy(), "line": line})
+    return lines.merge(problems, on=key)[PROBLEM_COLUMNS].astype({"line": np.int64})
 
 
 def _per_patient(frame: pd.DataFrame) -> pd.DataFrame:
@@ -76,8 +109,9 @@ def _per_patient(frame: pd.DataFrame) -> pd.DataFrame:
     return people
 
 
-def _site_conflicts(people: pd.DataFrame) -> list[tuple[str, str, str, str]]:
-    moved = people[people["site"].notna() & (people["site"].astype(str) != people["site__code"])]
+def _site_conflicts(people: pd.DataFrame, *, unknown: set[str]) -> list[tuple[str, str, str, str]]:
+    site = people["site"].astype(str)
+    moved = people[people["site"].notna() & (site != people["site__code"]) & ~site.isin(unknown)]
     return [
         (study_id, "site", str(row.site), f"patient {study_id} is registered at {row.site__code}; an import does not move patients between sites")
         for study_id, row in zip(moved.index, moved.itertuples(index=False))
@@ -136,10 +170,11 @@ def _level_conflicts(people: pd.DataFrame, procedures: pd.DataFrame) -> list[tup
         return []
     treated = fetch_frame(TreatedLevel.objects.all(), "procedure_id", matched["id_procedure"].astype("int64").tolist(), ["procedure_id", "fracture__level"])
     recorded = treated.groupby("procedure_id")["fracture__level"].agg(lambda levels: frozenset("" if pd.isna(v) else v for v in levels))
+    wanted_of = {text: frozenset(parse_levels(text)) for text in matched["levels"].unique()}  # once per distinct text
     found = []
     for row in matched.itertuples(index=False):
         stored = recorded.get(row.id_procedure)
-        wanted = frozenset(parse_levels(row.levels))
+        wanted = wanted_of[row.levels]
         if stored is not None and stored != wanted:
             shown = ";".join(sorted(stored)) if stored != {""} else "a level not recorded"
             found.append((row.study_id, "levels", str(row.levels),
@@ -148,10 +183,4 @@ def _level_conflicts(people: pd.DataFrame, procedures: pd.DataFrame) -> list[tup
 
 
 def _on_every_line(frame: pd.DataFrame, found: list[tuple[str, str, str, str]]) -> pd.DataFrame:
-    if not found:
-        return pd.DataFrame(columns=PROBLEM_COLUMNS)
-    conflicts = pd.DataFrame(found, columns=["patient_id", "column", "value", "rule"])
-    line = frame["line"].to_numpy() if "line" in frame else np.arange(len(frame)) + 2  # header on line 1
-    lines = pd.DataFrame({"patient_id": frame["patient_id"].astype("object").to_numpy(), "line": line})
-    out = lines.merge(conflicts, on="patient_id")[PROBLEM_COLUMNS]
-    return out.sort_values(["line", "column"], kind="stable").reset_index(drop=True).astype({"line": np.int64})
+    return _on_lines(frame, found, key="patient_id")
