@@ -169,7 +169,7 @@ def test_a_site_the_registry_does_not_have_is_refused_once_it_has_sites(register
     problems = _refused(tmp_path, frame)
     assert list(problems["line"]) == [14, 15, 16, 17] and set(problems["value"]) == {"sotuh"}
     assert problems["rule"].iloc[0] == (
-        "the registry has no site sotuh (it has north, south): add it with `vertebro site add sotuh` first, or correct the code"
+        "the registry has no site sotuh (it has north, south): add it with `vertebro site add sotuh \"Full name\"` first, or correct the code"
     )
     assert registry_snapshot() == registered
 

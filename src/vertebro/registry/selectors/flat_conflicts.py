@@ -77,7 +77,7 @@ def _unknown_sites(frame: pd.DataFrame) -> list[tuple[str, str, str, str]]:
         return []  # an empty registry: its first import creates its sites
     listed = ", ".join(sorted(known))
     return [
-        (code, "site", code, f"the registry has no site {code} (it has {listed}): add it with `vertebro site add {code}` first, or correct the code")
+        (code, "site", code, f"the registry has no site {code} (it has {listed}): add it with `vertebro site add {code} \"Full name\"` first, or correct the code")
         for code in codes if code not in known
     ]
 
