@@ -178,3 +178,11 @@ def test_days_beyond_any_date_are_refused_by_the_domain_range_rule():
     frame.loc[2, "days"] = "9e99"  # a whole number, but no date is that far away
     problems = _problems(frame)
     assert (4, "days", "9e99", "an assessment must lie within -365..3650 days of its procedure") in problems
+
+
+@pytest.mark.parametrize(("separator", "named"), [(";", "';'"), ("\t", "tabs")])
+def test_a_file_separated_by_something_else_than_commas_is_one_problem_naming_it(separator, named):
+    frame = pd.DataFrame({separator.join(["patient_id", "site", "sex"]): ["P1" + separator + "north" + separator + "F"]})
+    problems = validate_flat_frame(frame).problems
+    assert len(problems) == 1 and problems["column"].iloc[0] == "(header)"
+    assert problems["rule"].iloc[0].startswith(f"the columns are separated by {named}, not commas")

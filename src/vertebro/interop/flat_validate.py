@@ -347,6 +347,10 @@ def _site(c: _Checker, site: str | None) -> _Coded:
 
 def _header_problems(columns: pd.Index, *, site: str | None) -> pd.DataFrame:
     names = list(columns)
+    separator = next((mark for mark in (";", "\t", "|") if len(names) == 1 and mark in str(names[0])), None)
+    if separator is not None:  # one problem that names the cause, not one per missing column
+        shown = {"\t": "tabs"}.get(separator, f"'{separator}'")
+        return problems_frame(1, "(header)", str(names[0])[:80], f"the columns are separated by {shown}, not commas: save the file as CSV with commas (in Excel: CSV UTF-8, comma delimited)")
     unknown = [n for n in names if n not in KNOWN_COLUMNS]
     found = []
     if unknown:
