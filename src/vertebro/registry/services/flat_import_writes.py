@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection, models
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 
 from ..models import ImportBatch, PainAssessment
 
@@ -31,14 +32,23 @@ def fetch_frame(queryset: models.QuerySet, lookup: str, keys: Iterable, columns:
     if not keys or not queryset.model._default_manager.exists():
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     # The ORM's SQL, read with the driver's fetchall: Django's per-value converters cost seconds at a
-    # million rows. Dates then stay ISO text on SQLite (every caller parses them with pandas); SQLite's
-    # 0/1 booleans are turned back into booleans here.
-    sql, params = queryset.filter(**{f"{lookup}__in": key_set(keys)}).values_list(*columns).query.sql_with_params()
+    # million rows. On SQLite dates are selected as text (a column declared ``date`` would go through
+    # the driver's Python date converter, one call per value); every caller parses them with pandas.
+    # SQLite's 0/1 booleans are turned back into booleans here.
+    fields = {column: _field(queryset.model, column) for column in columns}
+    as_text = {
+        f"{column}__as_text": Cast(column, output_field=models.TextField())
+        for column, f in fields.items()
+        if connection.vendor == "sqlite" and isinstance(f, models.DateField) and not isinstance(f, models.DateTimeField)
+    }
+    selected = [f"{column}__as_text" if f"{column}__as_text" in as_text else column for column in columns]
+    query = queryset.filter(**{f"{lookup}__in": key_set(keys)}).annotate(**as_text).values_list(*selected).query
+    sql, params = query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         frame = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
-    for column in columns:
-        if isinstance(_field(queryset.model, column), models.BooleanField):
+    for column, f in fields.items():
+        if isinstance(f, models.BooleanField):
             frame[column] = _booleans(frame[column])
     return frame
 
