@@ -192,10 +192,16 @@ def methods_paragraphs(primary: str) -> list[str]:
         "Time to recurrent back pain is the first follow-up with recurrent pain, censored at the last "
         "follow-up otherwise. Curves are Kaplan–Meier estimates (95% bands by the exponential Greenwood "
         "formula, as lifelines computes them); groups were compared with the log-rank test and a Cox "
-        "proportional hazards model (pathologic versus osteoporotic, Efron ties, Wald 95% CI).",
+        "proportional hazards model (pathologic versus osteoporotic, Efron ties, Wald 95% CI). Recurrence "
+        "is only known at follow-up encounters, so its time is the date of the encounter that found it, "
+        "not its onset; and a patient who died is censored like one lost to follow-up, which treats death "
+        "as if recurrence could still follow — where many die, as with metastatic disease, the curves "
+        "overstate the chance of recurrence (a competing risk).",
         "Power is for a two-sample t test with pooled variance, two-sided α = 0.05 and df = n₁ + n₂ − 2, "
         "counting both tails of the noncentral t distribution, with the group sizes and the pooled SD "
-        f"of improvement observed {phrase}.",
+        f"of improvement observed {phrase}. The power to detect the observed difference restates its "
+        "p-value and is no evidence either way (Hoenig and Heisey 2001); the smallest detectable "
+        "difference and the confidence interval are what say how large a difference the data can rule out.",
         "Figures and tables round for display only; every computation uses unrounded values. The "
         "statistics are checked against R (t.test, wilcox.test, lm, fisher.test, lme4::lmer, "
         "survival::survfit, survdiff and coxph) in the test suite.",
