@@ -177,3 +177,31 @@ def test_a_site_the_registry_does_not_have_is_refused_once_it_has_sites(register
 def test_the_first_import_into_an_empty_registry_creates_its_sites(tmp_path):
     outcome = import_flat_file(path=_write(tmp_path, flat_rows(2), "first.csv"))
     assert outcome.counts.records["sites"] == (2, 0, 0)
+
+
+def test_a_birth_date_that_arrives_replaces_the_recorded_age_and_the_old_file_still_imports(registered, tmp_path):
+    frame = flat_rows(3)
+    frame["birth_date"] = ""
+    frame.loc[frame["patient_id"] == "P000", ["age", "birth_date"]] = ["60", "1959-06-01"]  # both, agreeing
+    import_flat_file(path=_write(tmp_path, frame))
+    patient = Patient.objects.get(study_id="P000")
+    assert (str(patient.birth_date), patient.age_at_index) == ("1959-06-01", None)  # the age now follows from it
+    again = import_flat_file(path=_write(tmp_path, flat_rows(3), "first-again.csv"))  # the age-only file
+    assert again.counts.rows_unchanged == 12
+
+
+def test_ages_are_checked_at_the_index_procedure_not_a_later_one(registered, tmp_path):
+    from datetime import date
+
+    from vertebro.registry.services.clinical import fracture_create, procedure_create
+
+    patient = Patient.objects.get(study_id="P000")  # age 60 at the index procedure, 2020-01-10
+    later = date(2021, 3, 1)
+    procedure_create(patient=patient, performed_on=later, treated=[(fracture_create(patient=patient, level="L4", etiology="osteoporotic"), 3.0)])
+    frame = flat_rows(1, procedure_date=later)
+    frame["birth_date"] = "1959-06-01"  # 60 on 2020-01-10, 61 on 2021-03-01
+    frame["age"] = ""
+    frame["levels"] = "L4"
+    frame["cement_ml"] = "3.0"
+    import_flat_file(path=_write(tmp_path, frame))
+    assert str(Patient.objects.get(study_id="P000").birth_date) == "1959-06-01"

@@ -54,14 +54,17 @@ def flat_registry_conflicts(frame: pd.DataFrame) -> pd.DataFrame:
         return _on_lines(frame, unknown, key="site")
     people = _per_patient(frame)
     stored = fetch_frame(Patient.objects.all(), "study_id", people.index.tolist(), ["id", "study_id", "site__code", "birth_date", "age_at_index"])
-    if stored.empty:
-        return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    if stored.empty:  # only new patients: the unknown sites are all there is to say
+        return _on_lines(frame, unknown, key="site")
     stored = stored.rename(columns={"birth_date": "stored_birth_date"}).set_index("study_id")
     people = people.join(stored, how="inner")
     people["stored_birth_date"] = pd.to_datetime(people["stored_birth_date"])
     procedures = fetch_frame(Procedure.objects.all(), "patient_id", people["id"].astype("int64").tolist(), ["id", "patient_id", "performed_on"])
     procedures = procedures.astype({"id": "int64", "patient_id": "int64"}).assign(performed_on=pd.to_datetime(procedures["performed_on"]))
     people["id"] = people["id"].astype("int64")
+    # Ages are at the index procedure: the patient's first, or the file's when the registry has none yet.
+    first = procedures.groupby("patient_id")["performed_on"].min()
+    people["index_date"] = people["id"].map(first).fillna(people["procedure_date"])
     found = _site_conflicts(people, unknown={code for code, *_ in unknown}) + _procedure_conflicts(people, procedures) + _age_conflicts(people) + _level_conflicts(people, procedures)
     return pd.concat([_on_lines(frame, unknown, key="site"), _on_every_line(frame, found)], ignore_index=True).sort_values(
         ["line", "column"], kind="stable"
@@ -105,9 +108,19 @@ def _per_patient(frame: pd.DataFrame) -> pd.DataFrame:
     people["site"] = people["site"].astype("object")
     people["levels"] = people["levels"].astype("object")
     people["age"] = pd.to_numeric(people["age"], errors="coerce").astype("float64")
-    people["birth_date"] = pd.to_datetime(people["birth_date"])
-    people["procedure_date"] = pd.to_datetime(people["procedure_date"])
+    levels = people["levels"].astype("object")
+    people["levels"] = levels.where(levels.astype(str).str.strip() != "", None)  # a blank cell gives no levels
+    people["birth_date"] = _naive_dates(people["birth_date"])
+    people["procedure_date"] = _naive_dates(people["procedure_date"])
     return people
+
+
+def _naive_dates(values: pd.Series) -> pd.Series:
+    """Dates without a time zone (validated frames hold them already; raw text may carry one)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_localize(None) if values.dt.tz is not None else values
+    text = values.astype("object").where(values.notna(), None)
+    return pd.to_datetime(text.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip()[:10]))
 
 
 def _site_conflicts(people: pd.DataFrame, *, unknown: set[str]) -> list[tuple[str, str, str, str]]:
@@ -136,12 +149,13 @@ def _procedure_conflicts(people: pd.DataFrame, procedures: pd.DataFrame) -> list
 
 
 def _age_conflicts(people: pd.DataFrame) -> list[tuple[str, str, str, str]]:
-    """Age and birth date, whichever side gives them, agree at the procedure (whole years)."""
+    """Age and birth date, whichever side gives them, agree at the index procedure (whole years). A
+    recorded age counts only while the registry has no birth date (a birth date replaces it)."""
     birth = people["birth_date"].fillna(people["stored_birth_date"])
     known = birth.notna().to_numpy()
     if not known.any():
         return []
-    procedure = people["procedure_date"]
+    procedure = people["index_date"]
     birthday_ahead = (procedure.dt.month * 100 + procedure.dt.day) < (birth.dt.month * 100 + birth.dt.day)
     computed = (procedure.dt.year - birth.dt.year - birthday_ahead.astype(int)).to_numpy(dtype="float64")
     from_file = people["birth_date"].notna().to_numpy()
@@ -149,7 +163,8 @@ def _age_conflicts(people: pd.DataFrame) -> list[tuple[str, str, str, str]]:
     found = []
     with np.errstate(invalid="ignore"):
         file_age = known & ~from_file & ~np.isnan(age) & (age != computed)
-        stored = known & from_file & np.isnan(age) & ~np.isnan(stored_age) & (stored_age != computed)
+        no_recorded_birth = people["stored_birth_date"].isna().to_numpy()
+        stored = known & from_file & no_recorded_birth & np.isnan(age) & ~np.isnan(stored_age) & (stored_age != computed)
     for i in np.flatnonzero(file_age):
         found.append((people.index[i], "age", str(int(age[i])),
                       f"the registry's birth date {birth.iloc[i]:%Y-%m-%d} gives age {int(computed[i])} at the procedure; correct one of them"))

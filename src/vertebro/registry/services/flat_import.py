@@ -120,16 +120,19 @@ def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[np.ndar
         )
         pk[is_new] = ids
     old = m[~is_new]
-    birth = keep_blank(old["birth_date"], date_column(old["old_birth_date"]))
+    recorded_birth = date_column(old["old_birth_date"])
+    birth = keep_blank(old["birth_date"], recorded_birth)
+    # A birth date that arrives (or changes) replaces the recorded age, as for a patient created with
+    # one: the age then follows from it. Otherwise a stated age updates the recorded one.
+    arriving = (pd.to_datetime(old["birth_date"]).notna() & (pd.to_datetime(old["birth_date"]) != recorded_birth)).to_numpy()
+    recorded_age = old["old_age_at_index"].astype("Int64")
     targets = pd.DataFrame(
         {
             "id": old["old_id"].astype("int64"),
             "site_id": old["site_id"],
             "sex": old["sex"],
             "birth_date": date_column(birth),
-            "age_at_index": old["old_age_at_index"]
-            .astype("Int64")
-            .where(birth.notna() | age[~is_new].isna(), age[~is_new]),
+            "age_at_index": recorded_age.where(birth.notna() | age[~is_new].isna(), age[~is_new]).mask(arriving),
             "mrn": keep_blank(old["mrn"], old["old_mrn"]),
             "name": keep_blank(old["name"], old["old_name"]),
         }
@@ -294,9 +297,10 @@ def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_
         if has_instrument:
             rows["instrument"] = r["instrument"][known]
         old, positions, fu_counts = _stored_assessments(rows, known, batch=batch, now=now, has_instrument=has_instrument)
-        is_new[positions] = False
-        follow_up_id[positions] = old["old_follow_up_id"].to_numpy(dtype="float64")
-        changed[positions[old["fu_changed"].to_numpy()]] = True
+        if len(old):  # none when the procedures that existed have no score yet (entered in the app)
+            is_new[positions] = False
+            follow_up_id[positions] = old["old_follow_up_id"].to_numpy(dtype="float64")
+            changed[positions[old["fu_changed"].to_numpy()]] = True
 
     order = _insertion_order(procedure_pk, r["assessed_on"])
     create_fu = wants_follow_up & np.isnan(follow_up_id)
