@@ -35,7 +35,7 @@ def _vertebro(url: str, *args: str, **kwargs) -> subprocess.Popen | subprocess.C
 def _prepare(url: str, tmp_path: Path) -> Path:
     assert _vertebro(url, "init").returncode == 0
     seed = tmp_path / "seed.csv"
-    flat_rows(3).to_csv(seed, index=False)
+    flat_rows(3).assign(site="SITE-A").to_csv(seed, index=False)  # the synthetic cohort's site: a known one
     done = _vertebro(url, "import", str(seed))
     assert done.returncode == 0, done.stderr
     big = tmp_path / "cohort.csv"

@@ -7,9 +7,10 @@ history) but never guesses at identity or structure, so for a patient the regist
   sites (and ``--site`` cannot take over another site's patients);
 - the procedure date must be one of the patient's recorded procedures: a different date would add a
   second procedure with a copy of every score, not correct the first;
-- the levels, when the file gives them, must be the levels that procedure treated: changing which
-  vertebrae were treated is a clinical correction made in the registry, not by an import (a blank
-  ``levels`` cell keeps the recorded ones);
+- the levels, when the file gives them, must be the named levels that procedure treated (a fracture
+  whose level is not recorded is not written in a file, and is left alone): changing which vertebrae
+  were treated, or naming the level of a fracture recorded without one, is a clinical correction made
+  in the registry, not by an import (a blank ``levels`` cell keeps the recorded ones);
 - the age and the birth date, whichever side gives them, must agree at the procedure;
 - a site the registry does not know is refused once the registry has sites: a mistyped code would
   otherwise open a new site whose patients no site's coordinators can see (the first import into an
@@ -193,13 +194,17 @@ def _level_conflicts(people: pd.DataFrame, procedures: pd.DataFrame) -> list[tup
     recorded = level_bits.groupby(treated["procedure_id"].astype("int64").to_numpy()).sum()  # distinct levels: sum is OR
     wanted_of = {text: sum(bit[code] for code in parse_levels(text)) for text in matched["levels"].unique()}
     stored = matched["id_procedure"].astype("int64").map(recorded)
-    wanted = matched["levels"].map(wanted_of)
-    differ = matched[stored.notna().to_numpy() & (stored.fillna(0).astype("int64") != wanted.astype("int64")).to_numpy()]
+    named = stored.fillna(0).astype("int64") & ~_NOT_RECORDED
+    wanted = matched["levels"].map(wanted_of).astype("int64")
+    differ = matched[stored.notna().to_numpy() & (named != wanted).to_numpy()]
     found = []
-    for row, mask in zip(differ.itertuples(index=False), stored[differ.index].astype("int64")):
-        shown = " and ".join(filter(None, (";".join(code for code in LEVEL_CODES if mask & bit[code]), "a level not recorded" if mask & _NOT_RECORDED else "")))
-        found.append((row.study_id, "levels", str(row.levels),
-                      f"the registry records {shown} for this procedure; an import does not change which levels were treated — correct it in the registry"))
+    for row, mask in zip(differ.itertuples(index=False), named[differ.index]):
+        if mask:
+            shown = ";".join(code for code in LEVEL_CODES if mask & bit[code])
+            rule = f"the registry records {shown} for this procedure; an import does not change which levels were treated — correct it in the registry"
+        else:
+            rule = "the registry records this procedure's fracture without its level; an import does not name it — record the level in the registry"
+        found.append((row.study_id, "levels", str(row.levels), rule))
     return found
 
 

@@ -168,9 +168,9 @@ def _procedures(keys: pd.DataFrame, known_patients: list[int], *, batch: ImportB
 
 def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[set[int], dict[str, tuple[int, int, int]]]:  # noqa: ANN001
     """Fractures and treated levels of each procedure; returns the procedures where something was
-    created or changed, and the record counts. A procedure whose levels the file leaves blank keeps
-    the levels it has (its fractures take the file's etiology; a changed cement total is shared
-    equally by them); one that has none gets a fracture whose level is not recorded."""
+    created or changed, and the record counts. For a procedure the registry holds, see
+    :func:`_as_recorded`; a new one whose levels the file leaves blank gets a fracture whose level is
+    not recorded."""
     columns = ["id", "procedure_id", "fracture_id", "cement_ml", "fracture__level", "fracture__etiology",
                "fracture__pathologic_cause", "fracture__pathologic_basis"]
     known = per_procedure.loc[~per_procedure["procedure_new"], "procedure_pk"].tolist()
@@ -182,27 +182,17 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple
     codes, distinct = pd.factorize(per_procedure["levels"], use_na_sentinel=True)
     level_lists = [list(levels) if levels else [_NO_LEVEL] for levels in distinct] + [[_NO_LEVEL]]
     row_levels = [level_lists[code] for code in codes]
-    blank = np.flatnonzero((codes < 0) & per_procedure["procedure_pk"].isin(existing["procedure_id"]).to_numpy())
-    if len(blank):
-        per_procedure = per_procedure.copy()
-        recorded = existing.groupby("procedure_id")["fracture__level"].agg(list)
-        total = pd.to_numeric(existing["cement_ml"], errors="coerce").groupby(existing["procedure_id"]).sum(min_count=1)
-        pk = per_procedure["procedure_pk"].to_numpy()
-        cement = per_procedure["cement_ml"].to_numpy(dtype="float64", copy=True)
-        for i in blank:
-            row_levels[i] = recorded[pk[i]]
-            if np.isclose(cement[i], total.get(pk[i], np.nan), rtol=1e-9, atol=0.0):
-                cement[i] = np.nan  # the same total: keep how it was shared between the levels
-        per_procedure["cement_ml"] = cement
+    if len(existing):
+        per_procedure, row_levels = _as_recorded(per_procedure, row_levels, blank=codes < 0, existing=existing)
     per_row = np.array([len(levels) for levels in row_levels], dtype="int64")
     treated = per_procedure.iloc[np.repeat(np.arange(len(per_procedure)), per_row)].reset_index(drop=True)
     treated["level"] = np.array([level for levels in row_levels for level in levels], dtype="object")
     treated["cement_ml"] = treated["cement_ml"] / np.repeat(per_row, per_row)
-    pathologic = treated["etiology"] == "pathologic"
     existing = prefixed_old(existing)
     m = treated.merge(existing, left_on=["procedure_pk", "level"], right_on=["old_procedure_id", "old_fracture__level"], how="left")
     is_new = m["old_id"].isna().to_numpy()
-    pathologic = pathologic.to_numpy()
+    m["etiology"] = keep_blank(m["etiology"], m["old_fracture__etiology"])  # a blank keeps each fracture's own
+    pathologic = (m["etiology"] == "pathologic").to_numpy()
 
     def cause_or_basis(column: str) -> pd.Series:
         value = keep_blank(m[column], m[f"old_fracture__{column}"]).fillna("unspecified")
@@ -256,6 +246,57 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple
         "treated levels": (len(new), int((~treated_same).sum()), int(treated_same.sum())),
     }
     return touched, counts
+
+
+def _as_recorded(per_procedure: pd.DataFrame, row_levels: list[list[str]], *, blank: np.ndarray, existing: pd.DataFrame) -> tuple[pd.DataFrame, list[list[str]]]:
+    """What a file says about procedures the registry holds, as the changes it really asks for.
+
+    The flat format has one etiology, one cause and basis and one cement total per procedure, written
+    by the export as a summary of its fractures (:func:`~vertebro.registry.selectors.flat.procedure_etiology`,
+    the first pathologic fracture's cause and basis, the sum of the volumes). So a file that repeats the
+    summary — any export re-imported — changes nothing: etiology, cause and basis become blank (each
+    fracture keeps its own) and the cement volume too (each level keeps its share); only a different
+    summary is applied to every fracture, a different total shared equally. A blank levels cell means
+    the recorded levels (fractures whose level is not recorded included)."""
+    from ..selectors.flat import procedure_etiology
+
+    per_procedure = per_procedure.copy()
+    row_levels = list(row_levels)
+    by_procedure = existing.groupby("procedure_id", sort=False)
+    recorded = by_procedure["fracture__level"].agg(list)
+    summary = pd.DataFrame({
+        "etiology": by_procedure["fracture__etiology"].agg(procedure_etiology),
+        "cement": pd.to_numeric(existing["cement_ml"], errors="coerce").groupby(existing["procedure_id"]).sum(min_count=1),
+    })
+    first_pathologic = existing[existing["fracture__etiology"] == "pathologic"].drop_duplicates("procedure_id").set_index("procedure_id")
+    summary["cause"] = first_pathologic["fracture__pathologic_cause"].reindex(summary.index)
+    summary["basis"] = first_pathologic["fracture__pathologic_basis"].reindex(summary.index)
+    pk = per_procedure["procedure_pk"].to_numpy()
+    held = np.flatnonzero(pd.Index(summary.index).get_indexer(pk) >= 0)
+    stored = summary.loc[pk[held]]
+    for i in held[blank[held]]:
+        row_levels[i] = recorded[pk[i]]
+    rows = per_procedure.iloc[held]
+
+    def same(column: str, recorded_column: str, *, blank_matches: bool) -> np.ndarray:
+        given = rows[column].astype("object").to_numpy()
+        old = stored[recorded_column].astype("object").to_numpy()
+        missing = pd.isna(given)
+        equal = np.array([a == b for a, b in zip(given, old)], dtype=bool) | (missing & pd.isna(old))
+        return equal | missing if blank_matches else equal
+
+    repeats = same("etiology", "etiology", blank_matches=False)
+    repeats &= same("pathologic_cause", "cause", blank_matches=True) & same("pathologic_basis", "basis", blank_matches=True)
+    for column in ("etiology", "pathologic_cause", "pathologic_basis"):
+        values = per_procedure[column].astype("object").to_numpy(copy=True)
+        values[held[repeats]] = None
+        per_procedure[column] = values
+    cement = per_procedure["cement_ml"].to_numpy(dtype="float64", copy=True)
+    total = stored["cement"].to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        cement[held[np.isclose(cement[held], total, rtol=1e-9, atol=0.0)]] = np.nan
+    per_procedure["cement_ml"] = cement
+    return per_procedure, row_levels
 
 
 def _assessment_key(f: pd.DataFrame, timepoint: str, assessed_on: str) -> pd.Series:
