@@ -103,7 +103,7 @@ def test_idle_limit_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("VERTEBRO_SESSION_IDLE_MINUTES", "7")
     try:
         reloaded = importlib.reload(settings_module)
-        assert reloaded.VERTEBRO_SESSION_IDLE_SECONDS == 7 * 60 and reloaded.SESSION_COOKIE_AGE == 7 * 60
+        assert reloaded.VERTEBRO_SESSION_IDLE_SECONDS == 7 * 60 and reloaded.SESSION_COOKIE_AGE == 7 * 60 + 12 * 3600
     finally:
         monkeypatch.delenv("VERTEBRO_SESSION_IDLE_MINUTES")
         importlib.reload(settings_module)
@@ -173,3 +173,18 @@ def test_a_form_with_an_expired_security_token_explains_what_to_do(world):
     assert response.status_code == 403
     page = response.content.decode()
     assert "The form has expired" in page and "Nothing was saved. Go back, reload the page" in page
+
+
+def test_coming_back_after_the_idle_limit_is_explained_even_when_nothing_touched_the_session(world, settings):
+    """As in real use: the session was last saved when last seen, with the configured lifetime, and
+    the person comes back later than the idle limit."""
+    client = world.client("coordinator_a")
+    assert client.get(reverse("web:patients")).status_code == 200
+    idle = settings.VERTEBRO_SESSION_IDLE_SECONDS + 5
+    session = client.session
+    session[LAST_SEEN_KEY] = int(time.time()) - idle
+    session.set_expiry(settings.SESSION_COOKIE_AGE - idle)  # saved `idle` seconds ago with the usual lifetime
+    session.save()
+    response = client.post(reverse("web:patients"), {"q": "anything"})
+    page = client.get(response["Location"]).content.decode()
+    assert "logged out after a period of inactivity" in page and "was not saved" in page

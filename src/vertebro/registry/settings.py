@@ -97,9 +97,12 @@ LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "web:login"
 
 # Sessions: idle ones end after VERTEBRO_SESSION_IDLE_MINUTES (IdleSessionTimeoutMiddleware); the cookie
-# dies with the browser; django.contrib.auth.login() gives the session a new id.
+# dies with the browser; django.contrib.auth.login() gives the session a new id. The stored session
+# outlives the idle limit by a working day so that the middleware, not the session store, ends it: the
+# person coming back is told why (and that a form they sent was not saved) instead of meeting a bare
+# login page; no request is served on an idle session either way.
 VERTEBRO_SESSION_IDLE_SECONDS = _env_int("VERTEBRO_SESSION_IDLE_MINUTES", 30) * 60
-SESSION_COOKIE_AGE = VERTEBRO_SESSION_IDLE_SECONDS
+SESSION_COOKIE_AGE = VERTEBRO_SESSION_IDLE_SECONDS + 12 * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
