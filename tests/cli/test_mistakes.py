@@ -59,3 +59,9 @@ def test_serve_on_a_port_another_program_holds_says_so(run_vertebro):
 def test_serve_refuses_a_port_out_of_range(run_vertebro):
     result = run_vertebro("serve", "--port", "99999")
     assert result.returncode == 2 and "less than or equal to 65535" in result.stderr
+
+
+def test_a_sqlite_url_that_names_no_file_is_refused_not_kept_in_memory(run_vertebro):
+    for url in ("sqlite://registry.sqlite3", "sqlite://", "sqlite:///:memory:"):
+        message = _error(run_vertebro("init", env={"DATABASE_URL": url}))
+        assert "names no file, so the registry would live in memory and vanish" in message, url

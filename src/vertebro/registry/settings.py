@@ -166,6 +166,11 @@ def database_config(url: str | None) -> dict:
             "or PostgreSQL (postgresql://user@host:5432/database)"
         )
     config = dj_database_url.parse(url, conn_max_age=0)
+    if config["ENGINE"] == "django.db.backends.sqlite3" and str(config["NAME"]) in ("", ":memory:"):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL {url!r} names no file, so the registry would live in memory and vanish: write "
+            "sqlite:////absolute/path/registry.sqlite3 (four slashes) or sqlite:///relative/path/registry.sqlite3"
+        )
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
             # Two writers wait for each other (up to 30 s) instead of failing with "database is locked".
