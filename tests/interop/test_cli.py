@@ -30,7 +30,7 @@ def test_import_reports_counts_and_reimport_changes_nothing(vertebro, tmp_path):
     assert first.returncode == 0, first.stderr
     assert "Imported cohort.csv" in first.stdout and "pain assessments" in first.stdout
     second = vertebro("import", str(path), "--dry-run")
-    assert second.returncode == 0 and "Dry run: nothing was written" in second.stdout
+    assert second.returncode == 0 and "Dry run: no record was changed; only its audit entry" in second.stdout
     assert "│        18 │       0 │       0 │        18 │       0 │" in second.stdout
 
 

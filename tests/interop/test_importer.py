@@ -79,3 +79,15 @@ def test_irregular_csv_rows_are_reported_by_line(db, tmp_path):
         import_flat_file(path=path)
     first = caught.value.problems.iloc[0]
     assert (first["line"], first["column"]) == (3, "(row)") and "the header has 14" in first["rule"]
+
+
+def test_a_dry_run_record_finishes_after_it_starts(db, tmp_path):
+    outcome = import_flat_file(path=_write(tmp_path, flat_rows(2)), dry_run=True)
+    assert outcome.batch.status == "dry_run" and outcome.batch.finished_at >= outcome.batch.started_at
+
+
+def test_a_broken_header_does_not_suggest_skipping_rows(db, tmp_path):
+    frame = flat_rows(2).drop(columns="vps")
+    with pytest.raises(ImportRejected) as caught:
+        import_flat_file(path=_write(tmp_path, frame), skip_invalid=True)
+    assert "--skip-invalid" not in str(caught.value) and "Correct the header" in str(caught.value)

@@ -136,7 +136,7 @@ def _show_outcome(outcome, *, file: Path, dry_run: bool) -> None:  # noqa: ANN00
         err_console.print(_problem_table(outcome.problems, title=f"Skipped rows (lines {_ranges(outcome.skipped_lines)})"))
         err_console.print(f"The full list is in {outcome.report}.")
     if dry_run:
-        console.print("[yellow]Dry run: nothing was written to the registry.[/]")
+        console.print(f"[yellow]Dry run: no record was changed; only its audit entry (import #{outcome.batch.pk}, status dry_run) was written.[/]")
 
 
 def _ranges(lines: list[int]) -> str:

@@ -170,6 +170,7 @@ def _write(frame: pd.DataFrame, *, audit: dict, rows_read: int, skipped: int, dr
             rows_created=counts.rows_created,
             rows_updated=counts.rows_updated,
             rows_unchanged=counts.rows_unchanged,
-            finished_at=timezone.now(),
         )
+        batch.finished_at = timezone.now()  # after started_at, which the create stamps
+        batch.save(update_fields=["finished_at"])
     return result["counts"], batch  # type: ignore[return-value]

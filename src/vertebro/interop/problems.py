@@ -72,7 +72,10 @@ class ImportRejected(VertebroError):
     def __str__(self) -> str:
         lines = self.problems["line"].dropna().nunique()
         where = f"; the full list is in {self.report}" if self.report else ""
-        return (
-            f"{self.source.name}: {len(self.problems)} problem(s) in {lines} row(s), nothing was imported{where}. "
-            "Correct the file and import it again, or pass --skip-invalid to import only the valid rows"
+        whole_file = self.problems["line"].isna().any() or (self.problems["column"] == "(header)").any()
+        advice = (
+            "Correct the header (or the file's format) and import it again: no row can be read until it is right"
+            if whole_file
+            else "Correct the file and import it again, or pass --skip-invalid to import only the valid rows"
         )
+        return f"{self.source.name}: {len(self.problems)} problem(s) in {lines} row(s), nothing was imported{where}. {advice}"
