@@ -65,3 +65,10 @@ def test_a_sqlite_url_that_names_no_file_is_refused_not_kept_in_memory(run_verte
     for url in ("sqlite://registry.sqlite3", "sqlite://", "sqlite:///:memory:"):
         message = _error(run_vertebro("init", env={"DATABASE_URL": url}))
         assert "names no file, so the registry would live in memory and vanish" in message, url
+
+
+def test_a_malformed_setting_is_named_with_what_it_should_be(run_vertebro):
+    number = _error(run_vertebro("site", "list", env={"VERTEBRO_SESSION_IDLE_MINUTES": "abc"}))
+    assert "VERTEBRO_SESSION_IDLE_MINUTES='abc' is not a whole number" in number
+    flag = _error(run_vertebro("site", "list", env={"VERTEBRO_HTTPS": "enable"}))
+    assert "VERTEBRO_HTTPS='enable' is neither on" in flag

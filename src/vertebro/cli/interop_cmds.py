@@ -59,10 +59,13 @@ def import_(
 
     Every row is checked with the registry's rules first (types, vocabularies, ranges, dates,
     timepoint windows, baseline before the procedure, one score per patient and timepoint, a patient's
-    fixed fields agreeing). Any problem stops the import and writes nothing — the problems are shown
-    and written to FILE.errors.csv — unless --skip-invalid is given. Re-importing a file changes
-    nothing; changed values are updated with history. Each import is recorded (file hash, user, time,
-    counts): that record is the audit entry of the rows it creates.
+    fixed fields agreeing), then against what the registry holds: a file never moves a patient to
+    another site, adds a second procedure, changes which levels were treated, contradicts a recorded
+    age or birth date, or opens a site the registry does not have (add it with `vertebro site add`).
+    Any problem stops the import and writes nothing — the problems are shown and written to
+    FILE.errors.csv — unless --skip-invalid is given. Re-importing a file changes nothing; other
+    changed values are updated with history, and a blank cell keeps the recorded value. Each import
+    is recorded (file hash, user, time, counts): that record is the audit entry of the rows it creates.
     """
     from .registry_cmds import open_registry
 

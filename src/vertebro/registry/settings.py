@@ -36,11 +36,22 @@ DEFAULT_SQLITE_PATH = HOME / "var" / "vertebro.sqlite3"
 
 
 def _env_flag(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is neither on (1, true, yes, on) nor off (0, false, no, off)")
 
 
 def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name) or default)
+    value = os.environ.get(name) or str(default)
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number; set it to one (default {default}) or unset it") from None
 
 
 DEBUG = _env_flag("VERTEBRO_DEBUG")
