@@ -52,7 +52,9 @@ def test_failed_logins_lock_the_account_whatever_the_address(world, settings):
         _post_login(Client(), "coordinator_a", "wrong", address=f"10.0.1.{attempt}")
     locked = _post_login(Client(), "coordinator_a", world.password, address="10.0.2.1")
     assert locked.status_code == 429
-    assert "Too many failed log-in attempts" in locked.content.decode()
+    page = locked.content.decode()
+    assert "Too many failed log-in attempts" in page and "logging in is paused for 15 minutes" in page
+    assert "vertebro manage axes_reset_username USERNAME" in page
     # Another account from yet another address still logs in.
     assert _post_login(Client(), "investigator_a", world.password, address="10.0.3.1").status_code == 302
 

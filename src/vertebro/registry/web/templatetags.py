@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 
 from django import template
 
@@ -72,3 +72,18 @@ def checklist_labels(codes: list[str], which: str) -> str:
     """The labels of eligibility checklist codes (``which``: indication, absolute or relative)."""
     vocabulary = _CHECKLISTS[which]
     return "; ".join(vocabulary.label(code) if code in vocabulary else code for code in codes or [])
+
+
+@register.filter
+def minutes(value: timedelta) -> str:
+    """A lock-out pause in words: ``15 minutes``."""
+    count = max(1, round(value.total_seconds() / 60))
+    return f"{count} minute{'s' if count != 1 else ''}"
+
+
+@register.simple_tag
+def login_locks_address() -> bool:
+    """Whether failed logins also lock the address they come from (``VERTEBRO_LOGIN_LOCK_ADDRESS``)."""
+    from django.conf import settings
+
+    return "ip_address" in settings.AXES_LOCKOUT_PARAMETERS
