@@ -37,7 +37,7 @@ def test_power_paragraph_and_headline_state_the_analysis_numbers(flat_df, analys
     assert f"With {post['groups']['pathologic']['n']} pathologic" in paragraph
     assert f"is {fmt.number(power['minimal_detectable_difference'])} points" in paragraph
     assert f"The observed difference is {fmt.number(post['comparison']['difference'])} points" in paragraph
-    assert f"{fmt.proportion(power['power_observed'], 0)} power" in paragraph
+    assert "power to detect" not in paragraph  # observed power is not reported (it restates the p-value)
     assert f"{fmt.integer(power['per_group_needed_equal'])} patients per group" in paragraph
     assert fmt.interval(post["comparison"]["ci_low"], post["comparison"]["ci_high"]) in visible(html)
     for warning in analysis["warnings"]:

@@ -236,8 +236,7 @@ def power_sentence(power: dict[str, Any]) -> str:
         f"\nPower at {timepoint}: with {power['n_pathologic']:,} pathologic and {power['n_osteoporotic']:,} "
         f"osteoporotic patients, the smallest difference in mean improvement detectable with 80% power "
         f"(two-sided alpha 0.05) is {power['minimal_detectable_difference']:.2f} points "
-        f"(pooled SD {power['sd']:.2f}); the observed difference is {power['observed_difference']:.2f} points "
-        f"(power {100 * power['power_observed']:.0f}%)"
+        f"(pooled SD {power['sd']:.2f}); the observed difference is {power['observed_difference']:.2f} points"
     )
     needed = power["per_group_needed_equal"]
     if needed is None:

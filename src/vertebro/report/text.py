@@ -131,10 +131,8 @@ def power_paragraph(analysis: Mapping[str, Any], primary: str) -> str:
     if fmt.is_missing(difference):
         sentences.append("The observed difference is not available.")
     else:
-        sentences.append(
-            f"The observed difference is {fmt.number(difference)} points (osteoporotic minus pathologic), "
-            f"which a study of this size had {_power_percent(power.get('power_observed'))} power to detect."
-        )
+        # Not "the power to detect the observed difference": it restates the p-value (see the methods).
+        sentences.append(f"The observed difference is {fmt.number(difference)} points (osteoporotic minus pathologic).")
     if not fmt.is_missing(needed):
         sentences.append(
             f"To detect a difference of {fmt.number(abs(float(difference)) if not fmt.is_missing(difference) else None)} "
@@ -145,15 +143,6 @@ def power_paragraph(analysis: Mapping[str, Any], primary: str) -> str:
     else:
         sentences.append("The number of patients per group needed for 80% power is not available.")
     return " ".join(sentences)
-
-
-def _power_percent(value: object) -> str:
-    """Power as a whole percentage, never rounded up to a certain 100% or down to 0%."""
-    if not fmt.is_missing(value) and float(value) > 0.995:
-        return "more than 99%"
-    if not fmt.is_missing(value) and float(value) < 0.005:
-        return "less than 1%"
-    return fmt.proportion(value, 0)
 
 
 def methods_paragraphs(primary: str) -> list[str]:
@@ -199,9 +188,9 @@ def methods_paragraphs(primary: str) -> list[str]:
         "overstate the chance of recurrence (a competing risk).",
         "Power is for a two-sample t test with pooled variance, two-sided α = 0.05 and df = n₁ + n₂ − 2, "
         "counting both tails of the noncentral t distribution, with the group sizes and the pooled SD "
-        f"of improvement observed {phrase}. The power to detect the observed difference restates its "
-        "p-value and is no evidence either way (Hoenig and Heisey 2001); the smallest detectable "
-        "difference and the confidence interval are what say how large a difference the data can rule out.",
+        f"of improvement observed {phrase}. The power to detect the observed difference is not reported: "
+        "it restates the p-value and is no evidence either way (Hoenig and Heisey 2001); the smallest "
+        "detectable difference and the confidence interval say how large a difference the data can rule out.",
         "Figures and tables round for display only; every computation uses unrounded values. The "
         "statistics are checked against R (t.test, wilcox.test, lm, fisher.test, lme4::lmer, "
         "survival::survfit, survdiff and coxph) in the test suite.",
