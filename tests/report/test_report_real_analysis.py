@@ -124,20 +124,28 @@ def test_mixed_model_interval_is_the_analysis_own_wald_interval(flat_df, analysi
 
 
 @pytest.mark.parametrize(
-    ("osteo", "patho", "interval", "expected"),
+    ("osteo", "patho", "expected"),
     [
-        (4.2, 3.6, (-0.1, 1.2), "Both groups improved by more than the 2 points IMMPACT counts as a moderately important change. "
-                                "The interval for the difference between the groups excludes a difference of 2 points either way."),
-        (2.5, 1.1, (-0.4, 2.9), "Only the osteoporotic group improved by the 2 points IMMPACT counts as a moderately important change. "
-                                "The interval for the difference between the groups does not exclude a difference of 2 points."),
-        (0.5, 1.0, (None, None), "No group improved by the 2 points IMMPACT counts as a moderately important change."),
+        (4.2, 3.6, "The mean improvement exceeds the 2 points IMMPACT counts as a moderately important change for a patient in both groups."),
+        (2.5, 1.1, "The mean improvement reaches the 2 points IMMPACT counts as a moderately important change for a patient only in the osteoporotic group."),
+        (0.5, 1.0, "In no group does the mean improvement reach the 2 points IMMPACT counts as a moderately important change for a patient."),
     ],
 )
-def test_the_headline_weighs_the_numbers_against_a_change_patients_notice(osteo, patho, interval, expected):
+def test_the_headline_weighs_each_groups_improvement_against_a_change_patients_notice(osteo, patho, expected):
     from vertebro.report.text import clinical_meaning
 
-    comparison = {"ci_low": interval[0], "ci_high": interval[1]}
-    assert clinical_meaning({"improvement_mean": osteo}, {"improvement_mean": patho}, comparison) == expected
+    assert clinical_meaning({"improvement_mean": osteo}, {"improvement_mean": patho}) == expected
+
+
+def test_the_headline_warns_when_few_patients_due_at_the_primary_timepoint_were_seen():
+    from vertebro.report.text import capture_caveat
+
+    analysis = {"completeness": [{"timepoint": "12m", "groups": {
+        "osteoporotic": {"expected": 100, "observed": 85, "missing": 15},
+        "pathologic": {"expected": 28, "observed": 7, "missing": 21},
+    }}]}
+    assert capture_caveat(analysis, "12m") == "Caution: at 12 months only 7 of 28 pathologic patients due were seen (below the 80% registries aim for)."
+    assert capture_caveat(analysis, "post") == ""
 
 
 def test_a_notice_stands_above_the_report(flat_df, analysis):

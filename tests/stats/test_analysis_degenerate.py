@@ -300,9 +300,9 @@ def test_capture_below_the_registry_bar_and_differential_loss_are_warned():
     result = analyze(frame)
     notes = [w for w in result["warnings"] if w.startswith("completeness: 1m")]
     assert notes == [
-        "completeness: 1m: patients due and seen — osteoporotic 4 of 4 (100%), pathologic 1 of 5 (20%); below the 80% "
-        "capture registries hold as their quality bar, so the 1m estimates rest on the patients who came back",
-        "completeness: 1m: capture differs between the groups by 80% (osteoporotic 4 of 4 (100%), pathologic 1 of 5 (20%)): "
-        "a difference between them there may come from who was lost to follow-up",
+        "completeness: 1m: capture of the pathologic group is below the 80% registries hold as their quality bar "
+        "(osteoporotic 4 of 4 (100%), pathologic 1 of 5 (20%)), so the 1m estimates rest on the patients who came back",
+        "completeness: 1m: capture differs between the groups by 80 percentage points (osteoporotic 4 of 4 (100%), "
+        "pathologic 1 of 5 (20%)): a difference between them there may come from who was lost to follow-up",
     ]
     assert not any(w.startswith("completeness: post") for w in result["warnings"])  # everyone seen

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..domain.timepoints import BY_CODE
+from ..stats.completeness import CAPTURE_BAR
 from . import formatting as fmt
 
 #: Change on the 0–10 scale that IMMPACT (Dworkin et al. 2008) calls moderately important (DESIGN.md §3).
@@ -62,30 +63,37 @@ def headline(analysis: Mapping[str, Any], primary: str) -> str:
         )
     else:
         joined = "; ".join(_improvement(group, name) for group, name in ((osteo, "osteoporotic"), (patho, "pathologic")))
-    meaning = clinical_meaning(osteo, patho, comparison)
-    return f"{phrase[0].upper()}{phrase[1:]}, {joined}; {verdict}" + (f" {meaning}" if meaning else "")
+    extra = " ".join(filter(None, (clinical_meaning(osteo, patho), capture_caveat(analysis, primary))))
+    return f"{phrase[0].upper()}{phrase[1:]}, {joined}; {verdict}" + (f" {extra}" if extra else "")
 
 
-def clinical_meaning(osteo: Mapping[str, Any], patho: Mapping[str, Any], comparison: Mapping[str, Any]) -> str:
-    """The same numbers against the change patients notice: 2 points (IMMPACT's "moderately important")."""
+def clinical_meaning(osteo: Mapping[str, Any], patho: Mapping[str, Any]) -> str:
+    """Each group's mean improvement against the change a patient notices: 2 points, IMMPACT's
+    "moderately important" (a threshold for individual patients, so it is not applied to the
+    difference between the groups; Dworkin et al. 2008, 2009)."""
     scale = f"{IMPORTANT_CHANGE:g} points"
-    sentences = []
-    improved = [name for group, name in ((osteo, "osteoporotic"), (patho, "pathologic")) if _estimated(group)]
-    if improved:
-        above = [name for group, name in ((osteo, "osteoporotic"), (patho, "pathologic")) if _estimated(group) and group["improvement_mean"] >= IMPORTANT_CHANGE]
-        if len(above) == len(improved) == 2:
-            sentences.append(f"Both groups improved by more than the {scale} IMMPACT counts as a moderately important change.")
-        elif above:
-            sentences.append(f"Only the {above[0]} group improved by the {scale} IMMPACT counts as a moderately important change.")
-        else:
-            sentences.append(f"No group improved by the {scale} IMMPACT counts as a moderately important change.")
-    low, high = comparison.get("ci_low"), comparison.get("ci_high")
-    if not (fmt.is_missing(low) or fmt.is_missing(high)):
-        if -IMPORTANT_CHANGE < low and high < IMPORTANT_CHANGE:
-            sentences.append(f"The interval for the difference between the groups excludes a difference of {scale} either way.")
-        else:
-            sentences.append(f"The interval for the difference between the groups does not exclude a difference of {scale}.")
-    return " ".join(sentences)
+    groups = [(name, group["improvement_mean"]) for group, name in ((osteo, "osteoporotic"), (patho, "pathologic")) if _estimated(group)]
+    if not groups:
+        return ""
+    above = [name for name, mean in groups if mean >= IMPORTANT_CHANGE]
+    if len(above) == len(groups) == 2:
+        return f"The mean improvement exceeds the {scale} IMMPACT counts as a moderately important change for a patient in both groups."
+    if above:
+        return f"The mean improvement reaches the {scale} IMMPACT counts as a moderately important change for a patient only in the {above[0]} group."
+    return f"In no group does the mean improvement reach the {scale} IMMPACT counts as a moderately important change for a patient."
+
+
+def capture_caveat(analysis: Mapping[str, Any], primary: str) -> str:
+    """A warning in the headline itself when few of the patients due at the primary timepoint were seen."""
+    entry = next((c for c in analysis.get("completeness") or [] if c.get("timepoint") == primary), None)
+    low = []
+    for group, counts in ((entry or {}).get("groups") or {}).items():
+        expected, observed = counts.get("expected") or 0, counts.get("observed") or 0
+        if expected and observed / expected < CAPTURE_BAR:
+            low.append(f"{observed} of {expected} {group} patients due")
+    if not low:
+        return ""
+    return f"Caution: {timepoint_phrase(primary)} only {' and '.join(low)} were seen (below the {CAPTURE_BAR:.0%} registries aim for)."
 
 
 def _estimated(group: Mapping[str, Any]) -> bool:

@@ -13,6 +13,7 @@ difference between groups may come from who was lost rather than from the treatm
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,19 +106,26 @@ def _capture_notes(table: pd.DataFrame) -> list[str]:
         if due.empty or not due["observed"].any():
             continue
         rate = due["observed"] / due["expected"]
-        shown = ", ".join(f"{r.group} {r.observed} of {r.expected} ({r.observed / r.expected:.0%})" for r in due.itertuples(index=False))
-        below = rate < CAPTURE_BAR
-        if below.any():
+        shown = ", ".join(f"{r.group} {r.observed} of {r.expected} ({_whole_percent(r.observed / r.expected)})" for r in due.itertuples(index=False))
+        below = due.loc[(rate < CAPTURE_BAR).to_numpy(), "group"].tolist()
+        if below:
+            which = " and ".join(below)
             notes.append(
-                f"{code}: patients due and seen — {shown}; below the {CAPTURE_BAR:.0%} capture registries hold as "
-                f"their quality bar, so the {code} estimates rest on the patients who came back"
+                f"{code}: capture of the {which} group{'s' if len(below) > 1 else ''} is below the {_whole_percent(CAPTURE_BAR)} "
+                f"registries hold as their quality bar ({shown}), so the {code} estimates rest on the patients who came back"
             )
         if len(due) == 2 and abs(rate.iloc[0] - rate.iloc[1]) >= DIFFERENTIAL_GAP:
+            gap = math.floor(100 * abs(rate.iloc[0] - rate.iloc[1]) + 1e-9)
             notes.append(
-                f"{code}: capture differs between the groups by {abs(rate.iloc[0] - rate.iloc[1]):.0%} ({shown}): "
+                f"{code}: capture differs between the groups by {gap} percentage points ({shown}): "
                 "a difference between them there may come from who was lost to follow-up"
             )
     return notes
+
+
+def _whole_percent(share: float) -> str:
+    """Rounded down, as the tables show it: 799 of 1000 is 79%, below an 80% bar."""
+    return f"{math.floor(100 * share + 1e-9)}%"
 
 
 def _procedure_dates(study: pd.DataFrame, patients: pd.DataFrame) -> pd.Series | None:
