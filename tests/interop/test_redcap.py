@@ -137,7 +137,7 @@ def test_a_data_access_group_that_would_move_patients_to_another_site_is_refused
     with pytest.raises(ImportRejected) as caught:
         import_redcap_file(path=_moved_to_east(raw, tmp_path), dictionary=dictionary)
     problems = caught.value.problems
-    assert set(problems["column"]) == {"site"}
+    assert set(problems["column"]) == {"redcap_data_access_group"}  # told in the file's own terms
     assert problems["rule"].str.contains("is registered at north; an import does not move patients between sites").all()
     assert registry_snapshot() == snapshot
 

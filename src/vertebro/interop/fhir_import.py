@@ -325,14 +325,20 @@ def import_fhir_path(
     registry = _registry_patients([o for o in observations if o is not None])
     flat, match_problems, where = fhir_flat_table(observations, registry)
     validation = validate_flat_frame(flat.frame, lines=flat.lines, site=site)
-    told = validation.problems.copy()
-    if len(told):
-        told["column"] = [f"{where.get(int(line), '?')}: {FLAT_TO_FHIR.get(c, 'registry ' + c)}" for line, c in zip(told["line"], told["column"])]
-    problems = combine([read_problems, match_problems, told])
+    problems = combine([read_problems, match_problems, _in_fhir_terms(validation.problems, where)])
     validation = type(validation)(validation.frame, problems, len(observations))
     digest = file_sha256(path) if path.is_file() else _folder_digest(path)
     return import_flat_table(table=flat, source=path, file_format="fhir", sha256=digest, site=site, dry_run=dry_run,
-                             skip_invalid=skip_invalid, user=user, os_user=os_user, progress=progress, validation=validation)
+                             skip_invalid=skip_invalid, user=user, os_user=os_user, progress=progress, validation=validation,
+                             describe=lambda problems: _in_fhir_terms(problems, where))
+
+
+def _in_fhir_terms(problems: pd.DataFrame, where: dict[int, str]) -> pd.DataFrame:
+    """Flat-format problems located by file and entry, and named by the FHIR element (or registry field)."""
+    told = problems.copy()
+    if len(told):
+        told["column"] = [f"{where.get(int(line), '?')}: {FLAT_TO_FHIR.get(c, 'registry ' + c)}" for line, c in zip(told["line"], told["column"])]
+    return told
 
 
 def _folder_digest(path: Path) -> str:

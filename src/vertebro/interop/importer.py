@@ -111,8 +111,13 @@ def import_flat_table(
     os_user: str | None = None,
     progress: Progress | None = None,
     validation: FlatValidation | None = None,
+    describe: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> ImportOutcome:
     """Validate ``table`` and write it to the registry, all or nothing.
+
+    ``validation`` is the caller's own (REDCap and FHIR validate their translated rows and tell the
+    problems in their terms); ``describe`` does the same for the problems found against the registry,
+    which come in flat-format terms (file line, flat column).
 
     Raises
     ------
@@ -126,10 +131,11 @@ def import_flat_table(
     os_user = current_os_user() if os_user is None else os_user
     validation = validation or validate_flat_frame(table.frame, lines=table.lines, site=site)
     frame = validation.frame
-    conflicts = flat_registry_conflicts(frame) if validation.file_problems.empty else None
-    if conflicts is not None and len(conflicts):
+    conflicts = flat_registry_conflicts(frame) if validation.file_problems.empty else no_problems()
+    if len(conflicts):
         frame = frame[~frame["line"].isin(conflicts["line"])].reset_index(drop=True)
-    problems = combine([table.problems, validation.problems, conflicts if conflicts is not None else no_problems()])
+        conflicts = describe(conflicts) if describe else conflicts  # in the source format's own terms
+    problems = combine([table.problems, validation.problems, conflicts])
     rows_read = max(len(table.frame), validation.rows_read) + int(table.problems["line"].dropna().nunique())
     report_path = write_problems(problems, errors_path(source), source=source) if len(problems) else None
     header_broken = problems["line"].isna() | (problems["column"] == "(header)")

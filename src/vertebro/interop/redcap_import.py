@@ -179,4 +179,5 @@ def import_redcap_file(
     return import_flat_table(
         table=flat, source=path, file_format="redcap", sha256=file_sha256(path), site=site, dry_run=dry_run,
         skip_invalid=skip_invalid, user=user, os_user=os_user, progress=progress, validation=validation,
+        describe=lambda problems: _redcap_problems(problems, flat.lines, baseline_lines),
     )
