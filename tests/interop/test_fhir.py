@@ -187,14 +187,3 @@ def test_an_mrn_from_another_hospital_does_not_match(registry, tmp_path):
         "(patient P003's MRN is issued by urn:vertebro:mrn:south)"
     ]
     assert registry_snapshot() == before
-
-
-def test_a_conflict_with_the_registry_is_located_by_file_and_entry(registry, tmp_path):
-    before = registry_snapshot()
-    (tmp_path / "scores.json").write_text(json.dumps(_bundle(_observation({"valueInteger": 2}))))  # P001, at south
-    with pytest.raises(ImportRejected) as caught:
-        import_fhir_path(path=tmp_path / "scores.json", site="north")
-    problems = caught.value.problems
-    assert problems["column"].tolist() == ["scores.json entry 0: registry site"]  # Bundle.entry[0]
-    assert problems["rule"].iloc[0] == "patient P001 is registered at south; an import does not move patients between sites"
-    assert registry_snapshot() == before
