@@ -329,8 +329,7 @@ def import_fhir_path(
     validation = type(validation)(validation.frame, problems, len(observations))
     digest = file_sha256(path) if path.is_file() else _folder_digest(path)
     return import_flat_table(table=flat, source=path, file_format="fhir", sha256=digest, site=site, dry_run=dry_run,
-                             skip_invalid=skip_invalid, user=user, os_user=os_user, progress=progress, validation=validation,
-                             describe=lambda problems: _in_fhir_terms(problems, where))
+                             skip_invalid=skip_invalid, user=user, os_user=os_user, progress=progress, validation=validation)
 
 
 def _in_fhir_terms(problems: pd.DataFrame, where: dict[int, str]) -> pd.DataFrame:

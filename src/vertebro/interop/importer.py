@@ -117,7 +117,8 @@ def import_flat_table(
 
     ``validation`` is the caller's own (REDCap and FHIR validate their translated rows and tell the
     problems in their terms); ``describe`` does the same for the problems found against the registry,
-    which come in flat-format terms (file line, flat column).
+    which come in flat-format terms (file line, flat column) — REDCap's. (FHIR rows take every fixed
+    field from the registry itself, so they cannot contradict it.)
 
     Raises
     ------
