@@ -160,3 +160,12 @@ def test_repeating_instrument_rows_and_redcap_bookkeeping_columns_are_read(expor
     registry_wipe()
     import_redcap_file(path=variant, dictionary=dictionary)
     assert registry_snapshot() == snapshot
+
+
+def test_a_data_access_group_written_as_redcaps_unique_name_is_the_site_it_names(exported, tmp_path):
+    snapshot, raw, dictionary = exported
+    renamed = tmp_path / "unique-names.csv"
+    renamed.write_text(raw.read_text().replace(",north,", ",NORTH,").replace(",south,", ",South,"))
+    outcome = import_redcap_file(path=renamed, dictionary=dictionary)
+    assert outcome.counts.rows_created == 0 and outcome.counts.rows_updated == 0
+    assert registry_snapshot() == snapshot

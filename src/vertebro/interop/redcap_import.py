@@ -11,6 +11,8 @@ import; problems are reported with the REDCap file's lines and field names.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from pathlib import Path
 
@@ -160,6 +162,23 @@ def _redcap_problems(problems: pd.DataFrame, flat_lines: np.ndarray, baseline_li
     return out.drop_duplicates().reset_index(drop=True)
 
 
+def _site_codes_of_groups(groups: set[str]) -> dict[str, str]:
+    """REDCap writes a data access group by its unique name, lower case with punctuation replaced
+    (``SITE-A`` may come back as ``site_a``): each group that names exactly one registry site once case
+    and punctuation are set aside becomes that site's code; any other value stays as it is (and an
+    unknown site is refused by name)."""
+    from ..registry.models import Site
+
+    def key(text: str) -> str:
+        return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+    codes = list(Site.objects.values_list("code", flat=True))
+    by_key: dict[str, list[str]] = {}
+    for code in codes:
+        by_key.setdefault(key(code), []).append(code)
+    return {group: by_key[key(group)][0] for group in groups if group not in codes and len(by_key.get(key(group), [])) == 1}
+
+
 def import_redcap_file(
     *, path: Path, dictionary: Path, site: str | None = None, dry_run: bool = False, skip_invalid: bool = False,
     user=None, os_user: str | None = None, progress: Callable[[str, int, int], None] | None = None,  # noqa: ANN001
@@ -168,6 +187,8 @@ def import_redcap_file(
     fields = read_dictionary(dictionary)
     table = read_table(path, "csv")
     flat, structure, baseline_lines = redcap_flat_table(table, fields)
+    if "site" in flat.frame:
+        flat.frame["site"] = flat.frame["site"].replace(_site_codes_of_groups(set(flat.frame["site"].dropna())))
     validation = validate_flat_frame(flat.frame, lines=flat.lines, site=site)
     problems = combine([structure, _redcap_problems(validation.problems, flat.lines, baseline_lines)])
     bad_records = set()
