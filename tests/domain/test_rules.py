@@ -99,7 +99,8 @@ def test_absolute_contraindication_blocks_and_relative_only_cautions():
     assert not assess_eligibility(indications=[], absolute=[], relative=[]).eligible
 
 
-@pytest.mark.parametrize("text", ["2012-03-04", "2012-03-04 00:00:00", "2012-03-04T00:00", "2012-03-04 13:45:10.5"])
+@pytest.mark.parametrize("text", ["2012-03-04", "2012-03-04 00:00:00", "2012-03-04T00:00", "2012-03-04 13:45:10.5",
+                                  "2012-03-04T10:30:00Z", "2012-03-04T10:30:00+02:00", "2012-03-04T23:30-0500"])
 def test_an_iso_date_may_carry_the_time_a_spreadsheet_adds(text):
     assert rules.parse_iso_date(text, field="assessed_on") == date(2012, 3, 4)
 

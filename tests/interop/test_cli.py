@@ -80,7 +80,8 @@ def test_a_deidentified_export_needs_a_key_of_its_own_and_writes_nothing_without
     rich_rows().to_csv(path, index=False)
     assert vertebro("import", str(path)).returncode == 0
     out = tmp_path / "deid.csv"
-    for key, says in (("", "no key is set"), ("short-key", "the key set is shorter than 16 characters")):
+    for key, says in (("", "no key is set"), ("short-key", "the key set is shorter than 16 characters"),
+                      (" " * 15 + "x", "the key set is shorter than 16 characters")):
         result = vertebro("export", "--format", "csv", "--out", str(out), "--deidentified",
                           extra_env={"VERTEBRO_DEID_SECRET": key, "VERTEBRO_SECRET_KEY": ""})
         assert result.returncode == 1 and "Traceback" not in result.stderr

@@ -80,3 +80,9 @@ def test_an_xlsx_formula_with_no_saved_value_is_reported_not_read_as_blank(tmp_p
     assert table.frame["patient_id"].tolist() == ["P1", "P3"] and table.lines.tolist() == [2, 4]
     assert table.problems[["line", "column", "value"]].values.tolist() == [[3, "vps", "=2+3"]]
     assert table.problems["rule"].iloc[0].startswith("the cell holds a formula with no saved value")
+
+
+def test_a_nul_byte_in_the_header_is_named():
+    table = read_csv_bytes(b"patient_id,v\x00ps\nP1,3\n")
+    assert table.problems[["line", "column"]].values.tolist() == [[1, "(header)"]]
+    assert "NUL byte" in table.problems["rule"].iloc[0] and table.problems["value"].iloc[0] == "patient_id,v<NUL>ps"

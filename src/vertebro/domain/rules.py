@@ -62,11 +62,14 @@ def parse_age(value: object, *, field: str = "age") -> int:
 
 
 #: YYYY-MM-DD, optionally with the time a spreadsheet or database adds (``2012-03-04 00:00:00``).
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?)?")
+_ISO_DATE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?"
+)
 
 
 def parse_iso_date(value: object, *, field: str) -> date:
-    """A date written YYYY-MM-DD (a time of day may follow, as spreadsheets write it, and is dropped);
+    """A date written YYYY-MM-DD (a time of day, with or without a zone, may follow as spreadsheets and
+    FHIR write it, and is dropped: the date is the one written);
     anything else, or a day the calendar does not have, is refused by name."""
     text = "" if _is_missing(value) else str(value).strip()
     match = _ISO_DATE.fullmatch(text)

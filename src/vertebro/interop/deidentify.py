@@ -71,7 +71,7 @@ def deidentification_secret() -> str:
     from ..errors import VertebroError
 
     secret = settings.DEID_SECRET
-    if len(secret) < SECRET_MIN_LENGTH:
+    if len(secret.strip()) < SECRET_MIN_LENGTH:  # spaces are no key
         problem = "no key is set" if not secret else f"the key set is shorter than {SECRET_MIN_LENGTH} characters"
         raise VertebroError(
             f"a de-identified export replaces study ids by keyed hashes, and {problem}: set VERTEBRO_DEID_SECRET "

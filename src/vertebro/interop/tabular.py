@@ -156,6 +156,9 @@ def _read_csv_slowly(text: str) -> Table:
         return Table(pd.DataFrame(), np.array([], dtype="int64"), problems_frame(1, "(header)", "", "the file is empty"))
     except csv.Error as exc:
         return Table(pd.DataFrame(), np.array([], dtype="int64"), problems_frame(1, "(header)", "", f"unreadable CSV header: {exc}"))
+    if any("\x00" in name for name in header):
+        shown = ",".join(header).replace("\x00", "<NUL>")[:80]
+        return Table(pd.DataFrame(), np.array([], dtype="int64"), problems_frame(1, "(header)", shown, "the header holds a NUL byte, which no text may contain: the file is damaged or not a text CSV"))
     rows, lines, bad = [], [], []
     while True:
         start = reader.line_num + 1
