@@ -200,3 +200,22 @@ def test_validate_flat_returns_a_copy_the_caller_may_change():
     clean.loc[0, "site"] = "Z"
     clean.loc[0, "vps"] = 0.0
     assert frame.loc[0, "site"] == "A" and frame.loc[0, "vps"] == "8"
+
+
+@pytest.mark.parametrize(("written", "rule"), [("2024-02-30", "this day is not in the calendar"), ("10/01/2024", "a date must be written YYYY-MM-DD")])
+def test_a_procedure_date_that_is_no_date_is_refused_not_taken_as_missing(tmp_path, written, rule):
+    rows = [row.replace("2024-01-10", written) for row in GOOD_ROWS]
+    problems = refusal(write_csv(tmp_path, rows)).problems
+    assert [(p.line, p.column, p.value) for p in problems] == [(2, "procedure_date", written), (3, "procedure_date", written), (4, "procedure_date", written)]
+    assert all(p.rule.startswith(rule) for p in problems)
+
+
+def test_an_empty_or_semicolon_file_is_named_as_such(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(VertebroError, match="is empty: it needs a header line"):
+        load_flat_csv(empty)
+    semicolons = tmp_path / "semi.csv"
+    semicolons.write_text(HEADER.replace(",", ";") + "\n" + GOOD_ROWS[0].replace(",", ";") + "\n")
+    with pytest.raises(VertebroError, match="separated by ';', not commas"):
+        load_flat_csv(semicolons)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ from ..domain.rules import (
     check_consistent,
     parse_age,
     parse_flag,
+    parse_iso_date,
     parse_score,
 )
 from ..domain.timepoints import BY_CODE, TIMEPOINT_CODES, UNSCHEDULED, check_timepoint_matches_days
@@ -130,9 +132,15 @@ def load_flat_csv(path: str | Path) -> pd.DataFrame:
     except OSError as exc:  # permissions, a device, a broken network share ...
         reason = (exc.strerror or type(exc).__name__).lower()
         raise VertebroError(f"{path} cannot be opened ({reason}); check the path and its permissions.") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except pd.errors.EmptyDataError:
+        raise VertebroError(f"{path} is empty: it needs a header line and one line per pain assessment.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise VertebroError(f"{path} is not a readable CSV file ({exc}); export it again as UTF-8 CSV.") from None
     raw.columns = [str(column).strip() for column in raw.columns]
+    separator = next((mark for mark in (";", "\t", "|") if len(raw.columns) == 1 and mark in raw.columns[0]), None)
+    if separator is not None:
+        shown = {"\t": "tabs"}.get(separator, f"'{separator}'")
+        raise VertebroError(f"{path}: the columns are separated by {shown}, not commas; save the file as CSV with commas.")
     lines = np.arange(len(raw)) + 2
     blank = _blank_rows(raw)
     if blank.any():
@@ -246,6 +254,11 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
     clean["age"], bad = _with_fallback(df["age"], age, good, parse_age)
     report(bad, "age", df["age"], _error_of(parse_age))
 
+    for column in ("procedure_date", "assessed_on", "birth_date"):  # optional; a date given must be one
+        if column in df.columns:
+            parse = lambda v, column=column: v if isinstance(v, date) else parse_iso_date(v, field=column)  # noqa: E731
+            report(_unreadable(df[column], parse), column, df[column], _error_of(parse))
+
     if "days" in df.columns:
         days = _numeric(df["days"])
         good = days.notna() & (days % 1 == 0) & (days >= ASSESSMENT_DAYS_MIN) & (days <= ASSESSMENT_DAYS_MAX)
@@ -288,6 +301,19 @@ def _distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     stripped = [None if _missing(v) else str(v).strip() for v in uniques]
     return codes, np.array([*(v or None for v in stripped), None], dtype=object)
+
+
+def _unreadable(values: pd.Series, parse: Callable[[object], object]) -> np.ndarray:
+    """Rows whose non-blank value ``parse`` refuses, tried once per distinct value."""
+    codes, texts = _distinct_text(values)
+    refused = np.zeros(len(texts), dtype=bool)
+    for i, text in enumerate(texts[:-1]):
+        if text is not None:
+            try:
+                parse(text)
+            except DomainError:
+                refused[i] = True
+    return refused[codes]
 
 
 def _missing(value: object) -> bool:
