@@ -38,5 +38,20 @@ def test_demo_refuses_a_registry_holding_other_patients(run_vertebro, tmp_path):
     db.commit()
     result = run_vertebro("demo")
     assert result.returncode == 1
-    assert "holds 1 patients that are not in the demo cohort" in result.stderr
+    assert "holds 1 patients and no demo cohort" in result.stderr
     assert count(tmp_path / "registry.sqlite3", "registry_patient") == 1
+
+
+def test_demo_again_after_trying_the_web_app_and_another_seed_needs_its_own_registry(run_vertebro, tmp_path):
+    env = {"VERTEBRO_DEMO_PASSWORD": "correct-horse-battery-staple"}
+    run_vertebro("demo", env=env, check=True)
+    db = sqlite3.connect(tmp_path / "registry.sqlite3")  # a patient entered in the web app (no import)
+    db.execute("INSERT INTO registry_patient (version, created_at, updated_at, study_id, site_id, sex, age_at_index) "
+               "VALUES (1, '2024-01-01', '2024-01-01', 'WEB-001', 1, 'F', 70)")
+    db.commit()
+    assert "created 0, updated 0, unchanged 1," in run_vertebro("demo", env=env, check=True).stdout
+    cohort = tmp_path / "var" / "demo" / "cohort.csv"
+    before = cohort.read_bytes()
+    other_seed = run_vertebro("demo", "--seed", "7", env=env)
+    assert other_seed.returncode == 1 and "holds a demo cohort of another seed" in other_seed.stderr
+    assert cohort.read_bytes() == before and not (tmp_path / "var" / "demo" / "cohort.csv.new").exists()

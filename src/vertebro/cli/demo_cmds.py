@@ -37,8 +37,15 @@ def demo(
     cohort_file = out / "cohort.csv"
     # Two sites, so that the web app's site boundaries show; the published figures do not depend on it.
     params = CohortParameters(sites=site_codes(2))
-    summary = write_cohort(cohort_file, seed=DEFAULT_SEED if seed is None else seed, params=params)
-    _refuse_foreign_patients(cohort_file, where)
+    candidate = out / "cohort.csv.new"  # the cohort in place is replaced only once this one may go in
+    summary = write_cohort(candidate, seed=DEFAULT_SEED if seed is None else seed, params=params)
+    try:
+        _refuse_foreign_patients(candidate, where)
+    except VertebroError:
+        candidate.unlink(missing_ok=True)
+        raise
+    candidate.replace(cohort_file)
+    (out / "cohort.csv.errors.csv").unlink(missing_ok=True)  # a report of an earlier run, not of this one
 
     from ..interop.importer import import_flat_file
 
@@ -80,16 +87,28 @@ SYNTHETIC_NOTICE = (
 
 
 def _refuse_foreign_patients(cohort_file: Path, where: str) -> None:
+    """The demo goes into an empty registry or a demo registry: one whose imported patients are this
+    cohort's (patients entered in the web app while trying it out are fine)."""
     import pandas as pd
 
-    from ..registry.models import Patient
+    from ..interop.tabular import file_sha256
+    from ..registry.models import ImportBatch, Patient
 
+    patients = Patient.objects.count()
+    if not patients:
+        return
+    demo_imports = ImportBatch.objects.filter(status="committed", file_name__endswith=f"{cohort_file.parent.name}/cohort.csv")
+    own_registry = "run the demo on its own registry, e.g. DATABASE_URL=sqlite:///var/demo.sqlite3 vertebro demo"
+    if not demo_imports.exists():
+        raise VertebroError(f"the registry {where} holds {patients} patients and no demo cohort; {own_registry}")
     demo_ids = pd.read_csv(cohort_file, usecols=["patient_id"], dtype=str)["patient_id"].unique().tolist()
-    others = Patient.objects.exclude(study_id__in=demo_ids).count()
+    others = Patient.objects.exclude(study_id__in=demo_ids).exclude(import_batch__isnull=True).count()
     if others:
+        raise VertebroError(f"the registry {where} holds {others} imported patients that are not in the demo cohort; {own_registry}")
+    if not demo_imports.filter(file_sha256=file_sha256(cohort_file)).exists():
         raise VertebroError(
-            f"the registry {where} holds {others} patients that are not in the demo cohort; run the demo on its own "
-            "registry, e.g. DATABASE_URL=sqlite:///var/demo.sqlite3 vertebro demo"
+            f"the registry {where} holds a demo cohort of another seed; a different seed needs its own registry, "
+            "e.g. DATABASE_URL=sqlite:///var/demo-7.sqlite3 vertebro demo --seed 7"
         )
 
 
