@@ -23,6 +23,9 @@ def test_demo_twice_leaves_one_cohort_and_writes_the_report(run_vertebro, tmp_pa
     report = tmp_path / "var" / "demo" / "report" / "report.html"
     assert report.exists() and "Report:" in second.stdout
     assert '<p class="notice" role="note"><strong>Synthetic data.' in report.read_text()  # never mistaken for evidence
+    later = run_vertebro("report", "--out", str(tmp_path / "later"), check=True)  # any report of this registry says so
+    assert '<p class="notice" role="note"><strong>Synthetic data.' in (tmp_path / "later" / "report.html").read_text()
+    assert "Synthetic data." in run_vertebro("analyze", check=True).stdout
     assert "Osteoporotic minus pathologic" in second.stdout and "Power at post" in second.stdout
     assert "share the password" not in second.stdout + second.stderr  # a chosen password is never echoed
 

@@ -53,12 +53,14 @@ def analyze(
         sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
         sys.stdout.flush()
         return
-    render(result, source=source.where)
+    render(result, source=source.where, notice=source.notice)
 
 
-def render(result: dict[str, Any], *, source: str) -> None:
+def render(result: dict[str, Any], *, source: str, notice: str | None = None) -> None:
     """Print the contract as Rich tables (display rounds; the contract does not)."""
     console.print(f"[bold]vertebro analysis[/] of {source}  (schema {result['schema']})", highlight=False)
+    if notice:
+        console.print(f"[bold yellow]{notice}[/]", highlight=False)
     console.print(_cohort_table(result["cohort"]))
     if result["timepoints"]:
         for table in group_tables(result["timepoints"], width=console.width):

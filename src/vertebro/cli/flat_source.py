@@ -39,11 +39,14 @@ class FlatSource:
     name : str
         For a document that travels (the HTML report): the file name without its folders, or the
         registry phrase.
+    notice : str or None
+        Said above the results: that the registry's patients are the demo's synthetic ones.
     """
 
     frame: pd.DataFrame
     where: str
     name: str
+    notice: str | None = None
 
 
 def load_flat_source(csv: Path | None) -> FlatSource:
@@ -68,13 +71,16 @@ def load_flat_source(csv: Path | None) -> FlatSource:
     from .registry_cmds import open_registry
 
     where = f"the registry ({open_registry()})"  # starts Django: the registry's modules import after it
-    from ..registry.selectors.flat import flat_assessments_df
+    from ..registry.selectors.flat import flat_assessments_df, synthetic_site_codes
     from ..stats.validate import validate_flat
+    from ..synth import SYNTHETIC_NOTICE
 
     rows = flat_assessments_df()
     if rows.empty:
         raise VertebroError(f"{where} holds no pain assessments; add patients first or pass --csv FILE.")
-    return FlatSource(validate_flat(rows, source=where), where, where)
+    synthetic = synthetic_site_codes()
+    notice = f"{SYNTHETIC_NOTICE} (Sites {', '.join(synthetic)}.)" if synthetic else None
+    return FlatSource(validate_flat(rows, source=where), where, where, notice)
 
 
 def check_primary(primary: str) -> None:

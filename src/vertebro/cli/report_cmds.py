@@ -46,7 +46,7 @@ def report(
         say("Drawing the figures and writing the report")
         from ..report import render_report, write_report
 
-        html = render_report(source.frame, analysis, primary=primary, source=source.name)
+        html = render_report(source.frame, analysis, primary=primary, source=source.name, notice=source.notice)
         path = write_report(html, out)
     console.print(str(path.resolve()), highlight=False, soft_wrap=True)
 

@@ -8,7 +8,7 @@ from ...domain.flat import FLAT_COLUMNS
 from ...domain.levels import LEVEL_CODES
 from ...domain.rules import age_at
 from ...domain.timepoints import schedule_order
-from ..models import FollowUp, PainAssessment, Patient, Procedure, TreatedLevel
+from ..models import FollowUp, PainAssessment, Patient, Procedure, Site, TreatedLevel
 
 OUTPUT_COLUMNS = FLAT_COLUMNS + ("assessed_on", "levels", "cement_ml")
 IDENTIFIER_COLUMNS = ("mrn", "name", "birth_date")
@@ -130,3 +130,10 @@ def _age_at_procedure(rows: pd.DataFrame) -> pd.arrays.IntegerArray:
 def _recurrent_pain(rows: pd.DataFrame) -> pd.arrays.IntegerArray:
     flags = rows["recurrent_pain"].where(rows["timepoint"] != "baseline")
     return pd.array([None if pd.isna(flag) else int(bool(flag)) for flag in flags], dtype="Int64")
+
+
+def synthetic_site_codes() -> list[str]:
+    """Sites holding patients whose name marks them as `vertebro demo`'s synthetic ones."""
+    from ...synth import SYNTHETIC_SITE_PREFIX
+
+    return sorted(Site.objects.filter(name__startswith=SYNTHETIC_SITE_PREFIX, patients__isnull=False).values_list("code", flat=True).distinct())
