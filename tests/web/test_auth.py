@@ -190,3 +190,14 @@ def test_coming_back_after_the_idle_limit_is_explained_even_when_nothing_touched
     response = client.post(reverse("web:patients"), {"q": "anything"})
     page = client.get(response["Location"]).content.decode()
     assert "logged out after a period of inactivity" in page and "was not saved" in page
+
+
+def test_a_form_from_an_untrusted_origin_points_the_administrator_at_the_setting(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users["coordinator_a"])
+    client.get(reverse("web:patients"))  # sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    response = client.post(reverse("web:patients"), {"q": "x", "csrfmiddlewaretoken": token}, HTTP_ORIGIN="https://proxy.example.org")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "The form was refused" in page and "VERTEBRO_CSRF_TRUSTED_ORIGINS" in page

@@ -20,6 +20,14 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """``CSRF_FAILURE_VIEW``: a form sent with a missing or stale security token (a page left open
     across a log-in elsewhere, a browser that blocks cookies). Django's reason is for developers."""
+    if reason.startswith(("Origin checking failed", "Referer checking failed")):
+        # Not the user's doing: a proxy in front of the app passes an address the app was not told to trust.
+        message = (
+            "This form was refused because it came through an address the server is not set up to trust. "
+            "Nothing was saved. Tell the administrator: a proxy in front of vertebro needs its public address in "
+            "VERTEBRO_CSRF_TRUSTED_ORIGINS."
+        )
+        return render(request, "web/error.html", {"title": "The form was refused", "message": message}, status=403)
     message = (
         "This form could not be accepted because its security token has expired or is missing — usually the "
         "page was open while you logged in or out in another tab. Nothing was saved. Go back, reload the page "
