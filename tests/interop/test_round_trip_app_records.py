@@ -13,7 +13,7 @@ from vertebro.interop.fhir_import import import_fhir_path
 from vertebro.interop.importer import import_flat_file
 from vertebro.interop.redcap_import import import_redcap_file
 from vertebro.interop.redcap_project import write_dictionary
-from vertebro.registry.models import Site
+from vertebro.registry.models import Patient, Site
 from vertebro.registry.services.clinical import (
     fracture_create,
     pain_assessment_record,
@@ -77,3 +77,13 @@ def test_a_redcap_export_of_app_records_reimports_changing_nothing(app_records, 
     export_registry(file_format="redcap", out=tmp_path / "records.csv")
     import_redcap_file(path=tmp_path / "records.csv", dictionary=write_dictionary(tmp_path / "DD.csv")[0])
     assert registry_snapshot() == app_records
+
+
+def test_an_export_says_how_many_later_procedures_it_leaves_out(app_records, tmp_path):
+    patient = Patient.objects.get(study_id="WEB001")
+    later = procedure_create(patient=patient, performed_on=date(2022, 1, 10),
+                             treated=[(fracture_create(patient=patient, level="L3", etiology="osteoporotic"), 2.5)])
+    pain_assessment_record(procedure=later, assessed_on=date(2022, 1, 9), score=6, timepoint="baseline")
+    result = export_registry(file_format="csv", out=tmp_path / "registry.csv")
+    assert result.later_procedures == 1
+    assert "2022-01-10" not in (tmp_path / "registry.csv").read_text()

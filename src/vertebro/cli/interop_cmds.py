@@ -173,6 +173,12 @@ def export(
         update("done", 1, 1)
     kind = "de-identified" if deidentified else "identified (contains protected health information)"
     console.print(f"[green]Exported[/] {result.rows} rows as {chosen} to {result.path} — {kind}; logged as export #{result.log.pk}.")
+    if result.later_procedures:
+        console.print(
+            f"[yellow]{result.later_procedures} later procedure(s)[/] (after a patient's index procedure) and their scores "
+            "are not in the export: every export format describes each patient's index procedure.",
+            highlight=False,
+        )
 
 
 @redcap_app.command("dictionary")

@@ -59,11 +59,14 @@ VALUE_LABELS = {
 
 @dataclass(frozen=True)
 class ExportResult:
-    """Attributes: ``path`` written, ``rows`` exported, ``log`` the :class:`ExportLog` row."""
+    """Attributes: ``path`` written, ``rows`` exported, ``log`` the :class:`ExportLog` row, and
+    ``later_procedures``: procedures after a patient's index procedure, which no export format carries
+    (they all describe the index procedure, as the flat format does)."""
 
     path: Path
     rows: int
     log: object
+    later_procedures: int = 0
 
 
 def registry_flat_frame(*, deidentified: bool, site_codes: list[str] | None = None) -> pd.DataFrame:
@@ -132,7 +135,14 @@ def export_registry(
         write_flat(frame, out=out, file_format=file_format)
         rows = len(frame)
     log = _log_export(file_format=file_format, deidentified=deidentified, destination=out, rows=rows, user=user, os_user=os_user)
-    return ExportResult(path=out, rows=rows, log=log)
+    return ExportResult(path=out, rows=rows, log=log, later_procedures=_later_procedures(site_codes))
+
+
+def _later_procedures(site_codes: list[str] | None) -> int:
+    from ..registry.models import Procedure
+
+    procedures = Procedure.objects.all() if site_codes is None else Procedure.objects.filter(patient__site__code__in=site_codes)
+    return procedures.count() - procedures.values("patient_id").distinct().count()
 
 
 def write_flat(frame: pd.DataFrame, *, out: Path, file_format: str) -> None:
