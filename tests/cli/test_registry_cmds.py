@@ -66,3 +66,19 @@ def test_check_notices_a_history_table_whose_triggers_were_dropped(run_vertebro,
     db.commit()
     result = run_vertebro("db", "check")
     assert result.returncode == 1 and "unprotected: registry_historicalsite" in result.stdout
+
+
+def test_help_paragraphs_flow_to_the_terminal_width_not_the_sources_line_breaks(run_vertebro):
+    from vertebro.cli import reflow
+
+    assert reflow("""One line
+        and its continuation.
+
+        - an item
+        - another
+        """) == "One line and its continuation.\n\n- an item\n- another"
+    text = run_vertebro("import", "--help", env={"COLUMNS": "80"}).stdout
+    lines = [line.rstrip() for line in text.splitlines()]
+    every = lines[lines.index(next(l for l in lines if "Every row is checked" in l)):]
+    paragraph = every[: every.index("")]
+    assert all(len(line) >= 60 for line in paragraph[:-1])  # full lines up to the paragraph's last

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 import traceback
 
@@ -44,7 +45,33 @@ def _group_help_into_panels() -> None:
         infos.sort(key=lambda info: panels.index(info.rich_help_panel) if info.rich_help_panel in panels else len(panels))
 
 
+def reflow(text: str) -> str:
+    """A docstring as paragraphs: the line breaks of the source go (Rich keeps them, which makes ragged
+    help on a narrow terminal); blank lines, and lines that start a list item, stay."""
+    paragraphs = []
+    for block in inspect.cleandoc(text).split("\n\n"):
+        lines: list[str] = []
+        for line in block.splitlines():
+            if lines and not line.lstrip().startswith(("- ", "* ", "• ")):
+                lines[-1] += " " + line.strip()
+            else:
+                lines.append(line.rstrip())
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def _reflow_help(typer_app) -> None:  # noqa: ANN001
+    for info in typer_app.registered_commands:
+        text = info.help or (info.callback.__doc__ if info.callback else None)
+        if text:
+            info.help = reflow(text)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
 _group_help_into_panels()
+_reflow_help(app)
 
 
 def main(argv: list[str] | None = None) -> None:
