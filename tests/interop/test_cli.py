@@ -102,3 +102,15 @@ def test_a_redcap_export_is_recognised_without_format(vertebro, tmp_path):
     assert "│        18 │       0 │       0 │        18 │       0 │" in with_dictionary.stdout
     without = vertebro("import", str(tmp_path / "records.csv"))  # the header says REDCap: ask for the dictionary
     assert without.returncode == 1 and "needs the project's data dictionary: add --dictionary DD.csv" in without.stderr
+
+
+def test_an_import_that_changes_values_names_them(vertebro, tmp_path):
+    path = tmp_path / "cohort.csv"
+    flat_rows(2).to_csv(path, index=False)
+    assert vertebro("import", str(path)).returncode == 0
+    changed = flat_rows(2)
+    changed.loc[0, "vps"] = "9"
+    changed.to_csv(path, index=False)
+    result = vertebro("import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "Values changed (records): painassessment.score (1). Each change is in the record's history." in result.stdout

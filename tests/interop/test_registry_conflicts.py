@@ -205,3 +205,15 @@ def test_ages_are_checked_at_the_index_procedure_not_a_later_one(registered, tmp
     frame["cement_ml"] = "3.0"
     import_flat_file(path=_write(tmp_path, frame))
     assert str(Patient.objects.get(study_id="P000").birth_date) == "1959-06-01"
+
+
+def test_the_import_says_which_fields_it_changed(registered, tmp_path):
+    frame = flat_rows(3)
+    frame.loc[frame["patient_id"] == "P001", ["sex", "age"]] = ["M", "75"]
+    frame.loc[frame["patient_id"] == "P001", "etiology"] = "pathologic"
+    frame.loc[frame.index[0], "vps"] = "9"
+    outcome = import_flat_file(path=_write(tmp_path, frame))
+    assert outcome.counts.changed_fields == {
+        "fracture.etiology": 2, "fracture.pathologic_basis": 2, "fracture.pathologic_cause": 2,
+        "painassessment.score": 1, "patient.age_at_index": 1, "patient.sex": 1,
+    }

@@ -135,6 +135,9 @@ def _show_outcome(outcome, *, file: Path, dry_run: bool) -> None:  # noqa: ANN00
     for name, (created, updated, unchanged) in counts.records.items():
         records.add_row(name, str(created), str(updated), str(unchanged))
     console.print(records)
+    if counts.changed_fields:
+        changed = ", ".join(f"{name} ({n})" for name, n in counts.changed_fields.items())
+        console.print(f"[bold]Values {'that would change' if dry_run else 'changed'}[/] (records): {changed}. Each change is in the record's history.", highlight=False)
     if len(outcome.problems):
         err_console.print(_problem_table(outcome.problems, title=f"Skipped rows (lines {_ranges(outcome.skipped_lines)})"))
         err_console.print(f"The full list is in {outcome.report}.")

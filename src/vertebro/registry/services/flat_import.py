@@ -28,6 +28,7 @@ value. Updates go through the ORM and django-simple-history.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -66,6 +67,8 @@ class ImportCounts:
         Rows that changed nothing.
     records : mapping of str to (int, int, int)
         Per model name: records created, updated and left unchanged.
+    changed_fields : dict
+        ``"patient.sex"`` → how many records had that field changed (every change is in the history).
     """
 
     rows_read: int
@@ -73,6 +76,7 @@ class ImportCounts:
     rows_updated: int
     rows_unchanged: int
     records: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
+    changed_fields: Mapping[str, int] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -90,7 +94,7 @@ def _sites(codes: pd.Series) -> tuple[dict[str, int], tuple[int, int, int]]:
     return known, (len(missing), 0, len(wanted) - len(missing))
 
 
-def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int]]:  # noqa: ANN001
+def _patients(people: pd.DataFrame, *, batch: ImportBatch, now, changes: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int]]:  # noqa: ANN001
     """``people`` holds one row per study id. Returns, aligned with it, the patient pk and
     "changed" and "existed" flags; and the record counts."""
     columns = ["id", "study_id", "site_id", "sex", "birth_date", "age_at_index", "mrn", "name"]
@@ -141,7 +145,7 @@ def _patients(people: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[np.ndar
     for column in ("site_id", "sex", "birth_date", "age_at_index", "mrn", "name"):
         previous = date_column(old["old_birth_date"]) if column == "birth_date" else old[f"old_{column}"]
         same &= same_values(targets[column].reset_index(drop=True), previous.reset_index(drop=True))
-    update_with_history(Patient, targets[~same], ["site_id", "sex", "birth_date", "age_at_index", "mrn", "name"], batch=batch, now=now)
+    update_with_history(Patient, targets[~same], ["site_id", "sex", "birth_date", "age_at_index", "mrn", "name"], batch=batch, now=now, changes=changes)
     changed = np.zeros(len(m), dtype=bool)
     changed[np.flatnonzero(~is_new)[~same]] = True
     return pk.astype("int64"), changed, ~is_new, (int(is_new.sum()), int((~same).sum()), int(same.sum()))
@@ -166,7 +170,7 @@ def _procedures(keys: pd.DataFrame, known_patients: list[int], *, batch: ImportB
     return out, (int(is_new.sum()), 0, int((~is_new).sum()))
 
 
-def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple[set[int], dict[str, tuple[int, int, int]]]:  # noqa: ANN001
+def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now, changes: Counter) -> tuple[set[int], dict[str, tuple[int, int, int]]]:  # noqa: ANN001
     """Fractures and treated levels of each procedure; returns the procedures where something was
     created or changed, and the record counts. For a procedure the registry holds, see
     :func:`_as_recorded`; a new one whose levels the file leaves blank gets a fracture whose level is
@@ -237,9 +241,9 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now) -> tuple
     )
     cement = keep_blank(old["cement_ml"], old["old_cement_ml"]).astype("float64")
     treated_same = same_values(cement, old["old_cement_ml"].astype("float64"), tolerance=1e-9)
-    update_with_history(Fracture, fracture_targets[~fracture_same], ["etiology", "pathologic_cause", "pathologic_basis"], batch=batch, now=now)
+    update_with_history(Fracture, fracture_targets[~fracture_same], ["etiology", "pathologic_cause", "pathologic_basis"], batch=batch, now=now, changes=changes)
     treated_targets = pd.DataFrame({"id": old["old_id"].astype("int64"), "cement_ml": cement})
-    update_with_history(TreatedLevel, treated_targets[~treated_same], ["cement_ml"], batch=batch, now=now)
+    update_with_history(TreatedLevel, treated_targets[~treated_same], ["cement_ml"], batch=batch, now=now, changes=changes)
     touched = set(new["procedure_pk"].tolist()) | set(old.loc[~(fracture_same & treated_same), "procedure_pk"].tolist())
     counts = {
         "fractures": (len(new), int((~fracture_same).sum()), int(fracture_same.sum())),
@@ -319,7 +323,7 @@ def _insertion_order(procedure_pk: np.ndarray, assessed_on: np.ndarray) -> np.nd
     return np.argsort(key, kind="stable")
 
 
-def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_pk: np.ndarray, procedure_new: np.ndarray, batch: ImportBatch, now) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[int, int, int]]]:  # noqa: ANN001
+def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_pk: np.ndarray, procedure_new: np.ndarray, batch: ImportBatch, now, changes: Counter) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[int, int, int]]]:  # noqa: ANN001
     """Pain assessments and their follow-up encounters; returns per row "assessment new" and
     "assessment or follow-up changed" flags, and the record counts. Only rows of procedures that
     existed before can match a stored assessment, so only they are compared."""
@@ -337,7 +341,7 @@ def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_
         rows = pd.DataFrame({"procedure_pk": procedure_pk[known], **{c: r[c][known] for c in ("timepoint", "assessed_on", "score", "venue", "recurrent_pain")}})
         if has_instrument:
             rows["instrument"] = r["instrument"][known]
-        old, positions, fu_counts = _stored_assessments(rows, known, batch=batch, now=now, has_instrument=has_instrument)
+        old, positions, fu_counts = _stored_assessments(rows, known, batch=batch, now=now, changes=changes, has_instrument=has_instrument)
         if len(old):  # none when the procedures that existed have no score yet (entered in the app)
             is_new[positions] = False
             follow_up_id[positions] = old["old_follow_up_id"].to_numpy(dtype="float64")
@@ -403,7 +407,7 @@ def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_
             & same_values(targets["instrument"], old["old_instrument"].reset_index(drop=True))
             & same_values(targets["follow_up_id"].astype("float64"), old["old_follow_up_id"].astype("float64").reset_index(drop=True), tolerance=0.0)
         )
-        update_with_history(PainAssessment, targets[~same], ["assessed_on", "score", "venue", "instrument", "follow_up_id"], batch=batch, now=now)
+        update_with_history(PainAssessment, targets[~same], ["assessed_on", "score", "venue", "instrument", "follow_up_id"], batch=batch, now=now, changes=changes)
         changed[positions[~same]] = True
         updated, unchanged = int((~same).sum()), int(same.sum())
     counts = {
@@ -413,7 +417,7 @@ def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_
     return is_new, changed, counts
 
 
-def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: ImportBatch, now, has_instrument: bool) -> tuple[pd.DataFrame, np.ndarray, tuple[int, int]]:  # noqa: ANN001
+def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: ImportBatch, now, changes: Counter, has_instrument: bool) -> tuple[pd.DataFrame, np.ndarray, tuple[int, int]]:  # noqa: ANN001
     """Match ``rows`` (of procedures that existed) to stored assessments and their follow-ups and
     update the follow-ups that changed. Returns the matched rows with the stored values
     (``old_*`` columns, ``fu_changed``), their positions in the frame, and follow-up counts
@@ -449,7 +453,7 @@ def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: Imp
         & same_values(fu_targets["venue"], fu_old["fu_venue"])
         & same_values(fu_targets["recurrent_pain"], fu_old["fu_recurrent_pain"].astype("object"))
     )
-    update_with_history(FollowUp, fu_targets[~fu_same], ["seen_on", "venue", "recurrent_pain"], batch=batch, now=now)
+    update_with_history(FollowUp, fu_targets[~fu_same], ["seen_on", "venue", "recurrent_pain"], batch=batch, now=now, changes=changes)
     m["fu_changed"] = False
     m.loc[np.flatnonzero(has_fu)[~fu_same], "fu_changed"] = True
     m = m.sort_values("position", kind="stable").reset_index(drop=True)
@@ -519,11 +523,12 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
 
 def _upsert(r: dict[str, np.ndarray], patients: np.ndarray, study_ids: np.ndarray, *, import_batch: ImportBatch, now, report: Progress, records: dict) -> ImportCounts:  # noqa: ANN001
     stages = _STAGES
+    changes: Counter = Counter()  # "<record>.<field>" -> records whose field this import changed
     first = first_rows(patients)
     people = pd.DataFrame({"study_id": study_ids, **{c: r[c][first] for c in ("site", "sex", "birth_date", "age", "mrn", "name")}})
     site_ids, records["sites"] = _sites(people["site"])
     people["site_id"] = people["site"].map(site_ids)
-    pk, patient_changed, existed, records["patients"] = _patients(people, batch=import_batch, now=now)
+    pk, patient_changed, existed, records["patients"] = _patients(people, batch=import_batch, now=now, changes=changes)
     patient_pk = pk[patients]
     report("patients", 1, len(stages))
 
@@ -544,11 +549,11 @@ def _upsert(r: dict[str, np.ndarray], patients: np.ndarray, study_ids: np.ndarra
             **{c: r[c][first] for c in ("etiology", "pathologic_cause", "pathologic_basis", "levels", "cement_ml")},
         }
     )
-    touched, fracture_counts = _fractures(per_procedure, batch=import_batch, now=now)
+    touched, fracture_counts = _fractures(per_procedure, batch=import_batch, now=now, changes=changes)
     records.update(fracture_counts)
     report("fractures", 3, len(stages))
 
-    pain_new, pain_changed, pain_counts = _assessments(r, patient_pk=patient_pk, procedure_pk=procedure_pk, procedure_new=procedure_new, batch=import_batch, now=now)
+    pain_new, pain_changed, pain_counts = _assessments(r, patient_pk=patient_pk, procedure_pk=procedure_pk, procedure_new=procedure_new, batch=import_batch, now=now, changes=changes)
     records.update(pain_counts)
     report("assessments", 4, len(stages))
     procedure_touched = per_procedure["procedure_pk"].isin(touched).to_numpy()
@@ -556,5 +561,6 @@ def _upsert(r: dict[str, np.ndarray], patients: np.ndarray, study_ids: np.ndarra
     created = int(pain_new.sum())
     updated = int((changed & ~pain_new).sum())
     return ImportCounts(
-        rows_read=len(patients), rows_created=created, rows_updated=updated, rows_unchanged=len(patients) - created - updated, records=records
+        rows_read=len(patients), rows_created=created, rows_updated=updated, rows_unchanged=len(patients) - created - updated, records=records,
+        changed_fields=dict(sorted(changes.items())),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import PurePath
 
@@ -370,9 +371,10 @@ def _equal(a: object, b: object) -> bool:
     return a == b
 
 
-def update_with_history(model: type[models.Model], targets: pd.DataFrame, fields: list[str], *, batch: ImportBatch, now) -> None:  # noqa: ANN001
+def update_with_history(model: type[models.Model], targets: pd.DataFrame, fields: list[str], *, batch: ImportBatch, now, changes: Counter) -> None:  # noqa: ANN001
     """Apply ``targets`` (``id`` + ``fields``) with history: the old state first when the record has
-    none (its creation was audited by its import batch), then the new state with the changes."""
+    none (its creation was audited by its import batch), then the new state with the changes.
+    ``changes`` counts, per ``"<model>.<field>"``, the records whose field changed."""
     if targets.empty:
         return
     ids = targets["id"].astype(int).tolist()
@@ -393,6 +395,7 @@ def update_with_history(model: type[models.Model], targets: pd.DataFrame, fields
         obj = objects[int(row.id)]
         old = {f: getattr(obj, f) for f in fields}
         new = {f: _model_value(getattr(row, f)) for f in fields}
+        changes.update(f"{model._meta.model_name}.{f.removesuffix('_id')}" for f in fields if not _equal(old[f], new[f]))
         for f, value in new.items():
             setattr(obj, f, value)
         obj.version += 1
