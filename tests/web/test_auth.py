@@ -201,3 +201,23 @@ def test_a_form_from_an_untrusted_origin_points_the_administrator_at_the_setting
     assert response.status_code == 403
     page = response.content.decode()
     assert "The form was refused" in page and "VERTEBRO_CSRF_TRUSTED_ORIGINS" in page
+
+
+def test_the_idle_clock_starts_at_login_even_if_no_page_follows(world, settings, monkeypatch):
+    import vertebro.registry.web.middleware as middleware
+
+    client = Client()
+    assert _post_login(client, "coordinator_a", world.password).status_code == 302  # the redirect is not followed
+    later = time.time() + settings.VERTEBRO_SESSION_IDLE_SECONDS + 3 * 3600
+    monkeypatch.setattr(middleware.time, "time", lambda: later)
+    response = client.get(reverse("web:patients"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("web:login"))
+
+
+def test_a_session_without_the_idle_stamp_is_ended_not_trusted(world):
+    client = world.client("coordinator_a")
+    session = client.session
+    del session[LAST_SEEN_KEY]
+    session.save()
+    response = client.get(reverse("web:patients"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("web:login"))

@@ -5,3 +5,11 @@ class RegistryConfig(AppConfig):
     name = "vertebro.registry"
     label = "registry"
     verbose_name = "Vertebroplasty registry"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from .web.middleware import stamp_login
+
+        # Every way of logging in (the app, the admin, a test's force_login) starts the idle clock.
+        user_logged_in.connect(stamp_login, dispatch_uid="vertebro-stamp-login")

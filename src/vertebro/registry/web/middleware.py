@@ -31,8 +31,9 @@ class IdleSessionTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             now = int(time.time())
-            last_seen = request.session.get(LAST_SEEN_KEY)
-            if last_seen is not None and now - last_seen > settings.VERTEBRO_SESSION_IDLE_SECONDS:
+            # Logging in stamps the session (stamp_login): one without a stamp is ended, never trusted.
+            last_seen = request.session.get(LAST_SEEN_KEY, 0)
+            if now - last_seen > settings.VERTEBRO_SESSION_IDLE_SECONDS:
                 logout(request)
                 minutes = max(1, round(settings.VERTEBRO_SESSION_IDLE_SECONDS / 60))
                 message = f"You were logged out after a period of inactivity ({minutes} minutes). Please log in again."
@@ -40,9 +41,15 @@ class IdleSessionTimeoutMiddleware:
                     # Nothing of the form is kept: it may hold patient data, and the session that held it has ended.
                     message += " What you had entered on the form was not saved: enter it again after logging in."
                 messages.warning(request, message)
-            elif last_seen is None or now - last_seen >= TOUCH_INTERVAL_SECONDS:
+            elif now - last_seen >= TOUCH_INTERVAL_SECONDS:
                 request.session[LAST_SEEN_KEY] = now
         return self.get_response(request)
+
+
+def stamp_login(sender, request: HttpRequest | None, user, **kwargs) -> None:  # noqa: ANN001
+    """``user_logged_in`` receiver: the session starts its idle clock at login."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LAST_SEEN_KEY] = int(time.time())
 
 
 #: The app's pages load nothing from elsewhere and run no script; a page that somehow carried injected
