@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from vertebro.interop.export import export_registry
@@ -87,3 +88,35 @@ def test_an_export_says_how_many_later_procedures_it_leaves_out(app_records, tmp
     result = export_registry(file_format="csv", out=tmp_path / "registry.csv")
     assert result.later_procedures == 1
     assert "2022-01-10" not in (tmp_path / "registry.csv").read_text()
+
+
+def _reimport_edited(tmp_path, edit) -> None:  # noqa: ANN001
+    out = tmp_path / "registry.csv"
+    export_registry(file_format="csv", out=out)
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    edit(frame)
+    frame.to_csv(out, index=False)
+    import_flat_file(path=out)
+
+
+def _fractures(study_id: str) -> list[tuple]:
+    from vertebro.registry.models import TreatedLevel
+
+    return sorted(TreatedLevel.objects.filter(procedure__patient__study_id=study_id).values_list(
+        "fracture__level", "fracture__etiology", "fracture__pathologic_cause", "cement_ml"), key=str)
+
+
+def test_a_corrected_cause_changes_the_pathologic_fracture_only(app_records, tmp_path):
+    def edit(frame):
+        frame.loc[frame["patient_id"] == "WEB001", "pathologic_cause"] = "metastasis"
+
+    _reimport_edited(tmp_path, edit)
+    assert _fractures("WEB001") == [("L1", "pathologic", "metastasis", 2.0), ("T9", "osteoporotic", None, 3.0)]
+
+
+def test_a_new_cement_total_is_shared_by_every_level_the_level_less_one_included(app_records, tmp_path):
+    def edit(frame):
+        frame.loc[frame["patient_id"] == "WEB002", "cement_ml"] = "6.0"  # was 5.0: T9 3.0 + a level not recorded 2.0
+
+    _reimport_edited(tmp_path, edit)
+    assert _fractures("WEB002") == [("T9", "osteoporotic", None, 3.0), (None, "osteoporotic", None, 3.0)]

@@ -187,7 +187,7 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now, changes:
     level_lists = [list(levels) if levels else [_NO_LEVEL] for levels in distinct] + [[_NO_LEVEL]]
     row_levels = [level_lists[code] for code in codes]
     if len(existing):
-        per_procedure, row_levels = _as_recorded(per_procedure, row_levels, blank=codes < 0, existing=existing)
+        per_procedure, row_levels = _as_recorded(per_procedure, row_levels, existing=existing)
     per_row = np.array([len(levels) for levels in row_levels], dtype="int64")
     treated = per_procedure.iloc[np.repeat(np.arange(len(per_procedure)), per_row)].reset_index(drop=True)
     treated["level"] = np.array([level for levels in row_levels for level in levels], dtype="object")
@@ -252,16 +252,18 @@ def _fractures(per_procedure: pd.DataFrame, *, batch: ImportBatch, now, changes:
     return touched, counts
 
 
-def _as_recorded(per_procedure: pd.DataFrame, row_levels: list[list[str]], *, blank: np.ndarray, existing: pd.DataFrame) -> tuple[pd.DataFrame, list[list[str]]]:
+def _as_recorded(per_procedure: pd.DataFrame, row_levels: list[list[str]], *, existing: pd.DataFrame) -> tuple[pd.DataFrame, list[list[str]]]:
     """What a file says about procedures the registry holds, as the changes it really asks for.
 
     The flat format has one etiology, one cause and basis and one cement total per procedure, written
     by the export as a summary of its fractures (:func:`~vertebro.registry.selectors.flat.procedure_etiology`,
-    the first pathologic fracture's cause and basis, the sum of the volumes). So a file that repeats the
-    summary — any export re-imported — changes nothing: etiology, cause and basis become blank (each
-    fracture keeps its own) and the cement volume too (each level keeps its share); only a different
-    summary is applied to every fracture, a different total shared equally. A blank levels cell means
-    the recorded levels (fractures whose level is not recorded included)."""
+    the first pathologic fracture's cause and basis, the sum of the volumes). Each is compared on its
+    own: one that repeats the summary becomes blank, so each fracture keeps its own value (any export
+    re-imported changes nothing); a different etiology is applied to every fracture of the procedure,
+    a different cause or basis to its pathologic fractures only, and a different cement total is
+    shared equally by all its levels. The file's levels stand for all the procedure's recorded
+    fractures, those whose level is not recorded included (they are never written in a file), so a
+    blank levels cell and the named levels mean the same set."""
     from ..selectors.flat import procedure_etiology
 
     per_procedure = per_procedure.copy()
@@ -278,7 +280,7 @@ def _as_recorded(per_procedure: pd.DataFrame, row_levels: list[list[str]], *, bl
     pk = per_procedure["procedure_pk"].to_numpy()
     held = np.flatnonzero(pd.Index(summary.index).get_indexer(pk) >= 0)
     stored = summary.loc[pk[held]]
-    for i in held[blank[held]]:
+    for i in held:  # the named levels equal the recorded ones (flat_conflicts refuses any other)
         row_levels[i] = recorded[pk[i]]
     rows = per_procedure.iloc[held]
 
@@ -289,11 +291,9 @@ def _as_recorded(per_procedure: pd.DataFrame, row_levels: list[list[str]], *, bl
         equal = np.array([a == b for a, b in zip(given, old)], dtype=bool) | (missing & pd.isna(old))
         return equal | missing if blank_matches else equal
 
-    repeats = same("etiology", "etiology", blank_matches=False)
-    repeats &= same("pathologic_cause", "cause", blank_matches=True) & same("pathologic_basis", "basis", blank_matches=True)
-    for column in ("etiology", "pathologic_cause", "pathologic_basis"):
+    for column, recorded_column in (("etiology", "etiology"), ("pathologic_cause", "cause"), ("pathologic_basis", "basis")):
         values = per_procedure[column].astype("object").to_numpy(copy=True)
-        values[held[repeats]] = None
+        values[held[same(column, recorded_column, blank_matches=column != "etiology")]] = None
         per_procedure[column] = values
     cement = per_procedure["cement_ml"].to_numpy(dtype="float64", copy=True)
     total = stored["cement"].to_numpy(dtype="float64")
