@@ -22,6 +22,7 @@ def test_demo_twice_leaves_one_cohort_and_writes_the_report(run_vertebro, tmp_pa
 
     report = tmp_path / "var" / "demo" / "report" / "report.html"
     assert report.exists() and "Report:" in second.stdout
+    assert "Synthetic data." in second.stdout  # the demo's own tables too
     assert '<p class="notice" role="note"><strong>Synthetic data.' in report.read_text()  # never mistaken for evidence
     later = run_vertebro("report", "--out", str(tmp_path / "later"), check=True)  # any report of this registry says so
     assert '<p class="notice" role="note"><strong>Synthetic data.' in (tmp_path / "later" / "report.html").read_text()

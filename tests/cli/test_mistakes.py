@@ -62,7 +62,7 @@ def test_serve_refuses_a_port_out_of_range(run_vertebro):
 
 
 def test_a_sqlite_url_that_names_no_file_is_refused_not_kept_in_memory(run_vertebro):
-    for url in ("sqlite://registry.sqlite3", "sqlite://", "sqlite:///:memory:"):
+    for url in ("sqlite://registry.sqlite3", "sqlite://", "sqlite:///:memory:", "sqlite:///file::memory:"):
         message = _error(run_vertebro("init", env={"DATABASE_URL": url}))
         assert "names no file, so the registry would live in memory and vanish" in message, url
 

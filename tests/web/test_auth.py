@@ -221,3 +221,14 @@ def test_a_session_without_the_idle_stamp_is_ended_not_trusted(world):
     session.save()
     response = client.get(reverse("web:patients"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("web:login"))
+
+
+def test_a_missing_referer_is_not_blamed_on_a_proxy(world, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users["coordinator_a"])
+    client.get(reverse("web:patients"), HTTP_X_FORWARDED_PROTO="https")
+    token = client.cookies["csrftoken"].value
+    response = client.post(reverse("web:patients"), {"q": "x", "csrfmiddlewaretoken": token}, HTTP_X_FORWARDED_PROTO="https")
+    assert response.status_code == 403
+    assert "The form has expired" in response.content.decode()  # "Referer checking failed - no Referer."

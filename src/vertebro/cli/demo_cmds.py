@@ -59,6 +59,7 @@ def demo(
         highlight=False,
     )
     _demo_accounts()
+    console.print(f"[bold yellow]{SYNTHETIC_NOTICE}[/]", highlight=False)
     console.print(_registry_table(where))
 
     from ..registry.selectors.flat import flat_assessments_df
@@ -83,12 +84,16 @@ def demo(
 def _synthetic_sites(codes) -> None:  # noqa: ANN001
     """The demo's sites, named so that reports and analyses of the registry say their data are synthetic."""
     from ..registry.models import Site
-    from ..registry.services.clinical import site_create
+    from ..registry.services.clinical import site_create, site_rename
     from ..synth import SYNTHETIC_SITE_PREFIX
 
     for code in codes:
-        if not Site.objects.filter(code=code).exists():
-            site_create(code=code, name=f"{SYNTHETIC_SITE_PREFIX} {code}")
+        name = f"{SYNTHETIC_SITE_PREFIX} {code}"
+        site = Site.objects.filter(code=code).first()
+        if site is None:
+            site_create(code=code, name=name)
+        elif site.name == code:  # a demo registry made before its sites were named so
+            site_rename(site=site, name=name)
 
 
 def _refuse_foreign_patients(cohort_file: Path, where: str) -> None:

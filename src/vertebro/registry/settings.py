@@ -177,7 +177,7 @@ def database_config(url: str | None) -> dict:
             "or PostgreSQL (postgresql://user@host:5432/database)"
         )
     config = dj_database_url.parse(url, conn_max_age=0)
-    if config["ENGINE"] == "django.db.backends.sqlite3" and str(config["NAME"]) in ("", ":memory:"):
+    if config["ENGINE"] == "django.db.backends.sqlite3" and (str(config["NAME"]) in ("", ":memory:") or "memory" in str(config["NAME"]).split(":")):
         raise ImproperlyConfigured(
             f"DATABASE_URL {url!r} names no file, so the registry would live in memory and vanish: write "
             "sqlite:////absolute/path/registry.sqlite3 (four slashes) or sqlite:///relative/path/registry.sqlite3"

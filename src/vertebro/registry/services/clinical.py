@@ -47,6 +47,12 @@ def site_create(*, code: str, name: str) -> Site:
     return record_save(record=Site(code=code.strip(), name=name.strip()))
 
 
+def site_rename(*, site: Site, name: str) -> Site:
+    """Give a site another name (its code, which records refer to, stays); the change is in its history."""
+    site.name = name.strip()
+    return record_save(record=site)
+
+
 def patient_create(
     *,
     study_id: str,

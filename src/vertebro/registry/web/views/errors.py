@@ -20,7 +20,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """``CSRF_FAILURE_VIEW``: a form sent with a missing or stale security token (a page left open
     across a log-in elsewhere, a browser that blocks cookies). Django's reason is for developers."""
-    if reason.startswith(("Origin checking failed", "Referer checking failed")):
+    if "does not match any trusted origins" in reason:
         # Not the user's doing: a proxy in front of the app passes an address the app was not told to trust.
         message = (
             "This form was refused because it came through an address the server is not set up to trust. "
