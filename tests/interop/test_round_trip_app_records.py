@@ -120,3 +120,16 @@ def test_a_new_cement_total_is_shared_by_every_level_the_level_less_one_included
 
     _reimport_edited(tmp_path, edit)
     assert _fractures("WEB002") == [("T9", "osteoporotic", None, 3.0), (None, "osteoporotic", None, 3.0)]
+
+
+def test_naming_the_level_less_fracture_in_a_file_is_refused_with_the_reason(app_records, tmp_path):
+    from vertebro.interop.problems import ImportRejected
+
+    def edit(frame):
+        frame.loc[frame["patient_id"] == "WEB002", "levels"] = "T9;L2"
+
+    with pytest.raises(ImportRejected) as caught:
+        _reimport_edited(tmp_path, edit)
+    assert caught.value.problems["rule"].iloc[0].startswith(
+        "the registry records T9 (and a fracture whose level is not recorded, which an import does not name) for this procedure"
+    )

@@ -198,9 +198,10 @@ def _level_conflicts(people: pd.DataFrame, procedures: pd.DataFrame) -> list[tup
     wanted = matched["levels"].map(wanted_of).astype("int64")
     differ = matched[stored.notna().to_numpy() & (named != wanted).to_numpy()]
     found = []
-    for row, mask in zip(differ.itertuples(index=False), named[differ.index]):
+    for row, mask, full in zip(differ.itertuples(index=False), named[differ.index], stored[differ.index].astype("int64")):
         if mask:
             shown = ";".join(code for code in LEVEL_CODES if mask & bit[code])
+            shown += " (and a fracture whose level is not recorded, which an import does not name)" if full & _NOT_RECORDED else ""
             rule = f"the registry records {shown} for this procedure; an import does not change which levels were treated — correct it in the registry"
         else:
             rule = "the registry records this procedure's fracture without its level; an import does not name it — record the level in the registry"
