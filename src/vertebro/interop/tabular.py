@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -76,7 +75,7 @@ def read_csv_bytes(data: bytes, *, name: str = "input") -> Table:
     irregular line exactly."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if not data.strip():
+    if not data or data.isspace():  # isspace stops at the first other byte: no copy of a big file
         raise VertebroError(f"{name} is empty: it needs a header line and one line per pain assessment")
     fast = _read_csv_fast(data)
     if fast is not None:
@@ -103,8 +102,6 @@ def _read_csv_fast(data: bytes) -> Table | None:
         return None
     if body.startswith((b"\n", b"\r\n")) or b"\n\n" in body or b"\n\r\n" in body:
         return None  # a blank line is no row (Arrow would make it a row of empty cells)
-    if (body.startswith((b",", b" ", b"\t")) or any(mark in body for mark in (b"\n,", b"\n ", b"\n\t"))) and _EMPTY_CELLS_ONLY.search(body):
-        return None  # nor is a line of commas alone, as spreadsheets save an empty row
     try:
         header = next(csv.reader([first.decode("utf-8").rstrip("\r")]), [])
     except UnicodeDecodeError:
@@ -128,6 +125,8 @@ def _read_csv_fast(data: bytes) -> Table | None:
         return None
     if table.num_rows != physical_lines:
         return None  # blank lines or quoted line breaks: the slow reader numbers lines exactly
+    if _has_blank_first_cell(table):
+        return None  # perhaps a spreadsheet's empty row (a line of commas), which is no row: the slow reader skips it
     frame = pa.table(table.columns, names=[str(i) for i in range(len(header))]).to_pandas()
     frame.columns = pd.Index(header)
     return Table(frame, np.arange(2, len(frame) + 2), no_problems())
@@ -145,7 +144,14 @@ def _header_problems(header: list[str]) -> pd.DataFrame:
     return problems_frame(1, "(header)", bad, "a column name appears more than once")
 
 
-_EMPTY_CELLS_ONLY = re.compile(rb"(?m)^[ \t]*,[ \t,]*\r?$")
+def _has_blank_first_cell(table) -> bool:  # noqa: ANN001 - a pyarrow Table of dictionary-encoded text
+    """Whether any row's first cell is blank, looking at the column's distinct values only."""
+    import pyarrow.compute as pc
+
+    return any(
+        len(chunk.dictionary) and pc.any(pc.equal(pc.utf8_trim_whitespace(chunk.dictionary), "")).as_py()
+        for chunk in table.column(0).chunks
+    )
 
 
 def _read_csv_slowly(text: str) -> Table:
