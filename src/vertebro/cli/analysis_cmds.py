@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from rich.table import Table
 
 from ..domain.timepoints import FOLLOW_UP_CODES
 from ..domain.vocabulary import STUDY_GROUPS
+from ..report import formatting as fmt
 from .app import app, console
 from .flat_source import analyse_flat_source, check_primary, spinner
 
@@ -223,7 +223,7 @@ def _completeness_table(rows: list[dict[str, Any]]) -> Table:
         cells = []
         for group in STUDY_GROUPS:
             counts = row["groups"][group]
-            share = "" if not counts["expected"] else f" ({math.floor(100 * counts['observed'] / counts['expected'] + 1e-9)}%)"
+            share = "" if not counts["expected"] else f" ({fmt.share(counts['observed'], counts['expected'])})"
             cells.append(f"{counts['observed']}/{counts['expected']}{share}")
         table.add_row(row["timepoint"], *cells)
     return table

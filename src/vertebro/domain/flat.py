@@ -24,3 +24,12 @@ FLAT_COLUMNS: tuple[str, ...] = (
 FLAT_OPTIONAL_COLUMNS: tuple[str, ...] = ("assessed_on", "levels", "cement_ml")
 #: What the statistics need at the least (a de-identified export drops the rest).
 ANALYSIS_REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "sex", "age", "etiology", "timepoint", "vps")
+
+
+def wrong_separator(header: list[str]) -> str | None:
+    """How a header read as one column shows another separator than the comma (``"';'"``, ``"tabs"``,
+    ``"'|'"``: spreadsheets in comma-decimal locales save CSV with semicolons), or None."""
+    if len(header) != 1:
+        return None
+    mark = next((mark for mark in (";", "\t", "|") if mark in str(header[0])), None)
+    return None if mark is None else {"\t": "tabs"}.get(mark, f"'{mark}'")

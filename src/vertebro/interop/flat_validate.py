@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..domain import rules
 from ..domain.errors import DomainError
-from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS
+from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS, wrong_separator
 from ..domain.levels import parse_levels
 from ..domain.timepoints import SCHEDULE, UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
 from ..domain.vocabulary import ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE, Vocabulary
@@ -347,9 +347,8 @@ def _site(c: _Checker, site: str | None) -> _Coded:
 
 def _header_problems(columns: pd.Index, *, site: str | None) -> pd.DataFrame:
     names = list(columns)
-    separator = next((mark for mark in (";", "\t", "|") if len(names) == 1 and mark in str(names[0])), None)
-    if separator is not None:  # one problem that names the cause, not one per missing column
-        shown = {"\t": "tabs"}.get(separator, f"'{separator}'")
+    shown = wrong_separator(names)
+    if shown is not None:  # one problem that names the cause, not one per missing column
         return problems_frame(1, "(header)", str(names[0])[:80], f"the columns are separated by {shown}, not commas: save the file as CSV with commas (in Excel: CSV UTF-8, comma delimited)")
     unknown = [n for n in names if n not in KNOWN_COLUMNS]
     found = []

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..domain.errors import DomainError
-from ..domain.flat import ANALYSIS_REQUIRED_COLUMNS
+from ..domain.flat import ANALYSIS_REQUIRED_COLUMNS, wrong_separator
 from ..domain.rules import (
     AGE_MAX,
     AGE_MIN,
@@ -137,9 +137,8 @@ def load_flat_csv(path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise VertebroError(f"{path} is not a readable CSV file ({exc}); export it again as UTF-8 CSV.") from None
     raw.columns = [str(column).strip() for column in raw.columns]
-    separator = next((mark for mark in (";", "\t", "|") if len(raw.columns) == 1 and mark in raw.columns[0]), None)
-    if separator is not None:
-        shown = {"\t": "tabs"}.get(separator, f"'{separator}'")
+    shown = wrong_separator(list(raw.columns))
+    if shown is not None:
         raise VertebroError(f"{path}: the columns are separated by {shown}, not commas; save the file as CSV with commas.")
     lines = np.arange(len(raw)) + 2
     blank = _blank_rows(raw)

@@ -67,7 +67,7 @@ def flat_registry_conflicts(frame: pd.DataFrame) -> pd.DataFrame:
     first = procedures.groupby("patient_id")["performed_on"].min()
     people["index_date"] = people["id"].map(first).fillna(people["procedure_date"])
     found = _site_conflicts(people, unknown={code for code, *_ in unknown}) + _procedure_conflicts(people, procedures) + _age_conflicts(people) + _level_conflicts(people, procedures)
-    return pd.concat([_on_lines(frame, unknown, key="site"), _on_every_line(frame, found)], ignore_index=True).sort_values(
+    return pd.concat([_on_lines(frame, unknown, key="site"), _on_lines(frame, found, key="patient_id")], ignore_index=True).sort_values(
         ["line", "column"], kind="stable"
     ).reset_index(drop=True)
 
@@ -208,6 +208,3 @@ def _level_conflicts(people: pd.DataFrame, procedures: pd.DataFrame) -> list[tup
         found.append((row.study_id, "levels", str(row.levels), rule))
     return found
 
-
-def _on_every_line(frame: pd.DataFrame, found: list[tuple[str, str, str, str]]) -> pd.DataFrame:
-    return _on_lines(frame, found, key="patient_id")
