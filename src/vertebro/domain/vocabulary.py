@@ -172,3 +172,30 @@ ANALGESIC = Vocabulary(
         ("strong_opioid", "Strong opioid"),
     ),
 )
+
+#: Why a scheduled assessment was not obtained (a missing-data code). "Not yet due" is never recorded:
+#: it follows from the timepoint window and the data cut-off.
+MISSING_REASON = Vocabulary(
+    "missing-data reason",
+    (
+        ("not_reachable", "Not reachable"),
+        ("declined", "Declined"),
+        ("too_ill", "Too ill to answer"),
+        ("died", "Died"),
+        ("withdrawn", "Withdrawn from the registry"),
+        ("window_missed", "Window missed"),
+    ),
+)
+
+#: Who put an assessment into the registry: staff in the web app, a file import, a FHIR import, a
+#: client of the REST API, or the patient answering an invitation.
+ASSESSMENT_SOURCE = Vocabulary(
+    "assessment source",
+    (
+        ("staff", "Entered by staff"),
+        ("import", "Imported from a file"),
+        ("fhir", "Imported from FHIR"),
+        ("api", "Sent through the API"),
+        ("patient", "Reported by the patient"),
+    ),
+)
