@@ -6,9 +6,12 @@ Applied to the flat format before any de-identified export, whatever the file fo
   de-identified column list, so a new identifier column can never slip through);
 - study ids replaced by a keyed hash (HMAC-SHA256 with ``settings.DEID_SECRET``): stable for one key, so
   two exports link, and not reversible nor recomputable without the key;
+- rows ordered by that hash (a keyed shuffle of the patients; each patient's rows keep their order):
+  rows in study-id order would let anyone who knows the sequential study ids map every hash back;
 - every date replaced by days from the patient's index procedure (``days`` already holds that);
 - ages over 89 reported as 90, meaning "90 or older";
-- free text dropped (the flat format carries none beyond the identifiers above).
+- free text dropped: the flat format carries none beyond the identifiers above, and the registry's
+  free-text fields (``vertebro.domain.privacy.POSSIBLY_IDENTIFYING``) are never among the columns.
 
 Site codes stay: they name the treating centre, not where the patient lives, and benchmarking
 between sites needs them. A registry whose site codes name small places should recode its sites
@@ -49,7 +52,7 @@ def deidentify_flat(frame: pd.DataFrame, *, secret: str) -> pd.DataFrame:
     hashes = {sid: keyed_hash(str(sid), secret=secret) for sid in out["patient_id"].unique()}
     out["patient_id"] = out["patient_id"].map(hashes)
     out["age"] = top_code_ages(out["age"]).astype("Int64")
-    return out
+    return out.sort_values("patient_id", kind="stable", ignore_index=True)
 
 
 #: Shortest key accepted for the study-id hashes.

@@ -1,7 +1,7 @@
 """Exports of the registry: flat CSV/XLSX/Parquet/Stata/SPSS here, FHIR and REDCap in their modules.
 
-Every export writes an :class:`ExportLog` row (who, when, format, identified or not, where, how many
-rows). ``deidentified=True`` passes the flat frame through :mod:`.deidentify` first, whatever the
+Every export writes an :class:`ExportLog` row (the registry account and the operating-system user,
+when, format, identified or not, where, how many rows) before it writes the file. ``deidentified=True`` passes the flat frame through :mod:`.deidentify` first, whatever the
 format. Identified exports carry the identifiers and every field the flat import reads, so the flat
 CSV re-imports to the same registry.
 """
@@ -17,6 +17,7 @@ import pandas as pd
 from ..domain.timepoints import SCHEDULE, UNSCHEDULED
 from ..domain.vocabulary import ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE
 from ..errors import VertebroError
+from .actor import Actor, actor_of
 from .deidentify import AGE_TOP_CODE, deidentification_secret, deidentify_flat
 from .sanitize import TRIGGERS, neutralise_frame
 
@@ -101,13 +102,12 @@ def registry_flat_frame(*, deidentified: bool, site_codes: list[str] | None = No
     return frame
 
 
-def _log_export(*, file_format: str, deidentified: bool, destination: Path, rows: int, user=None, os_user: str | None = None):  # noqa: ANN001, ANN202
+def _log_export(*, file_format: str, deidentified: bool, destination: Path, rows: int, actor: Actor):  # noqa: ANN202
     from ..registry.models import ExportLog
-    from .importer import current_os_user
 
     return ExportLog.objects.create(
-        user=user,
-        os_user=current_os_user() if os_user is None else os_user,
+        user=actor.user,
+        os_user=actor.os_user,
         file_format=file_format,
         deidentified=deidentified,
         destination=str(destination)[-500:],
@@ -118,23 +118,46 @@ def _log_export(*, file_format: str, deidentified: bool, destination: Path, rows
 def export_registry(
     *, file_format: str, out: Path, deidentified: bool = False, site_codes: list[str] | None = None, user=None, os_user: str | None = None  # noqa: ANN001
 ) -> ExportResult:
-    """Write the registry to ``out`` in ``file_format`` and log the export."""
+    """Write the registry to ``out`` in ``file_format``, logged before its first byte is written.
+
+    ``user`` is the registry account the export is for (the CLI's ``--as``): it exports only its own
+    sites (all of them when ``site_codes`` is not given), and identified data only where its role sees
+    identifiers. ``os_user`` defaults to the operating-system user; both are logged.
+
+    Raises
+    ------
+    VertebroError
+        When the account may not make this export, or (FHIR) ``out`` is a folder that holds files
+        already: nothing is written and nothing is logged.
+    """
     if file_format not in FORMATS:
         raise VertebroError(f"unknown export format {file_format!r}; use one of {', '.join(FORMATS)}")
+    actor = actor_of(user, os_user=os_user)
+    site_codes = actor.export_site_codes(site_codes, deidentified=deidentified)
+    if file_format == "fhir":
+        from .fhir_export import check_bundle_folder
+
+        check_bundle_folder(out)
+    frame = registry_flat_frame(deidentified=deidentified, site_codes=site_codes)
+    records = None
+    if file_format == "redcap":
+        from .redcap_export import redcap_rows
+
+        records = redcap_rows(frame, deidentified=deidentified)
+    rows = len(records) if records is not None else len(frame)
+    # Logged first: an export that fails or is killed half-way has still let data out.
+    log = _log_export(file_format=file_format, deidentified=deidentified, destination=out, rows=rows, actor=actor)
     out.parent.mkdir(parents=True, exist_ok=True)
     if file_format == "fhir":
         from .fhir_export import write_fhir_bundles
 
-        rows = write_fhir_bundles(out=out, deidentified=deidentified, site_codes=site_codes)
+        write_fhir_bundles(frame=frame, out=out, deidentified=deidentified)
     elif file_format == "redcap":
         from .redcap_export import write_redcap_records
 
-        rows = write_redcap_records(out=out, deidentified=deidentified, site_codes=site_codes)
+        write_redcap_records(records, out=out, deidentified=deidentified)
     else:
-        frame = registry_flat_frame(deidentified=deidentified, site_codes=site_codes)
         write_flat(frame, out=out, file_format=file_format)
-        rows = len(frame)
-    log = _log_export(file_format=file_format, deidentified=deidentified, destination=out, rows=rows, user=user, os_user=os_user)
     return ExportResult(path=out, rows=rows, log=log, later_procedures=_later_procedures(site_codes))
 
 

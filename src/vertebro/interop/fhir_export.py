@@ -18,9 +18,11 @@ is given as days from the index procedure in the extension :data:`DAYS_EXTENSION
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -28,8 +30,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from ..domain.levels import cpt_codes
 from ..domain.vocabulary import ETIOLOGY, VENUE
+from ..errors import VertebroError
 from .deidentify import AGE_TOP_CODE
-from .export import registry_flat_frame
 
 LOINC = "http://loinc.org"
 PAIN_LOINC = "72514-3"
@@ -172,16 +174,53 @@ def patient_bundle(visits: pd.DataFrame, *, deidentified: bool) -> dict:
     return json.loads(bundle.model_dump_json(exclude_none=True))
 
 
-def _file_name(study_id: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", study_id)[:80]
-    return f"{safe}.json"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
-def write_fhir_bundles(*, out: Path, deidentified: bool, site_codes: list[str] | None = None) -> int:
-    """Write one Bundle per patient into the folder ``out``; returns the number of pain Observations."""
-    frame = registry_flat_frame(deidentified=deidentified, site_codes=site_codes)
+def bundle_file_names(study_ids: list[str]) -> dict[str, str]:
+    """A distinct file name per study id, distinct also where case does not count (macOS, Windows).
+
+    A study id made of letters, digits, ``.``, ``_`` and ``-`` names its file as it is (``VP0001.json``);
+    any other id — and ids that differ only by case — takes the first 12 hex digits of its SHA-256
+    after the readable part, so ``COL/1``, ``COL_1``, ``COL 1`` and ``COL:1`` make four files.
+
+    Raises
+    ------
+    VertebroError
+        When two names still coincide (a 48-bit hash collision): nothing is written.
+    """
+    folded = Counter(sid.casefold() for sid in study_ids)
+    names = {}
+    for sid in study_ids:
+        safe = _UNSAFE.sub("_", sid)[:80]
+        if safe != sid or folded[sid.casefold()] > 1 or safe.startswith("."):
+            safe = f"{safe}-{hashlib.sha256(sid.encode('utf-8')).hexdigest()[:12]}"
+        names[sid] = f"{safe}.json"
+    clashes = [name for name, n in Counter(n.casefold() for n in names.values()).items() if n > 1]
+    if clashes:
+        raise VertebroError(f"the FHIR export would write two patients to {clashes[0]}; nothing was written")
+    return names
+
+
+def check_bundle_folder(out: Path) -> None:
+    """The folder must be new or empty: an export never overwrites a Bundle or mixes with older ones."""
+    if out.exists() and not out.is_dir():
+        raise VertebroError(f"{out} is a file; a FHIR export writes a folder of Bundles: give a new or empty folder as --out")
+    if out.is_dir() and (held := sum(1 for _ in out.iterdir())):
+        raise VertebroError(
+            f"the folder {out} already holds {held} file(s); a FHIR export writes into a new or empty folder, so that "
+            "no earlier Bundle is overwritten or mixed in: choose another --out"
+        )
+
+
+def write_fhir_bundles(*, frame: pd.DataFrame, out: Path, deidentified: bool) -> int:
+    """Write one Bundle per patient of ``frame`` into the new or empty folder ``out``; returns the
+    number of pain Observations. No file is ever overwritten (each is created exclusively)."""
+    check_bundle_folder(out)
+    names = bundle_file_names([str(sid) for sid in frame["patient_id"].unique()])
     out.mkdir(parents=True, exist_ok=True)
     for study_id, visits in frame.groupby("patient_id", sort=True):
         bundle = patient_bundle(visits, deidentified=deidentified)
-        (out / _file_name(str(study_id))).write_text(json.dumps(bundle, indent=1), encoding="utf-8")
+        with (out / names[str(study_id)]).open("x", encoding="utf-8") as handle:
+            handle.write(json.dumps(bundle, indent=1))
     return len(frame)

@@ -4,27 +4,31 @@ Every row is checked on its own and across rows (:mod:`.flat_validate`), then ag
 registry already holds about the same patients (:mod:`vertebro.registry.selectors.flat_conflicts`:
 site, procedure date, levels, age and birth date); all of it lands in one error report.
 
-Every import leaves an :class:`ImportBatch` (file hash, user, time, counts, status): ``committed``,
-``rejected`` (problems found, nothing written) or ``dry_run`` (what would change, nothing written).
+Every import leaves an :class:`ImportBatch` (file hash, account and operating-system user, time,
+counts, status), written ``running`` before the checks start and completed once: ``committed``,
+``rejected`` (problems found, nothing written), ``dry_run`` (what would change, nothing written) or
+``failed`` (stopped on an error, nothing written); one killed half-way stays ``running``. An import
+for a registry account (``user``) may only write to the sites where the account has an editing role:
+other rows are refused like any invalid row.
 The CSV/XLSX, REDCap and FHIR importers all end here, so they share one set of rules and one
 error report.
 """
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from django.db import transaction
-from django.utils import timezone
+from django.db import DatabaseError, transaction
 
 from ..errors import VertebroError
 from ..registry.models import ImportBatch
 from ..registry.selectors.flat_conflicts import flat_registry_conflicts
 from ..registry.services.flat_import import ImportCounts, flat_frame_import
+from ..registry.services.imports import import_batch_finish, import_batch_start
+from .actor import Actor, actor_of
 from .flat_validate import FlatValidation, validate_flat_frame
 from .problems import ImportRejected, combine, errors_path, no_problems, write_problems
 from .tabular import Table, file_sha256, read_table
@@ -60,13 +64,6 @@ class ImportOutcome:
 
 class _DryRun(Exception):
     """Raised inside the import transaction to roll a dry run back."""
-
-
-def current_os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers)
-        return ""
 
 
 def import_flat_file(
@@ -129,55 +126,82 @@ def import_flat_table(
     """
     report = progress or (lambda stage, done, total: None)
     report("validating", 0, 1)
-    os_user = current_os_user() if os_user is None else os_user
+    actor = actor_of(user, os_user=os_user)
+    # Recorded and committed before anything is checked or written: an import that is killed still shows.
+    batch = import_batch_start(
+        file_name=str(source), file_sha256=sha256, file_format=file_format, user=actor.user, os_user=actor.os_user
+    )
+    try:
+        return _validate_and_write(batch, table=table, source=source, file_format=file_format, site=site, dry_run=dry_run,
+                                   skip_invalid=skip_invalid, actor=actor, progress=report, validation=validation, describe=describe)
+    except BaseException:
+        _fail(batch)
+        raise
+
+
+def _fail(batch: ImportBatch) -> None:
+    """Complete a batch the import left running (an error, Ctrl-C) as ``failed``: it wrote nothing."""
+    try:
+        batch.refresh_from_db()
+        if batch.status == "running":
+            import_batch_finish(batch=batch, status="failed")
+    except DatabaseError:
+        pass  # the connection itself is gone: the batch stays running, and `db check` shows it
+
+
+def _validate_and_write(
+    batch: ImportBatch,
+    *,
+    table: Table,
+    source: Path,
+    file_format: str,
+    site: str | None,
+    dry_run: bool,
+    skip_invalid: bool,
+    actor: Actor,
+    progress: Progress,
+    validation: FlatValidation | None,
+    describe: Callable[[pd.DataFrame], pd.DataFrame] | None,
+) -> ImportOutcome:
     validation = validation or validate_flat_frame(table.frame, lines=table.lines, site=site)
     frame = validation.frame
+    refused = actor.import_site_problems(frame)  # the account's sites, before anything else is asked
+    frame = frame[~frame["line"].isin(refused["line"])].reset_index(drop=True) if len(refused) else frame
     conflicts = flat_registry_conflicts(frame) if validation.file_problems.empty else no_problems()
     if len(conflicts):
         frame = frame[~frame["line"].isin(conflicts["line"])].reset_index(drop=True)
         conflicts = describe(conflicts) if describe else conflicts  # in the source format's own terms
-    problems = combine([table.problems, validation.problems, conflicts])
+    problems = combine([table.problems, validation.problems, refused, conflicts])
     rows_read = max(len(table.frame), validation.rows_read) + int(table.problems["line"].dropna().nunique())
     report_path = write_problems(problems, errors_path(source), source=source) if len(problems) else None
     header_broken = problems["line"].isna() | (problems["column"] == "(header)")
-    audit = dict(file_name=str(source)[-500:], file_sha256=sha256, file_format=file_format, user=user, os_user=os_user)
 
     if len(problems) and (header_broken.any() or not skip_invalid):
-        rejected = ImportBatch.objects.create(**audit, status="rejected", rows_read=rows_read, rows_skipped=rows_read)
-        rejected.finished_at = timezone.now()  # after started_at, which the create stamps
-        rejected.save(update_fields=["finished_at"])
+        import_batch_finish(batch=batch, status="rejected", rows_read=rows_read, rows_skipped=rows_read)
         raise ImportRejected(source=source, problems=problems, report=report_path)
 
     skipped = int(problems["line"].dropna().nunique())
     if frame.empty and not skipped:
+        import_batch_finish(batch=batch, status="rejected", rows_read=rows_read)
         what = "pain Observations (LOINC 72514-3)" if file_format == "fhir" else "data rows, only a header"
         raise VertebroError(f"{source.name} holds no {what}; nothing was imported")
-    counts = _write(frame, audit=audit, rows_read=rows_read, skipped=skipped, dry_run=dry_run, progress=report)
-    batch = counts[1]
-    return ImportOutcome(batch=batch, counts=counts[0], problems=problems, report=report_path)
+    counts = _write(frame, batch=batch, rows_read=rows_read, skipped=skipped, dry_run=dry_run, progress=progress)
+    return ImportOutcome(batch=batch, counts=counts, problems=problems, report=report_path)
 
 
-def _write(frame: pd.DataFrame, *, audit: dict, rows_read: int, skipped: int, dry_run: bool, progress: Progress) -> tuple[ImportCounts, ImportBatch]:
-    result: dict[str, object] = {}
+def _write(frame: pd.DataFrame, *, batch: ImportBatch, rows_read: int, skipped: int, dry_run: bool, progress: Progress) -> ImportCounts:
+    """Write ``frame`` and complete ``batch`` in one transaction (a dry run rolls the records back and
+    completes the batch as ``dry_run`` with what would have changed)."""
+    result: dict[str, ImportCounts] = {}
     try:
         with transaction.atomic():
-            batch = ImportBatch.objects.create(**audit, status="dry_run" if dry_run else "running")
-            result["counts"] = flat_frame_import(frame=frame, import_batch=batch, progress=progress, conflicts_checked=True)
-            batch.rows_read, batch.rows_skipped = rows_read, skipped
-            batch.save(update_fields=["rows_read", "rows_skipped"])
+            result["counts"] = flat_frame_import(frame=frame, import_batch=batch, progress=progress, conflicts_checked=True,
+                                                 rows_read=rows_read, rows_skipped=skipped)
             if dry_run:
                 raise _DryRun
     except _DryRun:
-        counts: ImportCounts = result["counts"]  # type: ignore[assignment]
-        batch = ImportBatch.objects.create(
-            **audit,
-            status="dry_run",
-            rows_read=rows_read,
-            rows_skipped=skipped,
-            rows_created=counts.rows_created,
-            rows_updated=counts.rows_updated,
-            rows_unchanged=counts.rows_unchanged,
-        )
-        batch.finished_at = timezone.now()  # after started_at, which the create stamps
-        batch.save(update_fields=["finished_at"])
-    return result["counts"], batch  # type: ignore[return-value]
+        counts = result["counts"]
+        batch.refresh_from_db()  # running again: the transaction that completed it was rolled back
+        import_batch_finish(batch=batch, status="dry_run", rows_read=rows_read, rows_skipped=skipped, rows_created=counts.rows_created,
+                            rows_updated=counts.rows_updated, rows_unchanged=counts.rows_unchanged)
+    return result["counts"]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .export import registry_flat_frame
 from .redcap_project import EVENT_BY_TIMEPOINT, EVENT_FORMS, FIELDS, FORMS, LEVELS, STRUCTURAL, redcap_csv_line
+from .sanitize import neutralise_text
 
 
 def record_columns(*, deidentified: bool) -> list[str]:
@@ -85,12 +85,23 @@ def _fixed_fields(fixed: dict, levels: set[str]) -> dict[str, str]:
     return out
 
 
-def write_redcap_records(*, out: Path, deidentified: bool, site_codes: list[str] | None = None) -> int:
-    """Write the registry as a REDCap record export; returns the number of rows written."""
-    frame = registry_flat_frame(deidentified=deidentified, site_codes=site_codes)
-    rows = redcap_rows(frame, deidentified=deidentified)
+def _text_fields() -> set[str]:
+    """The columns a spreadsheet could take for a formula: free text (no REDCap validation) and the
+    data access group. Validated fields (dates, numbers) are left as they are: ``-3`` days is a number,
+    and REDCap refuses a number or date that carries a prefix."""
+    return {f.name for f in FIELDS if f.field_type == "text" and not f.validation} | {"redcap_data_access_group"}
+
+
+def write_redcap_records(rows: list[dict[str, str]], *, out: Path, deidentified: bool) -> int:
+    """Write REDCap rows (:func:`redcap_rows`) as a record export file; returns the number of rows.
+
+    Text cells a spreadsheet would run as a formula (leading ``= + - @``, tab, CR) take a leading
+    apostrophe, as the flat CSV export does: REDCap's Data Import Tool reads the file and keeps such a
+    value as plain text, and vertebro's REDCap import takes the apostrophe off again.
+    """
     columns = record_columns(deidentified=deidentified)
+    text = _text_fields() & set(columns)
     with out.open("w", newline="", encoding="utf-8") as handle:
         handle.write(redcap_csv_line(columns))
-        handle.writelines(redcap_csv_line([row[c] for c in columns]) for row in rows)
+        handle.writelines(redcap_csv_line([neutralise_text(row[c]) if c in text else row[c] for c in columns]) for row in rows)
     return len(rows)

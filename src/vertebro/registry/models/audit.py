@@ -10,13 +10,26 @@ from .base import check, in_vocabulary
 
 IMPORT_STATUS = Vocabulary(
     "import status",
-    (("running", "Running"), ("committed", "Committed"), ("rejected", "Rejected"), ("dry_run", "Dry run")),
+    (
+        ("running", "Running"),
+        ("committed", "Committed"),
+        ("rejected", "Rejected"),
+        ("dry_run", "Dry run"),
+        ("failed", "Failed"),
+    ),
 )
 
 
 class ImportBatch(models.Model):
     """One import of a file. It is the creation audit of every row it creates (rows point to it);
-    rows it changes get history rows with old and new values."""
+    rows it changes get history rows with old and new values.
+
+    Append-only by database trigger, as a guarded state machine (migration 0007): the row is written
+    ``running`` and committed before the import reads or writes anything, so an import that is killed
+    still shows; it is then completed exactly once — ``committed``, ``rejected`` (problems found,
+    nothing written), ``dry_run`` (what would change, nothing written) or ``failed`` (stopped on an
+    error, nothing written) with its finish time and counts — and never changed or deleted after.
+    """
 
     file_name = models.CharField(max_length=500)
     file_sha256 = models.CharField(max_length=64, db_index=True)
@@ -41,7 +54,9 @@ class ImportBatch(models.Model):
 
 
 class ExportLog(models.Model):
-    """Every export is logged: who, when, what format, identified or not, how many rows."""
+    """Every export is logged before its first byte is written: who (account and operating-system
+    user), when, what format, identified or not, where, how many rows. Append-only by database
+    trigger (migration 0007): no row can be changed or deleted."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     os_user = models.CharField(max_length=100, blank=True, default="")

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from ...domain.privacy import IDENTIFIERS
 from ...domain.rules import AGE_MAX, AGE_MIN
 from ...domain.vocabulary import SEX, Vocabulary
 from .base import RegistryRecord, check, in_vocabulary
@@ -63,7 +64,7 @@ class Patient(RegistryRecord):
     ``age_at_index`` holds it instead of a date of birth.
     """
 
-    PROTECTED_FIELDS = ("mrn", "name", "birth_date")
+    PROTECTED_FIELDS = IDENTIFIERS["patient"]
 
     study_id = models.CharField(max_length=64, unique=True)
     # Indexed by (site, study_id) below, which also serves lookups by site alone.

@@ -6,7 +6,10 @@ nothing here writes. Records created by an import have no "created" history row 
 their creation audit — so an entry naming the import stands in for it.
 
 For readers who may not see identifiers (analysts), protected fields (name, MRN, date of birth) are
-left out entirely and clinical dates read as days from the index procedure.
+left out entirely, free text (``domain.privacy.POSSIBLY_IDENTIFYING``: override reasons, complication
+notes, primary tumour, operator) and change reasons are replaced by a note that text is hidden, and
+every date — clinical dates and the time an entry was saved, which would reveal treatment dates —
+reads as days from the index procedure.
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import re
+
 from django.db import models
+from django.utils import timezone
 
 from ...domain.eligibility import ABSOLUTE_CONTRAINDICATION, INDICATION, RELATIVE_CONTRAINDICATION
+from ...domain.privacy import FREE_TEXT_HIDDEN, IDENTIFIERS, is_free_text
 from ...domain.timepoints import BY_CODE
 from ..models import (
     Complication,
@@ -88,6 +95,7 @@ FIELD_LABELS = {
     "overridden_by": "Overridden by (user)",
     "override_reason": "Override reason",
 }
+_IMPORT_REASON = re.compile(r"^import #\d+")
 _CHECKLISTS = {
     "indications": INDICATION,
     "absolute_contraindications": ABSOLUTE_CONTRAINDICATION,
@@ -111,6 +119,8 @@ class HistoryEntry:
     ----------
     at : datetime
         When it was saved.
+    when : str
+        ``at`` as the reader may see it: date and time, or days from the index procedure.
     user : str
         Who saved it (a username, or how it happened when no user was logged in).
     action : str
@@ -121,10 +131,12 @@ class HistoryEntry:
     changes : tuple of FieldChange
         For ``created``, every field given a value (old is empty).
     reason : str
-        The change reason, when one was recorded (imports, overrides).
+        The change reason, when one was recorded (imports, overrides); for a de-identified reader only
+        the import it names, else a note that the text is hidden.
     """
 
     at: datetime
+    when: str
     user: str
     action: str
     kind: str
@@ -144,8 +156,13 @@ class ValueDisplay:
     deidentify: bool
     index_on: date | None = None
 
-    def hides(self, field_name: str) -> bool:
-        return self.deidentify and field_name in Patient.PROTECTED_FIELDS
+    def hides(self, model: type[models.Model], field_name: str) -> bool:
+        """An identifier, left out of the reader's history altogether."""
+        return self.deidentify and field_name in IDENTIFIERS.get(model._meta.model_name, ())
+
+    def masks(self, model: type[models.Model], field_name: str) -> bool:
+        """Free text: the reader sees that it changed, never what it says."""
+        return self.deidentify and is_free_text(model._meta.model_name, field_name)
 
     def date(self, value: date) -> str:
         if not self.deidentify:
@@ -154,6 +171,19 @@ class ValueDisplay:
             return "(date hidden)"
         days = (value - self.index_on).days
         return f"day {days:+d}" if days else "day 0"
+
+    def moment(self, value: datetime) -> str:
+        """When an entry was saved: local date and time, or its day relative to the index procedure."""
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return self.date(local.date()) if self.deidentify else local.strftime("%Y-%m-%d %H:%M")
+
+    def reason(self, text: str) -> str:
+        """A change reason is typed text (or carries old and new values): a de-identified reader sees
+        only the import it names."""
+        if not self.deidentify or not text:
+            return text
+        named = _IMPORT_REASON.match(text)
+        return named.group(0) if named else FREE_TEXT_HIDDEN
 
 
 def _fields(model: type[models.Model]) -> list[models.Field]:
@@ -181,6 +211,10 @@ def _display(field: models.Field, value: object, display: ValueDisplay, labels: 
     return str(value)
 
 
+def _masked(field: models.Field, value: object, display: ValueDisplay, labels: dict | None = None) -> str:
+    return "—" if value is None or value == "" else FREE_TEXT_HIDDEN
+
+
 def _value(row: models.Model, field: models.Field) -> object:
     return getattr(row, field.attname)
 
@@ -188,7 +222,7 @@ def _value(row: models.Model, field: models.Field) -> object:
 def _changes(model, before, after, display: ValueDisplay, labels: dict) -> tuple[FieldChange, ...]:  # noqa: ANN001
     changes = []
     for field in _fields(model):
-        if display.hides(field.name):
+        if display.hides(model, field.name):
             continue
         old = None if before is None else _value(before, field)
         new = _value(after, field)
@@ -197,8 +231,9 @@ def _changes(model, before, after, display: ValueDisplay, labels: dict) -> tuple
         if before is None and (new is None or new == "" or new == []):
             continue
         label = FIELD_LABELS.get(field.name) or field.name.replace("_", " ").capitalize()
-        old_text = "" if before is None else _display(field, old, display, labels)
-        changes.append(FieldChange(field.name, label, old_text, _display(field, new, display, labels)))
+        shown = _masked if display.masks(model, field.name) else _display
+        old_text = "" if before is None else shown(field, old, display, labels)
+        changes.append(FieldChange(field.name, label, old_text, shown(field, new, display, labels)))
     return tuple(changes)
 
 
@@ -246,19 +281,29 @@ def _entries(kind: str, rows: Iterable, display: ValueDisplay, labels: dict) -> 
             action = "state before the first recorded change"
         user = row.history_user.get_username() if row.history_user_id else "(no user: command line or import)"
         entries.append(
-            HistoryEntry(row.history_date, user, action, kind, row.id, changes, row.history_change_reason or "")
+            HistoryEntry(row.history_date, display.moment(row.history_date), user, action, kind, row.id, changes,
+                         display.reason(row.history_change_reason or ""))
         )
         previous[row.id] = row
     return entries
 
 
-def _import_entries(kind: str, records: Iterable[tuple[int, int, datetime]], batches: dict[int, ImportBatch]) -> list[HistoryEntry]:
+def _importer(batch: ImportBatch | None) -> str:
+    """Who ran an import: the registry account (and the operating-system user, when both are known)."""
+    if batch is None:
+        return "(command line)"
+    if batch.user_id:
+        account = batch.user.get_username()
+        return f"{account} (as {batch.os_user})" if batch.os_user and batch.os_user != account else account
+    return batch.os_user or "(command line)"
+
+
+def _import_entries(kind: str, records: Iterable[tuple[int, int, datetime]], batches: dict[int, ImportBatch], display: ValueDisplay) -> list[HistoryEntry]:
     entries = []
     for record_id, batch_id, created_at in records:
         batch = batches.get(batch_id)
-        who = batch.user.get_username() if batch and batch.user_id else (batch.os_user if batch and batch.os_user else "(command line)")
-        reason = f"import #{batch_id}" + (f" of {batch.file_name}" if batch else "")
-        entries.append(HistoryEntry(created_at, who, "imported", kind, record_id, (), reason))
+        reason = display.reason(f"import #{batch_id}" + (f" of {batch.file_name}" if batch else ""))
+        entries.append(HistoryEntry(created_at, display.moment(created_at), _importer(batch), "imported", kind, record_id, (), reason))
     return entries
 
 
@@ -272,14 +317,16 @@ def _collect(kind_rows: dict[str, models.QuerySet], kind_live: dict[str, models.
     batch_ids = {batch_id for rows in imported.values() for _, batch_id, _ in rows}
     batches = {b.pk: b for b in ImportBatch.objects.filter(pk__in=batch_ids).select_related("user")} if batch_ids else {}
     for kind, rows in imported.items():
-        entries += _import_entries(kind, rows, batches)
+        entries += _import_entries(kind, rows, batches, display)
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
 
 
 def patient_history(*, patient: Patient, display: ValueDisplay) -> list[HistoryEntry]:
     """Every change to the patient and every record under them (deleted records included), newest first."""
+    # Imported procedures have no history row (their import is their creation audit): the live ones count too.
     procedure_ids = set(Procedure.history.filter(patient_id=patient.pk).values_list("id", flat=True))
+    procedure_ids |= set(Procedure.objects.filter(patient_id=patient.pk).values_list("id", flat=True))
     kind_rows = {
         "patient": Patient.history.filter(id=patient.pk),
         "fracture": Fracture.history.filter(patient_id=patient.pk),
@@ -319,6 +366,10 @@ def history_patient_id(*, kind: str, record_id: int) -> int | None:
     if kind == "patient":
         return row.id
     if kind in ("level", "complication"):
-        procedure = Procedure.history.filter(id=row.procedure_id).order_by("-history_id").first()
+        # An imported procedure has no history row: its live row names the patient.
+        procedure = (
+            Procedure.history.filter(id=row.procedure_id).order_by("-history_id").first()
+            or Procedure.objects.filter(pk=row.procedure_id).first()
+        )
         return procedure.patient_id if procedure else None
     return row.patient_id

@@ -10,14 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from django.apps import apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import F
 
 from ...domain.timepoints import BY_CODE, UNSCHEDULED
-from ..models import FollowUp, ImportBatch, PainAssessment, Procedure, TreatedLevel
-
+from ..models import FollowUp, PainAssessment, Procedure, TreatedLevel
 
 
 @dataclass(frozen=True)
@@ -46,34 +44,18 @@ class IntegrityFinding:
         return self.problems == 0
 
 
-def _history_tables() -> list[str]:
-    registry = apps.get_app_config("registry")
-    return sorted(m._meta.db_table for m in registry.get_models() if m.__name__.startswith("Historical"))
-
-
 def _engine_checks() -> list[IntegrityFinding]:
-    history = _history_tables()
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA integrity_check")
             bad = [row[0] for row in cursor.fetchall() if row[0] != "ok"]
             cursor.execute("PRAGMA foreign_key_check")
             orphans = cursor.fetchall()
-            cursor.execute("SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger'")
         else:
             bad, orphans = [], []
-            cursor.execute("SELECT DISTINCT event_object_table FROM information_schema.triggers")
-        protected = {row[0] for row in cursor.fetchall()}
-    unprotected = [table for table in history if table not in protected]
     return [
         IntegrityFinding("database file integrity (SQLite integrity_check)", len(bad), "error", "; ".join(bad[:3])),
         IntegrityFinding("foreign keys point to existing rows", len(orphans), "error", str(orphans[:3]) if orphans else ""),
-        IntegrityFinding(
-            "audit history tables are append-only (triggers present)",
-            len(unprotected),
-            "error",
-            f"unprotected: {', '.join(unprotected)}" if unprotected else f"{len(history)} history tables protected",
-        ),
     ]
 
 
@@ -112,10 +94,13 @@ def _window_findings() -> list[IntegrityFinding]:
 
 def registry_integrity_findings() -> list[IntegrityFinding]:
     """Run every check; the registry is clean when no finding of severity ``error`` has problems."""
+    from .audit_integrity import audit_findings, unfinished_imports_finding
+
     findings = _engine_checks()
     findings.append(_unapplied_migrations())
     if any(f.problems for f in findings if f.check.startswith("all migrations")):
         return findings
+    findings += audit_findings()
     findings += [
         _mismatched(
             PainAssessment.objects.exclude(patient_id=F("procedure__patient_id")),
@@ -135,11 +120,6 @@ def registry_integrity_findings() -> list[IntegrityFinding]:
             Procedure.objects.filter(treated_levels__isnull=True).count(),
             "warning",
         ),
-        IntegrityFinding(
-            "no import left unfinished",
-            ImportBatch.objects.filter(status="running").count(),
-            "warning",
-            "an import that was interrupted wrote nothing; its batch record can be ignored",
-        ),
+        unfinished_imports_finding(),
     ]
     return findings

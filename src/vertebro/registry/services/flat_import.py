@@ -43,6 +43,7 @@ from ..models import FollowUp, Fracture, ImportBatch, PainAssessment, Patient, P
 from ..selectors.flat_conflicts import flat_registry_conflicts
 from .flat_import_frame import date_column, first_rows, keep_blank, nullable_ids, prefixed_old, prepare_frame, present
 from .flat_import_writes import BulkWriteSession, PostgresBulkLoad, fetch_frame, insert_rows, new_ids, same_values, update_with_history
+from .imports import import_batch_finish
 
 #: ``progress(stage, done, total)`` is called as the import advances (for a progress bar).
 Progress = Callable[[str, int, int], None]
@@ -461,7 +462,15 @@ def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: Imp
 
 
 @transaction.atomic
-def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progress: Progress | None = None, conflicts_checked: bool = False) -> ImportCounts:
+def flat_frame_import(
+    *,
+    frame: pd.DataFrame,
+    import_batch: ImportBatch,
+    progress: Progress | None = None,
+    conflicts_checked: bool = False,
+    rows_read: int | None = None,
+    rows_skipped: int = 0,
+) -> ImportCounts:
     """Upsert a validated flat frame into the registry, in one transaction.
 
     Parameters
@@ -475,14 +484,17 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
         ``pathologic_basis`` (``"unspecified"`` for a pathologic fracture when not given),
         ``instrument``. Codes or labels of the vocabularies are both accepted.
     import_batch : ImportBatch
-        A saved batch: the creation audit of every record created. Its counts and ``finished_at`` are
-        filled in; a ``running`` batch becomes ``committed``.
+        A saved batch: the creation audit of every record created. A ``running`` batch is completed
+        as ``committed`` with its counts, in the same transaction as the records.
     progress : callable, optional
         ``progress(stage, done, total)`` for a progress bar.
     conflicts_checked : bool
         The caller has already refused the rows that contradict the registry
         (:func:`vertebro.registry.selectors.flat_conflicts.flat_registry_conflicts`, as the importer
         does, to report them line by line); otherwise they are looked for here.
+    rows_read, rows_skipped : int
+        What the batch records when the caller read more rows than ``frame`` holds (rows it skipped);
+        by default the frame's rows, none skipped.
 
     Returns
     -------
@@ -510,13 +522,12 @@ def flat_frame_import(*, frame: pd.DataFrame, import_batch: ImportBatch, progres
     tables = [Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment]
     with BulkWriteSession(tables), PostgresBulkLoad(tables, len(patients)):
         counts = _upsert(r, patients, study_ids, import_batch=import_batch, now=now, report=report, records=records)
-    import_batch.rows_read = counts.rows_read
-    import_batch.rows_created, import_batch.rows_updated = counts.rows_created, counts.rows_updated
-    import_batch.rows_unchanged = counts.rows_unchanged
-    import_batch.finished_at = timezone.now()
     if import_batch.status == "running":
-        import_batch.status = "committed"
-    import_batch.save()
+        import_batch_finish(
+            batch=import_batch, status="committed", rows_read=counts.rows_read if rows_read is None else rows_read,
+            rows_skipped=rows_skipped, rows_created=counts.rows_created, rows_updated=counts.rows_updated,
+            rows_unchanged=counts.rows_unchanged,
+        )
     report("done", len(_STAGES), len(_STAGES))
     return counts
 
