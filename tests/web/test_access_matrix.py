@@ -158,3 +158,106 @@ def test_every_view_for_every_role_at_both_sites(matrix, name):
             if _history_rows() != before:
                 failures.append(f"POST {url} as {username} wrote to the registry")
     assert not failures, "\n".join(failures)
+
+
+# --- the Django admin: every URL of every clinical and audit model, GET and POST ------------------
+
+#: Admin URL names (after ``registry_<model>_``) and the GET status a superuser gets. The admin shows
+#: clinical, import and export records and their history; it never adds, changes, deletes or reverts.
+ADMIN_VIEWS = {"changelist": 200, "change": 200, "history": 200, "simple_history": 200, "add": 403, "delete": 403}
+#: Staff who could write if the admin let them: a superuser, and staff holding every permission of
+#: the registry's models; and a non-staff account (sent to the admin login).
+ADMIN_USERS = ("superuser", "staff_all_permissions", "coordinator_a")
+
+
+def _registry_fingerprint() -> dict[str, int]:
+    """A hash of every row of every registry table (clinical, history, imports, exports, sites, roles)."""
+    return {
+        m._meta.db_table: hash(repr(list(m.objects.order_by("pk").values())))
+        for m in apps.get_app_config("registry").get_models()
+    }
+
+
+def _admin_targets(world):
+    """(model admin, record, its newest history row or None) for every clinical and audit model."""
+    from django.contrib import admin
+
+    from vertebro.registry.models import ExportLog, ImportBatch, Site, StaffMembership
+    from vertebro.registry.services.imports import import_batch_finish, import_batch_start
+
+    batch = import_batch_start(file_name="cohort.csv", file_sha256="0" * 64, file_format="csv", os_user="registrar")
+    import_batch_finish(batch=batch, status="committed", rows_read=1)
+    ExportLog.objects.create(os_user="registrar", file_format="csv", deidentified=True, destination="x.csv", rows=1)
+    targets = []
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label != "registry" or model in (Site, StaffMembership):
+            continue
+        record = model.objects.order_by("pk").first()
+        assert record is not None, f"the world has no {model.__name__}"
+        history = record.history.order_by("-history_id").first() if hasattr(record, "history") else None
+        targets.append((model, model_admin, record, history))
+    assert {m for m, *_ in targets} >= {ImportBatch, ExportLog}
+    return targets
+
+
+def _admin_urls(model, model_admin, record, history) -> list[tuple[str, str]]:  # noqa: ANN001
+    """(view, URL) for every URL pattern of a model admin; a pattern without a rule fails the test."""
+    prefix = f"registry_{model._meta.model_name}_"
+    urls = []
+    for pattern in model_admin.get_urls():
+        if pattern.name is None:  # "<object_id>/": a redirect to the change page
+            urls.append(("redirect", f"/admin/registry/{model._meta.model_name}/{record.pk}/"))
+            continue
+        view = pattern.name.removeprefix(prefix)
+        assert view in ADMIN_VIEWS, f"admin URL {pattern.name} has no rule in ADMIN_VIEWS"
+        if view in ("changelist", "add"):
+            args = []
+        elif view == "simple_history":
+            if history is None:
+                continue
+            args = [record.pk, history.history_id]
+        else:
+            args = [record.pk]
+        urls.append((view, reverse(f"admin:{pattern.name}", args=args)))
+    return urls
+
+
+def _form_data(record) -> dict:  # noqa: ANN001
+    """What a browser would post on the record's change (or revert) form: every field, one changed."""
+    from django.forms.models import model_to_dict
+
+    data = {k: ("" if v is None else v) for k, v in model_to_dict(record).items() if not isinstance(v, (list, dict))}
+    if "sex" in data:
+        data["sex"] = "M" if data["sex"] == "F" else "F"
+    return data | {"_save": "Save", "post": "yes", "action": "delete_selected", "_selected_action": [record.pk]}
+
+
+def test_no_admin_url_writes_a_clinical_or_audit_record(matrix, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    world, _ = matrix
+    staff = django_user_model.objects.create_user("staff_all_permissions", password=world.password, is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(content_type__app_label="registry"))
+    world.users["staff_all_permissions"] = staff
+    targets = _admin_targets(world)
+    failures, requests = [], 0
+    for model, model_admin, record, history in targets:
+        for view, url in _admin_urls(model, model_admin, record, history):
+            for username in ADMIN_USERS:
+                client = world.client(username)
+                got = client.get(url).status_code
+                requests += 1
+                expected = 302 if username == "coordinator_a" or view == "redirect" else ADMIN_VIEWS[view]
+                if got != expected:
+                    failures.append(f"GET {url} as {username}: {got}, expected {expected}")
+                before = _registry_fingerprint()
+                source = history.instance if view == "simple_history" else record
+                posted = client.post(url, _form_data(source)).status_code
+                requests += 1
+                refused = 302 if view == "redirect" else 405  # the redirect to the change page writes nothing
+                if username != "coordinator_a" and posted != refused:
+                    failures.append(f"POST {url} as {username}: {posted}, expected {refused} (no write through the admin)")
+                if _registry_fingerprint() != before:
+                    failures.append(f"POST {url} as {username} changed the registry")
+    assert requests > 300
+    assert not failures, "\n".join(failures)

@@ -16,6 +16,10 @@ from .app import app, console, err_console
 IMPORT_FORMATS = ("csv", "xlsx", "redcap", "fhir")
 EXPORT_FORMATS = ("csv", "xlsx", "parquet", "dta", "sav", "fhir", "redcap")
 SHOWN_PROBLEMS = 40
+AS_HELP = (
+    "The registry account this is done for (default: VERTEBRO_USER). Checked against its roles and sites as "
+    "the web app checks them; the account and the operating-system user are both recorded."
+)
 
 redcap_app = typer.Typer(help="REDCap interchange: the data dictionary of vertebro's instruments.", no_args_is_help=True)
 app.add_typer(redcap_app, name="redcap")
@@ -54,6 +58,7 @@ def import_(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and count what would change; write nothing but the audit record."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the valid rows and list the skipped ones (default: any problem stops the whole import)."),
     site: str = typer.Option(None, "--site", help="Import for this site only: fills a missing site column, refuses rows of other sites."),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP + " Importing into a site needs the coordinator, investigator or admin role there."),
 ) -> None:
     """Import pain assessments in the flat format (CSV or XLSX), a REDCap export or FHIR R4 Bundles.
 
@@ -65,17 +70,22 @@ def import_(
     Any problem stops the import and writes nothing — the problems are shown and written to
     FILE.errors.csv — unless --skip-invalid is given. Re-importing a file changes nothing; other
     changed values are updated with history, and a blank cell keeps the recorded value. Each import
-    is recorded (file hash, user, time, counts): that record is the audit entry of the rows it creates.
+    is recorded before it starts (file hash, account and operating-system user, time, then its outcome
+    and counts): that record is the audit entry of the rows it creates, and one that was interrupted
+    stays visible as running.
     """
     from .registry_cmds import open_registry
 
     open_registry()
+    from ..interop.actor import actor_for
     from ..interop.problems import ImportRejected
+
+    actor = actor_for(as_user)
 
     chosen = (file_format or _guess_import_format(file, dictionary=dictionary)).lower()
     if chosen not in IMPORT_FORMATS:
         raise VertebroError(f"unknown import format {chosen!r}; use one of {', '.join(IMPORT_FORMATS)}")
-    options = dict(dry_run=dry_run, skip_invalid=skip_invalid)
+    options = dict(dry_run=dry_run, skip_invalid=skip_invalid, user=actor.user, os_user=actor.os_user)
     try:
         with _progress(f"Importing {file.name}") as update:
             outcome = _run_import(chosen, file, dictionary=dictionary, site=site, progress=update, **options)
@@ -156,23 +166,30 @@ def export(
     out: Path = typer.Option(..., "--out", help="File to write (for fhir: a folder, one Bundle per patient)."),
     deidentified: bool = typer.Option(False, "--deidentified", help="HIPAA Safe Harbor: drop identifiers, keyed-hash study ids, dates as days from the index procedure, ages over 89 as 90."),
     site: list[str] = typer.Option(None, "--site", help="Only these sites (repeat the option for several)."),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP + " An account exports its own sites only (all of them without --site); analysts de-identified only."),
 ) -> None:
     """Export the registry: flat CSV/XLSX (spreadsheet formulas neutralised), Parquet, Stata (.dta) and
     SPSS (.sav) with variable and value labels, FHIR R4 Bundles or a REDCap records file.
 
-    Every export is logged (who, when, format, identified or not, destination, rows).
+    Every export is logged before it is written (account and operating-system user, when, format,
+    identified or not, destination, rows). De-identified rows come in the order of their keyed hashes,
+    which says nothing about the study ids. A FHIR export writes into a new or empty folder only.
     """
     from .registry_cmds import open_registry
 
     open_registry()
+    from ..interop.actor import actor_for
     from ..interop.export import export_registry
+
+    actor = actor_for(as_user)
 
     chosen = file_format.lower()
     if chosen not in EXPORT_FORMATS:
         raise VertebroError(f"unknown export format {chosen!r}; use one of {', '.join(EXPORT_FORMATS)}")
     with _progress(f"Exporting {chosen}") as update:
         update("writing", 0, 1)
-        result = export_registry(file_format=chosen, out=out, deidentified=deidentified, site_codes=site or None)
+        result = export_registry(file_format=chosen, out=out, deidentified=deidentified, site_codes=site or None,
+                                 user=actor.user, os_user=actor.os_user)
         update("done", 1, 1)
     kind = "de-identified" if deidentified else "identified (contains protected health information)"
     console.print(f"[green]Exported[/] {result.rows} rows as {chosen} to {result.path} — {kind}; logged as export #{result.log.pk}.")

@@ -108,3 +108,53 @@ def db_check() -> None:
     if errors:
         raise VertebroError(f"the registry failed {len(errors)} integrity check(s); see the table above")
     console.print("[green]The registry is consistent.[/]")
+
+
+@db_app.command("protect")
+def db_protect() -> None:
+    """(Re)install the append-only triggers of every audit table (history, import and export records),
+    unchanged where they are intact — what `vertebro db check` asks for when one is missing or altered.
+    On PostgreSQL, connect as the tables' owner."""
+    where = open_registry()
+    from django.db import DatabaseError
+
+    from ..registry.services.audit import audit_triggers_install
+
+    try:
+        count = audit_triggers_install()
+    except DatabaseError as exc:
+        raise VertebroError(
+            f"could not install the audit triggers ({str(exc).strip().splitlines()[0]}): connect as the owner of the tables"
+        ) from exc
+    console.print(f"[green]{count} audit triggers in place[/] — {where}.")
+
+
+@db_app.command("roles")
+def db_roles(
+    owner: str = typer.Option("vertebro_owner", "--owner", help="Role that owns the tables and runs `vertebro init`."),
+    app_role: str = typer.Option("vertebro_app", "--app", help="Role the web app and the command line connect as; it owns nothing."),
+    sql: bool = typer.Option(False, "--sql", help="Print the SQL script instead of running it (for a database administrator)."),
+) -> None:
+    """PostgreSQL: set up an owner role (owns the database, schema, tables and trigger functions; runs
+    migrations) and an app role (what DATABASE_URL of the web app and CLI names) that owns nothing, so
+    that it can neither drop nor disable the audit triggers, nor truncate, update or delete the audit
+    tables. Run it as a superuser after `vertebro init`, and again after each upgrade; idempotent.
+    Passwords are set apart (`ALTER ROLE … PASSWORD`), never on a command line."""
+    open_registry()
+    from ..registry.services.db_roles import db_roles_apply, db_roles_plan
+
+    if sql:
+        plan = db_roles_plan(owner=owner, app=app_role)
+        print(f"-- vertebro database roles: owner {owner}, app {app_role} (run as a superuser, in one transaction)")
+        print("BEGIN;")
+        for statement in plan.statements:
+            print(statement + ";")
+        print("COMMIT;")
+        return
+    plan = db_roles_apply(owner=owner, app=app_role)
+    console.print(
+        f"[green]Roles ready:[/] {owner} owns {len(plan.privileges)} tables and runs `vertebro init`; "
+        f"{app_role} owns nothing. Point the web app and the command line at {app_role} (DATABASE_URL), give both "
+        "roles passwords (ALTER ROLE … PASSWORD), and run `vertebro db check` as the app role.",
+        highlight=False,
+    )

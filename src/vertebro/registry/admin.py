@@ -1,10 +1,25 @@
-"""The Django admin, for staff: sites and staff roles are managed here; clinical records can be
-looked at with their full history but not changed, because changes go through the app's forms and
-services (validation, optimistic locking, attributed history)."""
+"""The Django admin, for staff: sites, staff roles and accounts are managed here; clinical records and
+the import and export records can be looked at, with their full history, but never written: every
+view of theirs answers 405 to anything but GET and HEAD, and django-simple-history's revert is off.
+Changes go through the app's forms and services (validation, optimistic locking — a revert here would
+change a record without bumping its version, so an edit opened earlier would silently save over it —
+and attributed history).
+
+An account named in the audit trail cannot be deleted (the history that names it is append-only):
+the admin says so and offers to deactivate it instead (:class:`AccountAdmin`).
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from functools import wraps
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
@@ -21,6 +36,8 @@ from .models import (
     StaffMembership,
     TreatedLevel,
 )
+from .selectors.accounts import account_history_entries
+from .services.accounts import user_deactivate
 
 admin.site.site_header = "vertebro registry administration"
 admin.site.site_title = "vertebro admin"
@@ -40,8 +57,32 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("site",)
 
 
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def _refuse_writes(view):  # noqa: ANN001, ANN202
+    """A model admin view that answers 405 to every method but GET and HEAD, whatever the user's
+    permissions: no form, action or revert of it can write."""
+
+    @wraps(view)
+    def read_only(self, request, *args, **kwargs):  # noqa: ANN001, ANN202
+        if request.method not in SAFE_METHODS:
+            return HttpResponseNotAllowed(SAFE_METHODS)
+        return view(self, request, *args, **kwargs)
+
+    return read_only
+
+
 class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
-    """Look, and read the history; never add, change or delete here."""
+    """Look, and read the history; never add, change, delete or revert here."""
+
+    changelist_view = _refuse_writes(SimpleHistoryAdmin.changelist_view)
+    add_view = _refuse_writes(SimpleHistoryAdmin.add_view)
+    change_view = _refuse_writes(SimpleHistoryAdmin.change_view)
+    delete_view = _refuse_writes(SimpleHistoryAdmin.delete_view)
+    history_view = _refuse_writes(SimpleHistoryAdmin.history_view)
+    # The revert form: it saves a past state through the admin form, with no version check.
+    history_form_view = _refuse_writes(SimpleHistoryAdmin.history_form_view)
 
     def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False
@@ -51,6 +92,12 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False
+
+    def revert_disabled(self, request, obj=None) -> bool:  # noqa: ANN001
+        return True
+
+    def get_actions(self, request):  # noqa: ANN001, ANN201
+        return {}
 
 
 @admin.register(Patient)
@@ -119,22 +166,14 @@ class EligibilityAssessmentAdmin(ReadOnlyHistoryAdmin):
     list_select_related = ("patient", "assessed_by", "overridden_by")
 
 
-@admin.register(ImportBatch)
-class ImportBatchAdmin(admin.ModelAdmin):
-    list_display = ("id", "file_name", "status", "started_at", "user", "os_user", "rows_read", "rows_created", "rows_updated")
-    list_filter = ("status", "file_format")
+class AuditRecordAdmin(admin.ModelAdmin):
+    """Import and export records: append-only (the database refuses changes too), so read-only here."""
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
-        return False
-
-
-@admin.register(ExportLog)
-class ExportLogAdmin(admin.ModelAdmin):
-    list_display = ("id", "exported_at", "user", "os_user", "file_format", "deidentified", "rows", "destination")
-    list_filter = ("file_format", "deidentified")
+    changelist_view = _refuse_writes(admin.ModelAdmin.changelist_view)
+    add_view = _refuse_writes(admin.ModelAdmin.add_view)
+    change_view = _refuse_writes(admin.ModelAdmin.change_view)
+    delete_view = _refuse_writes(admin.ModelAdmin.delete_view)
+    history_view = _refuse_writes(admin.ModelAdmin.history_view)
 
     def has_add_permission(self, request) -> bool:  # noqa: ANN001
         return False
@@ -144,3 +183,77 @@ class ExportLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False
+
+    def get_actions(self, request):  # noqa: ANN001, ANN201
+        return {}
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(AuditRecordAdmin):
+    list_display = ("id", "file_name", "status", "started_at", "finished_at", "user", "os_user", "rows_read", "rows_created", "rows_updated")
+    list_filter = ("status", "file_format")
+
+
+@admin.register(ExportLog)
+class ExportLogAdmin(AuditRecordAdmin):
+    list_display = ("id", "exported_at", "user", "os_user", "file_format", "deidentified", "rows", "destination")
+    list_filter = ("file_format", "deidentified")
+
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    """Django's user admin, but an account the audit trail names is deactivated, never deleted.
+
+    Deleting it would have to change append-only history rows (their user column), which the database
+    refuses (until now an HTTP 500): the confirmation page lists what names the account and offers
+    deactivation, which keeps the account — and so the record of who did what — and ends its logins.
+    """
+
+    actions = ["deactivate_accounts"]
+
+    def get_deleted_objects(self, objs, request):  # noqa: ANN001, ANN201
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = list(protected)
+        # Records that name the account and that the admin never deletes (clinical, import, export).
+        protected += [f"{name} records naming the account (the admin never deletes them)" for name in sorted(perms_needed)]
+        for user in objs:
+            entries = account_history_entries(user=user)
+            if entries:
+                protected.append(
+                    f"{entries} audit trail entr{'y' if entries == 1 else 'ies'} naming {user.get_username()} "
+                    "(the history of records, which is append-only)"
+                )
+        return deleted, counts, set(), protected
+
+    def get_urls(self):  # noqa: ANN201
+        deactivate = path(
+            "<id>/deactivate/", self.admin_site.admin_view(self.deactivate_view), name="auth_user_deactivate"
+        )
+        return [deactivate, *super().get_urls()]
+
+    def deactivate_view(self, request, id):  # noqa: ANN001, ANN201, A002
+        user = self.get_object(request, id)
+        if user is None:
+            raise Http404("No such account.")
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        user_deactivate(user=user)
+        self.log_change(request, user, "Deactivated (instead of deleted: the audit trail names the account).")
+        messages.success(request, f"{user.get_username()} is deactivated: the account can no longer log in, and the audit trail keeps naming it.")
+        return redirect(reverse("admin:auth_user_change", args=[user.pk]))
+
+    @admin.action(description="Deactivate the selected accounts (no more logins; the audit trail keeps naming them)")
+    def deactivate_accounts(self, request, queryset):  # noqa: ANN001, ANN201
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        for user in queryset:
+            user_deactivate(user=user)
+            self.log_change(request, user, "Deactivated.")
+        messages.success(request, f"{queryset.count()} account(s) deactivated.")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from ...domain.privacy import IDENTIFIERS
 from ...domain.rules import AGE_MAX, AGE_MIN
+from ...domain.sites import SITE_CODE_MAX, SITE_CODE_PATTERN, SITE_CODE_RULE
 from ...domain.vocabulary import SEX, Vocabulary
 from .base import RegistryRecord, check, in_vocabulary
 
@@ -26,7 +28,12 @@ ROLE = Vocabulary(
 class Site(models.Model):
     """A participating centre; like a REDCap data access group, it bounds what a user sees."""
 
-    code = models.CharField(max_length=32, unique=True)
+    code = models.CharField(
+        max_length=SITE_CODE_MAX,
+        unique=True,
+        validators=[RegexValidator(SITE_CODE_PATTERN, SITE_CODE_RULE)],
+        help_text="1 to 32 letters and digits, with - _ or . between them (e.g. SITE-A).",
+    )
     name = models.CharField(max_length=200)
     history = HistoricalRecords()
 

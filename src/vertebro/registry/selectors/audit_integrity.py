@@ -77,21 +77,30 @@ def role_finding() -> IntegrityFinding | None:
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
-        role, superuser = cursor.fetchone()
+        cursor.execute(
+            "SELECT current_user, r.rolsuper, pg_has_role(current_user, n.nspowner, 'MEMBER'), "
+            "pg_has_role(current_user, d.datdba, 'MEMBER') FROM pg_roles r, pg_namespace n, pg_database d "
+            "WHERE r.rolname = current_user AND n.oid = current_schema()::regnamespace AND d.datname = current_database()"
+        )
+        role, superuser, owns_schema, owns_database = cursor.fetchone()
         cursor.execute(
             "SELECT c.relname FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace "
             "AND c.relkind IN ('r', 'p') AND pg_has_role(current_user, c.relowner, 'MEMBER') ORDER BY c.relname"
         )
         owned = [row[0] for row in cursor.fetchall()]
-    problems = len(owned) + int(bool(superuser))
-    what = "a superuser" if superuser else f"owner of {len(owned)} tables (e.g. {', '.join(owned[:3])})"
+    powers = [
+        *(["a superuser"] if superuser else []),
+        *([f"owner of {len(owned)} tables (e.g. {', '.join(owned[:3])})"] if owned else []),
+        *(["owner of the schema (it may drop its tables)"] if owns_schema else []),
+        *(["owner of the database"] if owns_database else []),
+    ]
     detail = (
-        f"connected as {role}, {what}: it can drop or disable the audit triggers. Run the web app and the "
-        "command line as a role that does not own the tables (`vertebro db roles`, README \"Database roles\")"
-        if problems
-        else f"connected as {role}, which owns no table and is no superuser"
+        f"connected as {role}, {'; '.join(powers)}: it can drop or disable the audit triggers. Run the web app and "
+        "the command line as a role that owns nothing (`vertebro db roles`, README \"Database roles\")"
+        if powers
+        else f"connected as {role}, which owns no table, schema or database and is no superuser"
     )
+    problems = len(powers)
     return IntegrityFinding("the database role cannot drop or disable audit triggers (owns no table)", problems, "warning", detail)
 
 

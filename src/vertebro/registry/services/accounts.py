@@ -154,3 +154,13 @@ def demo_accounts_create(*, sites: Sequence[Site], password: str | None = None) 
             membership_set(user=user, site=site, role=role)
         accounts.append(DemoAccount(username, password, role, tuple(s.code for s in role_sites)))
     return accounts, state
+
+
+def user_deactivate(*, user):  # noqa: ANN001
+    """End an account's logins for good, keeping the account: the audit trail names it (who entered,
+    changed, imported or exported what), so it is never deleted. Its sessions stop working at once
+    (Django refuses an inactive user's session)."""
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    return user

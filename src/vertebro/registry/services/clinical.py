@@ -14,6 +14,7 @@ from ...domain import rules
 from ...domain.eligibility import assess_eligibility
 from ...domain.errors import DomainError
 from ...domain.levels import parse_level
+from ...domain.sites import parse_site_code
 from ...domain.timepoints import UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
 from ...domain.vocabulary import (
     ANALGESIC,
@@ -44,7 +45,8 @@ class EligibilityBlocked(VertebroError):
 
 
 def site_create(*, code: str, name: str) -> Site:
-    return record_save(record=Site(code=code.strip(), name=name.strip()))
+    """A new site; its code must be a plain code (``domain.sites``: refused with the rule otherwise)."""
+    return record_save(record=Site(code=parse_site_code(code, field="code"), name=name.strip()))
 
 
 def site_rename(*, site: Site, name: str) -> Site:

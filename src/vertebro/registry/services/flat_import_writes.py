@@ -169,9 +169,16 @@ class PostgresBulkLoad:
 
     def __init__(self, models_: Iterable[type[models.Model]], rows: int):
         self.tables = [m._meta.db_table for m in models_]
-        self.active = connection.vendor == "postgresql" and rows >= self.THRESHOLD and rows >= self._stored_rows()
+        self.active = connection.vendor == "postgresql" and rows >= self.THRESHOLD and rows >= self._stored_rows() and self._owns_tables()
         self.constraints: list[tuple[str, str, str]] = []
         self.indexes: list[str] = []
+
+    def _owns_tables(self) -> bool:
+        """Dropping keys and indexes takes the tables' owner; a role that owns nothing (the deployment of
+        ``vertebro db roles``) loads row by row with the keys in place."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT bool_and(pg_has_role(current_user, relowner, 'USAGE')) FROM pg_class WHERE oid = ANY(%s::regclass[])", [self.tables])
+            return bool(cursor.fetchone()[0])
 
     def _stored_rows(self) -> int:
         if connection.vendor != "postgresql":
