@@ -102,7 +102,7 @@ def db_check() -> None:
             verdict = f"[yellow]{finding.problems} to look at[/]"
         else:
             verdict = f"[bold red]{finding.problems} problem(s)[/]"
-        table.add_row(finding.check, verdict, "" if finding.ok else finding.detail)
+        table.add_row(finding.check, verdict, finding.detail)
     console.print(table)
     errors = [f for f in findings if not f.ok and f.severity == "error"]
     if errors:
