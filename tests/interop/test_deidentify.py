@@ -35,6 +35,26 @@ def _planted() -> pd.DataFrame:
     return frame
 
 
+#: Free text typed into every free-text field (domain.privacy.POSSIBLY_IDENTIFYING): never exported de-identified.
+FREE_TEXT = {"operator": "Dr Octavius Wrenfield", "primary_site": "lung (Wrenfield Clinic)",
+             "notes": "leak seen by Octavius at home", "override_reason": "insisted, lives on Larkspur Lane"}
+
+
+def _plant_free_text() -> None:
+    from datetime import date
+
+    from vertebro.registry.models import Fracture, Procedure
+    from vertebro.registry.services.clinical import complication_create, eligibility_override, eligibility_record
+
+    procedure = Procedure.objects.order_by("id").first()
+    Procedure.objects.filter(pk=procedure.pk).update(operator=FREE_TEXT["operator"])
+    Fracture.objects.filter(etiology="pathologic").update(primary_site=FREE_TEXT["primary_site"])
+    complication_create(procedure=procedure, kind="cement_leak", leak_route="disc", notes=FREE_TEXT["notes"])
+    checklist = eligibility_record(patient=procedure.patient, assessed_on=date(2020, 1, 9), indications=["osteoporotic_refractory"],
+                                   absolute=["coagulopathy"], relative=[])
+    eligibility_override(assessment=checklist, reason=FREE_TEXT["override_reason"], user=None)
+
+
 def _date_spellings(iso: str) -> list[str]:
     y, m, d = iso.split("-")
     return [iso, f"{y}{m}{d}", f"{d}/{m}/{y}", f"{m}/{d}/{y}", f"{d}.{m}.{y}"]
@@ -43,6 +63,7 @@ def _date_spellings(iso: str) -> list[str]:
 def _forbidden(frame: pd.DataFrame) -> list[str]:
     dates = set(BIRTH_DATES) | {PROCEDURE} | set(frame["assessed_on"])
     words = list(STUDY_IDS) + list(NAMES) + [n.split()[1] for n in NAMES] + list(MRNS)
+    words += list(FREE_TEXT.values()) + ["Octavius", "Wrenfield", "Larkspur"]
     return words + [s for iso in sorted(dates) for s in _date_spellings(iso)]
 
 
@@ -71,6 +92,7 @@ def test_deidentified_export_holds_no_trace_of_any_identifier(db, tmp_path, file
     frame = _planted()
     batch = ImportBatch.objects.create(file_name="phi.csv", file_sha256="0" * 64, file_format="csv")
     flat_frame_import(frame=frame, import_batch=batch)
+    _plant_free_text()
     out = tmp_path / ("bundles" if file_format == "fhir" else f"deid.{file_format}")
     export_registry(file_format=file_format, out=out, deidentified=True)
     text, tables = _text_of(out, file_format)

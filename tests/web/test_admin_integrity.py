@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import reverse
 
-from vertebro.registry.models import Patient
+from vertebro.registry.models import Patient, Site
 
 
 def _revert_url(patient: Patient) -> tuple[str, dict]:
@@ -104,3 +104,9 @@ def test_admin_pages_carry_a_content_security_policy(world):
         assert "'unsafe-inline'" not in policy.split("style-src-attr")[0] and "unsafe-eval" not in policy
         scripts = re.findall(r"<script\b[^>]*>", response.content.decode())
         assert all("src=" in tag for tag in scripts), (page, scripts)  # no inline script the policy would block
+
+
+def test_the_admin_refuses_a_formula_site_code(world):
+    response = world.client("superuser").post("/admin/registry/site/add/", {"code": "=cmd|'/C calc'!A0", "name": "Evil"})
+    assert response.status_code == 200 and "a site code is 1 to 32 ASCII letters and digits" in response.content.decode()
+    assert not Site.objects.filter(name="Evil").exists()
