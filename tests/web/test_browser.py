@@ -221,3 +221,25 @@ def test_coordinator_cannot_open_another_sites_patient(page, browser, server):
         assert "BRW0900" not in page_a.locator("main").inner_text()
     finally:
         other.close()
+
+
+def test_the_admin_works_under_its_content_security_policy(page, server):
+    """The admin's own scripts run (the permissions widget is built by JavaScript), and the browser
+    reports no blocked script, style or resource."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VERTEBRO_", "DATABASE_URL"))}
+    env |= {"DATABASE_URL": f"sqlite:///{server['home'] / 'registry.sqlite3'}", "VERTEBRO_HOME": str(server["home"])}
+    _vertebro(env, "user", "add", "root_admin", "--superuser", "--password-stdin", stdin=PASSWORD + "\n")
+    blocked = []
+    page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None)
+    page.goto("/admin/login/")
+    page.fill("#id_username", "root_admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+    page.click("text=Users")
+    page.click("text=coord_a")
+    page.wait_for_selector("#id_user_permissions_from")  # SelectFilter2.js ran
+    page.goto("/admin/registry/importbatch/")
+    page.goto("/admin/registry/site/")
+    assert "SITE-A" in page.locator("#result_list").inner_text()
+    assert not blocked, blocked

@@ -294,7 +294,7 @@ def _importer(batch: ImportBatch | None) -> str:
         return "(command line)"
     if batch.user_id:
         account = batch.user.get_username()
-        return f"{account} (as {batch.os_user})" if batch.os_user and batch.os_user != account else account
+        return f"{account} (operating-system user {batch.os_user})" if batch.os_user and batch.os_user != account else account
     return batch.os_user or "(command line)"
 
 
