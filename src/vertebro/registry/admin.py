@@ -11,8 +11,6 @@ the admin says so and offers to deactivate it instead (:class:`AccountAdmin`).
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -20,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.views.decorators.http import require_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
@@ -57,32 +56,16 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("site",)
 
 
-SAFE_METHODS = ("GET", "HEAD")
+class ReadOnlyViews:
+    """Mixin of a model admin whose every view — list, form, delete, history, revert and any view a
+    library adds — answers 405 to all but GET and HEAD, whatever the user's permissions: none of its
+    forms, actions or reverts can write. It offers no add, change, delete or bulk action either."""
 
-
-def _refuse_writes(view):  # noqa: ANN001, ANN202
-    """A model admin view that answers 405 to every method but GET and HEAD, whatever the user's
-    permissions: no form, action or revert of it can write."""
-
-    @wraps(view)
-    def read_only(self, request, *args, **kwargs):  # noqa: ANN001, ANN202
-        if request.method not in SAFE_METHODS:
-            return HttpResponseNotAllowed(SAFE_METHODS)
-        return view(self, request, *args, **kwargs)
-
-    return read_only
-
-
-class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
-    """Look, and read the history; never add, change, delete or revert here."""
-
-    changelist_view = _refuse_writes(SimpleHistoryAdmin.changelist_view)
-    add_view = _refuse_writes(SimpleHistoryAdmin.add_view)
-    change_view = _refuse_writes(SimpleHistoryAdmin.change_view)
-    delete_view = _refuse_writes(SimpleHistoryAdmin.delete_view)
-    history_view = _refuse_writes(SimpleHistoryAdmin.history_view)
-    # The revert form: it saves a past state through the admin form, with no version check.
-    history_form_view = _refuse_writes(SimpleHistoryAdmin.history_form_view)
+    def get_urls(self):  # noqa: ANN201
+        patterns = super().get_urls()
+        for pattern in patterns:
+            pattern.callback = require_safe(pattern.callback)
+        return patterns
 
     def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False
@@ -93,11 +76,16 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False
 
-    def revert_disabled(self, request, obj=None) -> bool:  # noqa: ANN001
-        return True
-
     def get_actions(self, request):  # noqa: ANN001, ANN201
         return {}
+
+
+class ReadOnlyHistoryAdmin(ReadOnlyViews, SimpleHistoryAdmin):
+    """Look, and read the history; never add, change, delete or revert here (django-simple-history's
+    revert saves a past state through the admin form, with no version check)."""
+
+    def revert_disabled(self, request, obj=None) -> bool:  # noqa: ANN001
+        return True
 
 
 @admin.register(Patient)
@@ -166,26 +154,8 @@ class EligibilityAssessmentAdmin(ReadOnlyHistoryAdmin):
     list_select_related = ("patient", "assessed_by", "overridden_by")
 
 
-class AuditRecordAdmin(admin.ModelAdmin):
+class AuditRecordAdmin(ReadOnlyViews, admin.ModelAdmin):
     """Import and export records: append-only (the database refuses changes too), so read-only here."""
-
-    changelist_view = _refuse_writes(admin.ModelAdmin.changelist_view)
-    add_view = _refuse_writes(admin.ModelAdmin.add_view)
-    change_view = _refuse_writes(admin.ModelAdmin.change_view)
-    delete_view = _refuse_writes(admin.ModelAdmin.delete_view)
-    history_view = _refuse_writes(admin.ModelAdmin.history_view)
-
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
-        return False
-
-    def get_actions(self, request):  # noqa: ANN001, ANN201
-        return {}
 
 
 @admin.register(ImportBatch)
