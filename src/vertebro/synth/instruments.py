@@ -80,7 +80,7 @@ def instrument_chunk(chunk: Chunk, seed: int, model: InstrumentModel) -> Instrum
                           opioid_drug[who], takes_paracetamol[who])  # fmt: skip
             for row, answers in zip(who, forms):
                 head = f"{ids[row]},{code},{timepoint},{chunk.days[row, column]}"
-                score = instrument.score(answers)
+                score = instrument.scorer(answers)  # drawn in the parsed form: the definition's own rule, no re-parse
                 answer_lines.extend(_answer_lines(head, answers, instrument.repeating))
                 score_lines.extend(
                     f"{ids[row]},{code},{measure},{timepoint},{chunk.days[row, column]},{value:.15g}\n"
@@ -130,7 +130,7 @@ def _analgesics(rng, model: InstrumentModel, vps, opioid_drug, paracetamol) -> l
         if paracetamol[k]:
             entries.append({"drug": "paracetamol", "dose": 1000.0, "unit": "mg", "route": "oral",
                             "doses_per_day": float(rng.choice((3.0, 4.0)))})  # fmt: skip
-        forms.append({"entries": entries or [{"drug": "none"}]})
+        forms.append({"entries": entries or [{"drug": "none", "dose": None, "unit": None, "route": None, "doses_per_day": None}]})
     return forms
 
 

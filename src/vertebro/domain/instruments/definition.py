@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from ..errors import DomainError
@@ -257,10 +258,13 @@ class Instrument:
         if len(set(codes)) != len(codes):
             raise ValueError(f"{self.code}: item codes repeat")
 
+    @cached_property
+    def _items_by_code(self) -> dict[str, Item]:
+        return {item.code: item for item in self.items}
+
     def item(self, code: str) -> Item:
-        for item in self.items:
-            if item.code == code:
-                return item
+        if code in self._items_by_code:
+            return self._items_by_code[code]
         raise DomainError("item", code, f"{self.name} has no item {code!r}; its items are {', '.join(i.code for i in self.items)}")
 
     def measure(self, code: str) -> Measure:

@@ -29,6 +29,7 @@ transcribed: it is not offered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 __all__ = ["DIMENSIONS", "VALUE_SETS", "ValueSet"]
 
@@ -72,9 +73,10 @@ class ValueSet:
 
     def index(self, state: str) -> float:
         """The value of a five-digit state such as ``"21354"`` (not rounded)."""
-        table = self._table()
+        table = self._table
         return 1.0 - sum(table[(dimension, int(level))] for dimension, level in zip(DIMENSIONS, state) if level != "1")
 
+    @cached_property
     def _table(self) -> dict[tuple[str, int], float]:
         return {(d.dimension, d.level): d.value for d in self.decrements}
 
