@@ -22,27 +22,12 @@ from vertebro.stats.analysis import analyze
 from vertebro.stats.instrument_scores import load_instrument_csv
 from vertebro.stats.validate import load_flat_csv
 
+from test_analysis_vs_r import flatten, lookup  # noqa: E402  (the same walk over the contract)
+
 R_DIR = Path(__file__).parent / "r"
 CLOSED_FORM = {"rel": 1e-6, "abs": 1e-12}
 ITERATIVE = {"rel": 1e-4, "abs": 1e-8}
 COUNTS = {"n", "responders_mcid", "ancova_n", "n_observations", "n_patients", "patients"}
-
-
-def flatten(value, path=()):
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from flatten(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from flatten(item, (*path, index))
-    else:
-        yield path, value
-
-
-def lookup(tree, path):
-    for step in path:
-        tree = tree[step]
-    return tree
 
 
 @pytest.fixture(scope="module", params=["small", "registry"])

@@ -38,11 +38,10 @@ import numpy as np
 import pandas as pd
 
 from ..domain.errors import DomainError
-from ..domain.flat import wrong_separator
 from ..domain.instruments import INSTRUMENT_OF_MEASURE, INSTRUMENTS, MEASURES
 from ..domain.timepoints import BY_CODE, TIMEPOINT_CODES, UNSCHEDULED
 from ..errors import VertebroError
-from .validate import FlatDataError, FlatProblem
+from .validate import FlatDataError, FlatProblem, read_csv_as_text
 
 __all__ = [
     "ANSWER_COLUMNS",
@@ -69,21 +68,10 @@ def load_instrument_csv(path: str | Path) -> pd.DataFrame:
         Every broken rule with its line, column, value and rule; nothing is returned.
     """
     path = Path(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise VertebroError(f"{path} does not exist; give the path of an instrument score or answer CSV file.") from None
-    except IsADirectoryError:
-        raise VertebroError(f"{path} is a folder, not a file; give the path of an instrument CSV file.") from None
-    except pd.errors.EmptyDataError:
-        raise VertebroError(f"{path} is empty: it needs a header line and one line per score or answer.") from None
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise VertebroError(f"{path} is not a readable CSV file ({exc}); export it again as UTF-8 CSV.") from None
-    raw.columns = [str(column).strip() for column in raw.columns]
-    shown = wrong_separator(list(raw.columns))
-    if shown is not None:
-        raise VertebroError(f"{path}: the columns are separated by {shown}, not commas; save the file as CSV with commas.")
+    raw = read_csv_as_text(path, kind="an instrument score or answer CSV file", rows="one line per score or answer")
     lines = np.arange(len(raw)) + 2
+    blank = (raw == "").all(axis=1).to_numpy() if len(raw.columns) else np.zeros(len(raw), dtype=bool)
+    raw, lines = raw.loc[~blank].reset_index(drop=True), lines[~blank]
     if {"item", "answer"} <= set(raw.columns):
         return score_answer_frame(raw, source=str(path), lines=lines)
     if {"measure", "score"} <= set(raw.columns):
