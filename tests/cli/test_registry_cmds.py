@@ -65,7 +65,20 @@ def test_check_notices_a_history_table_whose_triggers_were_dropped(run_vertebro,
     db.executescript("DROP TRIGGER registry_historicalsite_no_update; DROP TRIGGER registry_historicalsite_no_delete;")
     db.commit()
     result = run_vertebro("db", "check")
-    assert result.returncode == 1 and "unprotected: registry_historicalsite" in result.stdout
+    text = " ".join(result.stdout.split())
+    assert result.returncode == 1 and "registry_historicalsite_no_update missing" in text and "vertebro db protect" in text
+
+
+def test_check_notices_one_of_a_tables_two_triggers_dropped_and_protect_restores_it(run_vertebro, tmp_path):
+    run_vertebro("init", check=True)
+    db = sqlite3.connect(tmp_path / "registry.sqlite3")
+    db.execute("DROP TRIGGER registry_historicalpatient_no_delete")  # the table still has its UPDATE trigger
+    db.commit()
+    db.close()
+    result = run_vertebro("db", "check")
+    assert result.returncode == 1 and "registry_historicalpatient_no_delete missing" in " ".join(result.stdout.split())
+    assert run_vertebro("db", "protect").returncode == 0
+    assert run_vertebro("db", "check").returncode == 0
 
 
 def test_help_paragraphs_flow_to_the_terminal_width_not_the_sources_line_breaks(run_vertebro):
