@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +15,7 @@ from ....domain.eligibility import assess_eligibility
 from ....domain.errors import DomainError
 from ...models import EligibilityAssessment, Fracture, Patient
 from ...services.capture import eligibility_override_checked
-from ...services.clinical import eligibility_record, fracture_create
+from ...services.clinical import eligibility_record, fracture_create, fracture_update
 from ...services.records import EditConflict
 from ..forms.base import add_service_error
 from ..forms.patients import EligibilityForm, FractureEditForm, FractureForm, OverrideForm
@@ -44,7 +46,9 @@ def fracture_new(request: HttpRequest, patient_pk: int) -> HttpResponse:
     form = FractureForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            fracture = fracture_create(patient=patient, user=request.user, **_fracture_values(form.cleaned_data))
+            fracture = fracture_create(
+                patient=patient, same_level_confirmed=form.cleaned_data["same_level_confirmed"], user=request.user, **_fracture_values(form.cleaned_data)
+            )
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
         else:
@@ -67,6 +71,7 @@ def fracture_edit(request: HttpRequest, pk: int) -> HttpResponse:
             request, form=form, record=fracture, changes=_fracture_values(form.cleaned_data), values_of=attributes(FRACTURE_FIELDS),
             template="web/fracture_form.html", context=context, saved="Fracture saved.",
             redirect_to=_patient_anchor(patient.pk, f"fracture-{fracture.pk}"),
+            update=partial(fracture_update, same_level_confirmed=form.cleaned_data["same_level_confirmed"]),
         )
     return render(request, "web/fracture_form.html", context)
 

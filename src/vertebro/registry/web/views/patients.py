@@ -21,9 +21,9 @@ from ....domain.vocabulary import ETIOLOGY
 from ...models import Patient, Site
 from ...selectors.history import patient_history
 from ...selectors.patients import patient_list_count, patient_list_queryset, patient_overview, patient_rows
-from ...services.clinical import patient_create
+from ...services.clinical import STUDY_ID_TAKEN, patient_create, patient_update
 from ..charts import Series, line_chart
-from ..forms.base import add_service_error
+from ..forms.base import add_service_error, sentence
 from ..forms.patients import PatientEditForm, PatientForm
 from ..paging import ListPage, last_page, page_number
 from ..permissions import access_for, require_any_edit, require_edit, visible_or_404
@@ -152,8 +152,8 @@ def patient_new(request: HttpRequest) -> HttpResponse:
             )
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
-        except IntegrityError:
-            form.add_error("study_id", "A patient with this study id already exists.")
+        except IntegrityError:  # registered by someone else since the check
+            form.add_error("study_id", sentence(STUDY_ID_TAKEN))
         else:
             messages.success(request, f"Patient {patient.study_id} registered. Next: record the fracture and the eligibility checklist.")
             return redirect("web:patient", pk=patient.pk)
@@ -175,7 +175,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
             request, form=form, record=patient, changes=_patient_values(data), values_of=_patient_form_values,
             template="web/patient_form.html", context=context, form_kwargs={"sites": sites},
             error_fields={"site_id": "site"}, saved="Patient details saved.",
-            redirect_to=reverse("web:patient", kwargs={"pk": patient.pk}),
+            redirect_to=reverse("web:patient", kwargs={"pk": patient.pk}), update=patient_update,
         )
     return render(request, "web/patient_form.html", context)
 
