@@ -42,7 +42,7 @@ def every_page() -> None:
     coordinator = users["coord_a"]
     _full_record(sites["SITE-A"], study_id="VPA0001", name=NAME_A, mrn="MRN-A-1", dob=date(1941, 7, 19), user=coordinator)
     _full_record(sites["SITE-B"], study_id="VPB0001", name=NAME_B, mrn="MRN-B-1", dob=date(1938, 2, 3), user=users["coord_b"])
-    blocked = patient_create(study_id="VPX0001", site=sites["SITE-A"], sex="M", age_at_index=70, user=coordinator)
+    blocked = patient_create(study_id="VPA0002", site=sites["SITE-A"], sex="M", age_at_index=70, user=coordinator)
     fracture_create(patient=blocked, level="L2", etiology="pathologic", pathologic_cause="myeloma", pathologic_basis="biopsy", user=coordinator)
     eligibility_record(patient=blocked, assessed_on=date.today(), indications=["osteolytic_metastasis"], absolute=["allergy"], relative=[], user=coordinator)
     performed = date.today() - timedelta(days=20)

@@ -94,3 +94,38 @@ def axe_violations(page, axe_js: Path) -> list[dict]:  # noqa: ANN001
 def page_width(page) -> int:  # noqa: ANN001
     """How wide the page's content is (px): more than the window means scrolling sideways."""
     return int(page.evaluate("() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"))
+
+
+#: What axe-core does not check, checked here: a group of radio buttons or checkboxes sits in a
+#: fieldset with a legend; every id an ``aria-describedby`` or ``aria-labelledby`` names exists; after a
+#: form is sent with errors, the keyboard focus is on the error summary; no sentence ends in two full stops.
+_OWN_CHECKS = """() => {
+  const problems = [];
+  const groups = new Map();
+  for (const input of document.querySelectorAll('main input[type=radio], main input[type=checkbox]')) {
+    if (!groups.has(input.name)) groups.set(input.name, []);
+    groups.get(input.name).push(input);
+  }
+  for (const [name, inputs] of groups) {
+    if (inputs[0].type === 'checkbox' && inputs.length < 2) continue;
+    const fieldset = inputs[0].closest('fieldset');
+    if (!fieldset || !fieldset.querySelector(':scope > legend') || !inputs.every(i => fieldset.contains(i)))
+      problems.push({id: 'group-in-fieldset', nodes: [[name]]});
+  }
+  for (const element of document.querySelectorAll('[aria-describedby], [aria-labelledby]')) {
+    for (const attribute of ['aria-describedby', 'aria-labelledby']) {
+      for (const id of (element.getAttribute(attribute) || '').split(/\\s+/).filter(Boolean)) {
+        if (!document.getElementById(id)) problems.push({id: attribute + '-exists', nodes: [[(element.id || element.name || element.tagName) + ' -> ' + id]]});
+      }
+    }
+  }
+  const stops = (document.querySelector('main').innerText.match(/[^.\s][.][\s\u201d"\u2019)]*[.](?![.])/g) || []);
+  if (stops.length) problems.push({id: 'doubled-full-stop', nodes: stops.map(s => [s])});
+  const summary = document.querySelector('.form-errors');
+  if (summary && document.activeElement !== summary) problems.push({id: 'error-summary-focused', nodes: [[document.activeElement ? document.activeElement.tagName + '#' + document.activeElement.id : 'nothing']]});
+  return problems;
+}"""
+
+
+def own_violations(page) -> list[dict]:  # noqa: ANN001
+    return [{"impact": "serious", **problem} for problem in page.evaluate(_OWN_CHECKS)]

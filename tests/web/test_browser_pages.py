@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from browser_seed import PASSWORD, USERS
-from page_walk import axe_violations, page_width, walk
+from page_walk import axe_violations, own_violations, page_width, walk
 from served_app import chromium, log_in, registry_env, require_chromium, seed, served, vertebro
 
 pytestmark = pytest.mark.browser
@@ -76,11 +76,11 @@ def walked(browser, server) -> dict:
     """Every page for every role, at desktop width: axe's violations, and the page's width there and
     at phone width (the same page, the window narrowed)."""
     axe_js = _axe_js()
-    result = {"pages": 0, "violations": {}, "widths": {"phone": {}, "desktop": {}}, "too_wide": {}}
+    result = {"pages": 0, "violations": {}, "widths": {"phone": {}, "desktop": {}}, "too_wide": {}, "header_height": {}}
 
     def check(page, kind: str, role: str) -> None:  # noqa: ANN001
         result["pages"] += 1
-        violations = axe_violations(page, axe_js)
+        violations = axe_violations(page, axe_js) + own_violations(page)
         if violations:
             result["violations"].setdefault(role, {})[kind] = violations
         for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
@@ -90,6 +90,8 @@ def walked(browser, server) -> dict:
             widths[kind] = max(width, widths.get(kind, 0))
             if width > viewport["width"]:
                 result["too_wide"].setdefault(f"{name} {role}", {})[kind] = width
+            header = page.evaluate("() => document.querySelector('header').getBoundingClientRect().height")
+            result["header_height"][name] = max(header, result["header_height"].get(name, 0))
         page.set_viewport_size(DESKTOP)
 
     context = _context(browser, server, DESKTOP)
@@ -118,6 +120,52 @@ def test_axe_finds_no_violation_on_any_page_for_any_role(walked):
 
 def test_every_page_fits_a_phone_without_scrolling_sideways_and_a_desktop_window(walked):
     phone = walked["widths"]["phone"]
-    print("\nwidest pages at 390 px:", sorted(phone.items(), key=lambda kv: -kv[1])[:10])
+    print("\nwidest pages at 390 px:", sorted(phone.items(), key=lambda kv: -kv[1])[:10], "; highest top bar (px):", walked["header_height"])
     assert len(phone) > 20
+    assert walked["header_height"]["phone"] <= 120, walked["header_height"]
     assert not walked["too_wide"], json.dumps(walked["too_wide"], indent=1)
+
+
+def _study_ids(page) -> list[str]:  # noqa: ANN001
+    return page.locator("table.table tbody tr td:first-child a").all_inner_texts()
+
+
+def test_next_page_keeps_the_search_and_shows_the_next_page(browser, server):
+    context = _context(browser, server, DESKTOP)
+    page = context.new_page()
+    log_in(page, "coord_a", PASSWORD)
+    page.goto("/patients/")
+    page.fill("#q", "VPP")
+    page.click("form.filters button:has-text('Search')")
+    first = _study_ids(page)
+    assert len(first) == 50 and all(s.startswith("VPP") for s in first)
+    page.click(".pager >> text=Next")
+    page.wait_for_load_state()
+    second = _study_ids(page)
+    assert "Page 2" in page.locator(".pager").inner_text()
+    assert second == [f"VPP{n:04d}" for n in range(51, 61)], second  # the search holds on page 2
+    page.click(".pager >> text=Previous")
+    assert _study_ids(page) == first
+    context.close()
+
+
+def test_worklist_status_filter_holds_on_the_next_page_and_when_sorting(browser, server):
+    context = _context(browser, server, DESKTOP)
+    page = context.new_page()
+    log_in(page, "coord_a", PASSWORD)
+    page.goto("/worklist/")
+    page.select_option("#wl-status", "overdue")
+    page.click("form.filters button:has-text('Show')")
+    statuses = lambda: set(page.locator("table.worklist tbody tr").evaluate_all("rows => rows.map(r => r.className)"))  # noqa: E731
+    assert statuses() == {"status-overdue"}
+    first = _study_ids(page)
+    page.click(".pager >> text=Next")
+    page.wait_for_load_state()
+    assert "Page 2" in page.locator(".pager").inner_text() and statuses() == {"status-overdue"}
+    assert _study_ids(page) != first
+    page.click("table.worklist thead >> text=Patient")
+    page.wait_for_load_state()
+    assert statuses() == {"status-overdue"} and "status=overdue" in page.url and "page=" not in page.url
+    ids = _study_ids(page)
+    assert ids == sorted(ids) and "Page 1" in page.locator(".pager").inner_text()
+    context.close()

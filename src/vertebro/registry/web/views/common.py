@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from ....domain.errors import DomainError
 from ...models import Patient
 from ...selectors.history import ValueDisplay
+from ...services.drafts import form_draft_data, form_draft_discard, form_draft_for
 from ...services.records import EditConflict, record_update
 from ..forms.base import add_service_error
 from ..permissions import access_for
@@ -27,6 +28,24 @@ NOTHING_SAVED = "Nothing changed: nothing was saved."
 
 def today() -> date:
     return timezone.localdate()
+
+
+def form_data(request: HttpRequest):  # noqa: ANN201
+    """What a form page's form is bound to: the data posted; on opening the page, the draft this user
+    left there when their session expired (said in a message), filled in for them to check and send;
+    else None (an empty form). Posting the page ends its draft."""
+    if request.method == "POST":
+        form_draft_discard(user=request.user, path=request.path)
+        return request.POST or None
+    draft = form_draft_for(user=request.user, path=request.path)
+    if draft is None:
+        return None
+    messages.info(
+        request,
+        f"Your session ended before this form was saved: what you entered at {timezone.localtime(draft.saved_at):%H:%M} "
+        "is filled in below. Check it and save.",
+    )
+    return form_draft_data(draft)
 
 
 def next_url(request: HttpRequest, default: str) -> str:

@@ -27,7 +27,7 @@ from ..forms.base import add_service_error, sentence
 from ..forms.patients import PatientEditForm, PatientForm
 from ..paging import ListPage, last_page, page_number
 from ..permissions import access_for, require_any_edit, require_edit, visible_or_404
-from .common import save_edit, value_display
+from .common import form_data, save_edit, value_display
 
 PAGE_SIZE = 50
 SEARCH_SESSION_KEY = "vertebro_patient_search"
@@ -135,7 +135,7 @@ def _patient_values(data: dict) -> dict:
 def patient_new(request: HttpRequest) -> HttpResponse:
     require_any_edit(request)
     sites = _edit_sites(request)
-    form = PatientForm(request.POST or None, sites=sites)
+    form = PatientForm(form_data(request), sites=sites)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         require_edit(request, data["site"])
@@ -166,7 +166,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     require_edit(request, patient.site_id)
     sites = _edit_sites(request)
     initial = _patient_form_values(patient) | {"version": patient.version}
-    form = PatientEditForm(request.POST or None, initial=initial, sites=sites)
+    form = PatientEditForm(form_data(request), initial=initial, sites=sites)
     context = {"form": form, "patient": patient}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
