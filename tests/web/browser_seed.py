@@ -10,11 +10,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from conftest import NAME_A, NAME_B, _full_record
-from django.contrib.auth import get_user_model
-
-from vertebro.registry.services.accounts import membership_set
-from vertebro.registry.services.clinical import eligibility_record, fracture_create, patient_create, procedure_create, site_create
 
 PASSWORD = "browser-test-pass-42"
 #: username -> (site code, role); ``superuser`` is an administrator of everything.
@@ -30,7 +25,13 @@ TREATED_PAGING_PATIENTS = 30  # each leaves post and 1-week overdue and 1-month 
 
 
 def every_page() -> None:
+    # Imported here: the test process imports this module for USERS, where `conftest` may be another folder's.
+    from conftest import NAME_A, NAME_B, _full_record
+    from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
+
+    from vertebro.registry.services.accounts import membership_set
+    from vertebro.registry.services.clinical import eligibility_record, fracture_create, patient_create, procedure_create, site_create
 
     sites = {"SITE-A": site_create(code="SITE-A", name="Site A"), "SITE-B": site_create(code="SITE-B", name="Site B")}
     hashed = make_password(PASSWORD)

@@ -15,7 +15,8 @@ from django.utils.cache import add_never_cache_headers
 from ..services.drafts import form_draft_keep
 
 #: How stale the "last seen" stamp may get before a request refreshes it. Refreshing on every request
-#: would write the session row on every page view; a minute of slack costs nothing against 30 minutes.
+#: would write the session row on every page view; a minute of slack costs nothing against 30 minutes
+#: (a shorter idle limit refreshes four times within it).
 TOUCH_INTERVAL_SECONDS = 60
 LAST_SEEN_KEY = "vertebro_last_seen"
 
@@ -44,7 +45,7 @@ class IdleSessionTimeoutMiddleware:
             status_check = request.path == reverse("web:session_status")
             if now - last_seen > idle:
                 self._end(request)
-            elif status_check and "stay" in request.GET or not status_check and now - last_seen >= TOUCH_INTERVAL_SECONDS:
+            elif status_check and "stay" in request.GET or not status_check and now - last_seen >= min(TOUCH_INTERVAL_SECONDS, idle / 4):
                 request.session[LAST_SEEN_KEY] = last_seen = now
             request.session_seconds_left = max(0, idle - (now - last_seen)) if request.user.is_authenticated else 0
         return self.get_response(request)
