@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -184,12 +184,12 @@ def test_days_beyond_any_date_are_refused_by_the_domain_range_rule():
 def test_a_score_more_than_30_days_before_the_procedure_is_refused_not_kept_as_unscheduled(timepoint):
     frame = flat_rows(1)
     procedure = date.fromisoformat(frame.loc[0, "procedure_date"])
-    frame.loc[0, ["timepoint", "days", "assessed_on"]] = [timepoint, "-93", (procedure - pd.Timedelta(days=93)).date().isoformat()]
+    frame.loc[0, ["timepoint", "days", "assessed_on"]] = [timepoint, "-93", (procedure - timedelta(days=93)).isoformat()]
     problems = _problems(frame)
     from vertebro.domain.rules import RULE_SCORE_TOO_EARLY
 
     assert [(p[0], p[1], p[3]) for p in problems] == [(2, "assessed_on", RULE_SCORE_TOO_EARLY)]
-    frame.loc[0, ["days", "assessed_on"]] = ["-30", (procedure - pd.Timedelta(days=30)).date().isoformat()]
+    frame.loc[0, ["days", "assessed_on"]] = ["-30", (procedure - timedelta(days=30)).isoformat()]
     assert _problems(frame) == []  # the first day of the baseline window
 
 
