@@ -12,7 +12,7 @@ import pytest
 from vertebro.report import render_report
 from vertebro.report.formatting import MISSING
 
-SECTION_IDS = ("summary", "table1", "pain", "improvement", "responders", "differences", "recurrence",
+SECTION_IDS = ("summary", "table1", "pain", "improvement", "responders", "differences", "instruments", "recurrence",
                "completeness", "power", "methods", "warnings")
 SVG_PREFIX = "data:image/svg+xml;base64,"
 

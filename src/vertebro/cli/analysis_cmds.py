@@ -15,7 +15,7 @@ from ..domain.timepoints import FOLLOW_UP_CODES
 from ..domain.vocabulary import STUDY_GROUPS
 from ..report import formatting as fmt
 from .app import app, console
-from .flat_source import analyse_flat_source, check_primary, spinner
+from .flat_source import INSTRUMENTS_HELP, analyse_flat_source, check_primary, spinner
 
 _HELP = (
     "Answer the study question: is the response to vertebroplasty different between osteoporotic and "
@@ -39,6 +39,7 @@ def analyze(
         "timepoint, vps; days and recurrent_pain for the recurrence section).",
         show_default=False,
     ),
+    instruments: Path | None = typer.Option(None, "--instruments", help=INSTRUMENTS_HELP, show_default=False),
     primary: str = typer.Option(
         "post", "--primary", help=f"Timepoint of the power calculation: {', '.join(FOLLOW_UP_CODES)}."
     ),
@@ -48,7 +49,7 @@ def analyze(
 ) -> None:
     check_primary(primary)
     with spinner() as say:
-        source, result = analyse_flat_source(csv, primary=primary, say=say)
+        source, result = analyse_flat_source(csv, primary=primary, say=say, instruments=instruments)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
         sys.stdout.flush()
@@ -74,6 +75,10 @@ def render(result: dict[str, Any], *, source: str, notice: str | None = None) ->
     if result.get("data_cutoff"):
         console.print(f"Expected = window closed by the data cut-off {result['data_cutoff']}, or seen.", highlight=False)
     console.print(power_sentence(result["power"]), highlight=False)
+    from .instrument_tables import instrument_tables
+
+    for table in instrument_tables(result.get("instruments") or {}):
+        console.print(table)
     if result["warnings"]:
         console.print("\n[bold yellow]Warnings[/]")
         for warning in result["warnings"]:

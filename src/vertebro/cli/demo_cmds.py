@@ -18,6 +18,8 @@ _HELP = (
     "OUT/cohort.csv; 3. imports it with full validation; 4. creates demo accounts for the web app; "
     "5. prints what the registry holds; 6. analyses it and prints the headline table; 7. writes the HTML "
     "report to OUT/report/report.html.\n\n"
+    "The cohort's outcome instruments (RDQ, ODI, EQ-5D-5L, analgesics) are written to OUT/instruments.csv and "
+    "analysed from that file: the registry does not store instruments yet.\n\n"
     "Idempotent: running it again leaves one cohort, not two (the import finds every row unchanged). "
     "It refuses to add the demo cohort to a registry that holds other patients."
 )
@@ -38,7 +40,12 @@ def demo(
     # Two sites, so that the web app's site boundaries show; the published figures do not depend on it.
     params = CohortParameters(sites=site_codes(2))
     candidate = out / "cohort.csv.new"  # the cohort in place is replaced only once this one may go in
-    summary = write_cohort(candidate, seed=DEFAULT_SEED if seed is None else seed, params=params)
+    # Phase-1 wiring (issue 10): the registry does not store instruments yet, so the demo's analysis and
+    # report read the cohort's synthetic instrument answers from this file beside the cohort.
+    instruments_file = out / "instruments.csv"
+    summary = write_cohort(
+        candidate, seed=DEFAULT_SEED if seed is None else seed, params=params, instruments_out=instruments_file
+    )
     try:
         _refuse_foreign_patients(candidate, where)
     except VertebroError:
@@ -64,10 +71,12 @@ def demo(
 
     from ..registry.selectors.flat import flat_assessments_df
     from ..stats.analysis import analyze
+    from ..stats.instrument_scores import load_instrument_csv
 
     df = flat_assessments_df()
     with console.status("Analysing"):
-        analysis = analyze(df, primary=primary)
+        scores = load_instrument_csv(instruments_file)
+        analysis = analyze(df, primary=primary, instruments=scores)
     from .analysis_cmds import comparison_table, power_sentence
 
     console.print(comparison_table(analysis["timepoints"]))
@@ -76,7 +85,9 @@ def demo(
     from ..report import render_report, write_report
 
     with console.status("Writing the report"):
-        report = render_report(df, analysis, primary=primary, source=f"the demo registry ({where})", notice=SYNTHETIC_NOTICE)
+        report = render_report(
+            df, analysis, primary=primary, source=f"the demo registry ({where})", notice=SYNTHETIC_NOTICE, instruments=scores
+        )
         path = write_report(report, out / "report")
     console.print(f"[bold]Report:[/] {path.resolve()}", highlight=False, soft_wrap=True)
 

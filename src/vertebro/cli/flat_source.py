@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,14 @@ from .app import err_console
 if TYPE_CHECKING:  # pandas is imported lazily: `vertebro --help` must stay quick
     import pandas as pd
 
-__all__ = ["FlatSource", "analyse_flat_source", "check_primary", "load_flat_source", "spinner"]
+#: The --instruments option of `vertebro analyze` and `vertebro report`.
+INSTRUMENTS_HELP = (
+    "Also analyse the outcome instruments (RDQ, ODI, EQ-5D-5L, analgesic use) in this CSV file: a score file "
+    "(patient_id, measure, timepoint, days, score) or an item answer file (patient_id, instrument, timepoint, "
+    "days, instance, item, answer), as `vertebro synth --instruments-out` writes."
+)
+
+__all__ = ["INSTRUMENTS_HELP", "FlatSource", "analyse_flat_source", "check_primary", "load_flat_source", "spinner"]
 
 
 @dataclass(frozen=True)
@@ -41,12 +48,15 @@ class FlatSource:
         registry phrase.
     notice : str or None
         Said above the results: that the registry's patients are the demo's synthetic ones.
+    instruments : pandas.DataFrame or None
+        The instrument score frame read from ``--instruments``, when given.
     """
 
     frame: pd.DataFrame
     where: str
     name: str
     notice: str | None = None
+    instruments: pd.DataFrame | None = None
 
 
 def load_flat_source(csv: Path | None) -> FlatSource:
@@ -99,10 +109,22 @@ def spinner() -> Iterator[Callable[[str], None]]:
         yield lambda text: progress.update(task, description=text)
 
 
-def analyse_flat_source(csv: Path | None, *, primary: str, say: Callable[[str], None]) -> tuple[FlatSource, dict[str, Any]]:
-    """Load and validate the rows (see :func:`load_flat_source`) and run the analysis contract on them."""
+def analyse_flat_source(
+    csv: Path | None, *, primary: str, say: Callable[[str], None], instruments: Path | None = None
+) -> tuple[FlatSource, dict[str, Any]]:
+    """Load and validate the rows (see :func:`load_flat_source`) and run the analysis contract on them.
+
+    ``instruments`` names an instrument score or answer CSV file
+    (:func:`vertebro.stats.instrument_scores.load_instrument_csv`) for the contract's ``instruments``
+    section; until the registry stores instruments (phase 2) that file is their only source.
+    """
     source = load_flat_source(csv)
+    if instruments is not None:
+        from ..stats.instrument_scores import load_instrument_csv
+
+        say(f"Reading the instruments in {instruments}")
+        source = replace(source, instruments=load_instrument_csv(instruments))
     say(f"Analysing {source.frame['patient_id'].nunique():,} patients")
     from ..stats.analysis import analyze
 
-    return source, analyze(source.frame, primary=primary, validated=True)
+    return source, analyze(source.frame, primary=primary, validated=True, instruments=source.instruments)

@@ -9,7 +9,7 @@ import typer
 from ..domain.timepoints import FOLLOW_UP_CODES
 from ..errors import VertebroError
 from .app import app, console
-from .flat_source import analyse_flat_source, check_primary, spinner
+from .flat_source import INSTRUMENTS_HELP, analyse_flat_source, check_primary, spinner
 
 
 _HELP = (
@@ -34,6 +34,7 @@ def report(
         "(columns patient_id, sex, age, etiology, timepoint, vps; days and recurrent_pain for recurrence).",
         show_default=False,
     ),
+    instruments: Path | None = typer.Option(None, "--instruments", help=INSTRUMENTS_HELP, show_default=False),
     primary: str = typer.Option(
         "post", "--primary", help=f"Primary timepoint for the headline and power: {', '.join(FOLLOW_UP_CODES)}."
     ),
@@ -42,11 +43,13 @@ def report(
     check_primary(primary)
     _check_out_folder(out)
     with spinner() as say:
-        source, analysis = analyse_flat_source(csv, primary=primary, say=say)
+        source, analysis = analyse_flat_source(csv, primary=primary, say=say, instruments=instruments)
         say("Drawing the figures and writing the report")
         from ..report import render_report, write_report
 
-        html = render_report(source.frame, analysis, primary=primary, source=source.name, notice=source.notice)
+        html = render_report(
+            source.frame, analysis, primary=primary, source=source.name, notice=source.notice, instruments=source.instruments
+        )
         path = write_report(html, out)
     console.print(str(path.resolve()), highlight=False, soft_wrap=True)
 

@@ -23,7 +23,10 @@ _HELP = (
     "score is below baseline and the osteoporotic group improves more at every timepoint (a trend, not a "
     "significant difference). Other sizes scale the counts proportionally. Everything the abstract does not "
     "give is a documented assumption (vertebro.synth.CohortParameters).\n\n"
-    "The same seed always gives the same file, byte for byte. Memory use does not grow with --patients."
+    "With --instruments-out (and --instrument-scores-out) the patients also answer the RDQ-24, ODI 2.1a, EQ-5D-5L "
+    "and an analgesic record at their visits, item by item, following their pain (vertebro.synth.InstrumentModel); "
+    "the pain file is the same with or without them.\n\n"
+    "The same seed always gives the same files, byte for byte. Memory use does not grow with --patients."
 )
 
 
@@ -35,6 +38,17 @@ def synth(
     patients: int = typer.Option(300, "--patients", "-n", help="Number of patients, at least 1."),
     seed: int = typer.Option(2012, "--seed", help="Random seed, 0 or more; the same seed gives the same file."),
     sites: int = typer.Option(1, "--sites", help="Number of sites (SITE-A, SITE-B, …), 1–26; patients spread evenly."),
+    instruments_out: Path | None = typer.Option(
+        None, "--instruments-out",
+        help="Also write the patients' RDQ, ODI, EQ-5D-5L and analgesic answers, item by item, to this CSV file "
+        "(patient_id, instrument, timepoint, days, instance, item, answer); `vertebro analyze --instruments` reads it.",
+        show_default=False,
+    ),
+    instrument_scores_out: Path | None = typer.Option(
+        None, "--instrument-scores-out",
+        help="Also write the instruments' scores (patient_id, instrument, measure, timepoint, days, score) to this CSV file.",
+        show_default=False,
+    ),
 ) -> None:
     """Generate the cohort and print what the file holds."""
     from ..synth import CohortParameters, site_codes, write_cohort
@@ -45,7 +59,10 @@ def synth(
         raise VertebroError(f"--seed {seed} is not allowed; give a whole number, 0 or more.")
     if not 1 <= sites <= 26:
         raise VertebroError(f"--sites {sites} is not allowed; give a number of sites from 1 to 26.")
-    _check_writable(out)
+    for target in (out, instruments_out, instrument_scores_out):
+        if target is not None:
+            _check_writable(target)
+    extra = {"instruments_out": instruments_out, "instrument_scores_out": instrument_scores_out}
     params = CohortParameters(sites=site_codes(sites))
     try:
         if patients >= _PROGRESS_FROM:
@@ -59,10 +76,10 @@ def synth(
             ) as progress:
                 task = progress.add_task("synth", total=patients)
                 summary = write_cohort(
-                    out, patients, seed, params, on_progress=lambda done: progress.update(task, completed=done)
+                    out, patients, seed, params, on_progress=lambda done: progress.update(task, completed=done), **extra
                 )
         else:
-            summary = write_cohort(out, patients, seed, params)
+            summary = write_cohort(out, patients, seed, params, **extra)
     except OSError as exc:
         raise VertebroError(f"cannot write {out} ({exc.strerror or exc}); choose another --out file.") from exc
 
@@ -76,6 +93,9 @@ def synth(
     table.add_row("Osteoporotic / pathologic", f"{summary.osteoporotic:,} / {summary.pathologic:,}")
     table.add_row("Age, mean (range)", f"{summary.age_mean:.1f} ({summary.age_min}–{summary.age_max})")
     table.add_row("Size", f"{summary.bytes / 1e6:,.1f} MB")
+    for label, target in (("Instrument answers", instruments_out), ("Instrument scores", instrument_scores_out)):
+        if target is not None:
+            table.add_row(label, str(target))
     console.print(table)
 
 

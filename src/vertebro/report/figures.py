@@ -56,8 +56,11 @@ def _to_data_uri(figure: Figure) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def pain_trajectory(pain: pd.DataFrame) -> str | None:
-    """Mean pain with 95% CI per timepoint and group (from ``summaries.pain_by_timepoint``)."""
+def pain_trajectory(
+    pain: pd.DataFrame, *, ylabel: str = "Pain (VPS 0–10), mean and 95% CI", ylim: tuple[float, float] = (0, 10)
+) -> str | None:
+    """Mean score with 95% CI per timepoint and group (from ``summaries.pain_by_timepoint``; pain by
+    default, any instrument measure with its own label and range)."""
     if pain.empty or pain["mean"].isna().all():
         return None
     with matplotlib.rc_context(_RC):
@@ -78,8 +81,8 @@ def pain_trajectory(pain: pd.DataFrame) -> str | None:
                 markersize=5, capsize=3, linewidth=1.5, label=LABELS[group],
             )
         ax.set_xticks(range(len(codes)), [BY_CODE[code].label for code in codes])
-        ax.set_ylabel("Pain (VPS 0–10), mean and 95% CI")
-        ax.set_ylim(0, 10)
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(*ylim)
         ax.legend(loc="upper right")
         return _to_data_uri(figure)
 

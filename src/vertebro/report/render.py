@@ -20,6 +20,7 @@ from ..domain.vocabulary import STUDY_GROUPS
 from ..stats.table1 import table1
 from . import figures, summaries, text
 from . import formatting as fmt
+from .instruments import absent_measures, instrument_views
 
 GROUP_LABELS = {"osteoporotic": "Osteoporotic", "pathologic": "Pathologic", "overall": "Both groups"}
 
@@ -41,6 +42,7 @@ def render_report(
     source: str = "the registry",
     generated_on: date | None = None,
     notice: str | None = None,
+    instruments: pd.DataFrame | None = None,
 ) -> str:
     """Render the HTML report.
 
@@ -60,6 +62,9 @@ def render_report(
         The date printed in the header (today by default).
     notice : str, optional
         A statement shown above everything else, e.g. that the data are synthetic.
+    instruments : pandas.DataFrame, optional
+        The instrument score frame the analysis's ``instruments`` section came from (each measure's
+        figure and table of means are drawn from it; :mod:`.instruments`).
 
     Returns
     -------
@@ -107,6 +112,8 @@ def render_report(
         "power_paragraph": text.power_paragraph(analysis, primary),
         "methods": text.methods_paragraphs(primary),
         "warnings": [_warning_text(w) for w in analysis.get("warnings") or []],
+        "instruments": instrument_views(analysis, instruments, df),
+        "instruments_absent": absent_measures(analysis),
     }
     return _ENVIRONMENT.get_template("report.html.j2").render(context)
 

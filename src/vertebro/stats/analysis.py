@@ -20,6 +20,7 @@ from ..domain.vocabulary import STUDY_GROUPS
 from ..errors import VertebroError
 from .compare import ancova, rank_sum_test, responder_difference, welch_test
 from .completeness import completeness
+from .instruments import analyze_instruments
 from .descriptive import cohort_summary
 from .longitudinal import etiology_mixed_model
 from .paired import paired_summary
@@ -41,7 +42,9 @@ GROUP_KEYS = (
 )  # fmt: skip
 
 
-def analyze(df: pd.DataFrame, *, primary: str = "post", validated: bool = False) -> dict[str, Any]:
+def analyze(
+    df: pd.DataFrame, *, primary: str = "post", validated: bool = False, instruments: pd.DataFrame | None = None
+) -> dict[str, Any]:
     """Compare the response to vertebroplasty of osteoporotic and pathologic fractures.
 
     Parameters
@@ -63,7 +66,7 @@ def analyze(df: pd.DataFrame, *, primary: str = "post", validated: bool = False)
     dict
         JSON-serialisable, keys as issue 3 specifies: ``schema``, ``primary``, ``cohort``,
         ``timepoints``, ``mixed_model``, ``recurrence``, ``power``, ``completeness``, ``warnings``
-        (plus ``data_cutoff``). Every between-group difference is osteoporotic minus pathologic.
+        (plus ``data_cutoff`` and, issue 10, ``instruments``: one section per measure). Every between-group difference is osteoporotic minus pathologic.
 
     Raises
     ------
@@ -138,6 +141,7 @@ def analyze(df: pd.DataFrame, *, primary: str = "post", validated: bool = False)
         "power": power,
         "completeness": completeness_rows,
         "data_cutoff": done.cutoff,
+        "instruments": analyze_instruments(instruments, flat, warnings),
         "warnings": warnings,
     }
     return _json_ready(result, "", warnings)

@@ -121,30 +121,45 @@ def load_flat_csv(path: str | Path) -> pd.DataFrame:
         When the rows break a rule.
     """
     path = Path(path)
+    raw = read_csv_as_text(path, kind="a flat-format CSV file", rows="one line per pain assessment")
+    lines = np.arange(len(raw)) + 2
+    blank = _blank_rows(raw)
+    if blank.any():
+        raw, lines = raw.loc[~blank].reset_index(drop=True), lines[~blank]
+    return _validated(raw, source=str(path), lines=lines, copy=False)  # raw is ours: no need to copy it
+
+
+def read_csv_as_text(path: Path, *, kind: str, rows: str) -> pd.DataFrame:
+    """Every cell of a CSV file as text (blank lines kept, so row ``i`` is line ``i + 2``), header stripped.
+
+    ``kind`` names the file in the messages ("a flat-format CSV file"), ``rows`` what each line holds.
+
+    Raises
+    ------
+    VertebroError
+        One sentence when the file does not exist, is a folder, cannot be opened, is empty, is not a
+        readable CSV file or is separated by something other than commas.
+    """
     try:
         raw = pd.read_csv(
             path, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False, encoding="utf-8-sig"
         )
     except FileNotFoundError:
-        raise VertebroError(f"{path} does not exist; give the path of a flat-format CSV file.") from None
+        raise VertebroError(f"{path} does not exist; give the path of {kind}.") from None
     except IsADirectoryError:
-        raise VertebroError(f"{path} is a folder, not a file; give the path of a flat-format CSV file.") from None
+        raise VertebroError(f"{path} is a folder, not a file; give the path of {kind}.") from None
     except OSError as exc:  # permissions, a device, a broken network share ...
         reason = (exc.strerror or type(exc).__name__).lower()
         raise VertebroError(f"{path} cannot be opened ({reason}); check the path and its permissions.") from None
     except pd.errors.EmptyDataError:
-        raise VertebroError(f"{path} is empty: it needs a header line and one line per pain assessment.") from None
+        raise VertebroError(f"{path} is empty: it needs a header line and {rows}.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise VertebroError(f"{path} is not a readable CSV file ({exc}); export it again as UTF-8 CSV.") from None
     raw.columns = [str(column).strip() for column in raw.columns]
     shown = wrong_separator(list(raw.columns))
     if shown is not None:
         raise VertebroError(f"{path}: the columns are separated by {shown}, not commas; save the file as CSV with commas.")
-    lines = np.arange(len(raw)) + 2
-    blank = _blank_rows(raw)
-    if blank.any():
-        raw, lines = raw.loc[~blank].reset_index(drop=True), lines[~blank]
-    return _validated(raw, source=str(path), lines=lines, copy=False)  # raw is ours: no need to copy it
+    return raw
 
 
 def _blank_rows(raw: pd.DataFrame) -> np.ndarray:

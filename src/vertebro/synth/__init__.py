@@ -15,6 +15,7 @@ from .parameters import (
     ProcedureModel,
     site_codes,
 )
+from .instrument_parameters import DisabilityModel, InstrumentModel
 from .writer import CHUNK_PATIENTS, DEFAULT_SEED, HEADER, SynthSummary, iter_cohort_csv, write_cohort
 
 #: The name `vertebro demo` gives its sites, so that whatever reads the registry later can tell.
@@ -36,7 +37,9 @@ __all__ = [
     "AgeModel",
     "CohortFigures",
     "CohortParameters",
+    "DisabilityModel",
     "FollowUpModel",
+    "InstrumentModel",
     "PainModel",
     "ProcedureModel",
     "SynthSummary",

@@ -21,6 +21,8 @@ from ..domain.levels import LEVEL_CODES
 from ..domain.timepoints import BY_CODE
 from ..domain.vocabulary import ETIOLOGY, VENUE
 from .cohort import NOT_ASKED, TIMEPOINT_COLUMNS, Chunk, iter_chunks
+from .instrument_parameters import InstrumentModel
+from .instruments import ANSWERS_HEADER, SCORES_HEADER, instrument_chunk
 from .parameters import CohortParameters
 
 #: Patients drawn and written at a time. The output depends on it, so it is fixed: changing it
@@ -219,6 +221,9 @@ def write_cohort(
     *,
     chunk_size: int = CHUNK_PATIENTS,
     on_progress: Callable[[int], None] | None = None,
+    instruments_out: str | Path | None = None,
+    instrument_scores_out: str | Path | None = None,
+    instrument_model: InstrumentModel | None = None,
 ) -> SynthSummary:
     """Write a synthetic cohort to ``path`` in the flat format and return what was written.
 
@@ -233,6 +238,12 @@ def write_cohort(
         As for :func:`iter_cohort_csv`.
     on_progress : callable, optional
         Called with the number of patients written so far after each chunk.
+    instruments_out, instrument_scores_out : str or Path, optional
+        Also write the patients' instrument item answers (answer frame) and their scores (score frame,
+        :mod:`vertebro.stats.instrument_scores`), drawn chunk by chunk from a random stream of their own
+        (:mod:`vertebro.synth.instruments`): the pain file is the same with or without them.
+    instrument_model : InstrumentModel, optional
+        The instruments' assumptions (defaults documented in :mod:`.instrument_parameters`).
 
     Raises
     ------
@@ -255,18 +266,26 @@ def write_cohort(
         if on_progress:
             on_progress(counts["patients"])
 
-    pieces = iter_cohort_csv(patients, seed, params, chunk_size=chunk_size, on_chunk=tally)
+    extras = _InstrumentFiles(instruments_out, instrument_scores_out, seed, instrument_model)
+
+    def each_chunk(chunk: Chunk) -> None:
+        extras.write(chunk)
+        tally(chunk)
+
+    pieces = iter_cohort_csv(patients, seed, params, chunk_size=chunk_size, on_chunk=each_chunk)
     header = next(pieces)  # raises on bad arguments before a file is touched
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(handle, "wb") as out:
+        with os.fdopen(handle, "wb") as out, extras:
             out.write(header)
             for piece in pieces:
                 out.write(piece)
         os.chmod(temporary, 0o644)
+        extras.commit()
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
+        extras.discard()
         raise
     return SynthSummary(
         path=path,
@@ -282,6 +301,44 @@ def write_cohort(
         age_max=counts["age_max"],
         seed=int(seed),
     )
+
+
+class _InstrumentFiles:
+    """The optional instrument answer and score files of :func:`write_cohort`, written under temporary names."""
+
+    def __init__(self, answers: str | Path | None, scores: str | Path | None, seed: int, model: InstrumentModel | None):
+        wanted = (("answers", answers, ANSWERS_HEADER), ("scores", scores, SCORES_HEADER))
+        self.targets = [(kind, Path(target), header) for kind, target, header in wanted if target is not None]
+        self.seed, self.model = seed, model or InstrumentModel()
+        self.temporaries: list[Path] = []
+        self.handles: list = []
+
+    def __enter__(self) -> _InstrumentFiles:
+        for _, target, header in self.targets:
+            handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+            self.temporaries.append(Path(name))
+            self.handles.append(os.fdopen(handle, "w", encoding="ascii", newline=""))
+            self.handles[-1].write(header)
+        return self
+
+    def write(self, chunk: Chunk) -> None:
+        if self.targets:
+            drawn = instrument_chunk(chunk, self.seed, self.model)
+            for handle, (kind, _, _) in zip(self.handles, self.targets):
+                handle.write(getattr(drawn, kind))
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self.handles:
+            handle.close()
+
+    def commit(self) -> None:
+        for temporary, (_, target, _) in zip(self.temporaries, self.targets):
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, target)
+
+    def discard(self) -> None:
+        for temporary in self.temporaries:
+            temporary.unlink(missing_ok=True)
 
 
 __all__ = ["CHUNK_PATIENTS", "DEFAULT_SEED", "HEADER", "SynthSummary", "iter_cohort_csv", "write_cohort"]
