@@ -40,14 +40,14 @@ def test_expiry_is_announced_and_a_form_sent_after_it_is_kept_for_after_logging_
 
         page.locator("#session-warning", has_text="has ended").wait_for(timeout=30_000)  # (the CSP forbids eval'd waits)
         page.click("button:has-text('Register patient')")
-        page.wait_for_url("**/login/?next=/patients/new/")
+        page.wait_for_url("**/login/?next=/patients/new/", timeout=90_000)
         assert "What you had entered on the form is kept for you" in page.locator(".messages").inner_text()
         assert "Kept-Name" not in page.url
 
         page.fill("#id_username", "coord_a")
         page.fill("#id_password", PASSWORD)
         page.click("button:has-text('Log in')")
-        page.wait_for_url("**/patients/new/")
+        page.wait_for_url("**/patients/new/", timeout=90_000)
         assert "Your session ended before this form was saved" in page.locator(".messages").inner_text()
         assert (page.input_value("#id_study_id"), page.input_value("#id_age_at_index"), page.input_value("#id_name")) == ("BRS0001", "77", "Draft Kept-Name")
         assert page.is_checked("input[name=sex][value=F]")

@@ -87,6 +87,16 @@ def test_the_status_request_reads_the_time_left_without_extending_it(world, sett
     assert abs(stayed - settings.VERTEBRO_SESSION_IDLE_SECONDS) <= 2
 
 
+def test_the_status_check_of_an_expired_session_ends_nothing_so_the_form_sent_next_is_kept(world, settings):
+    client = world.client("coordinator_a")
+    url = reverse("web:patient_new")
+    client.get(url)
+    _expire(client, settings)
+    assert client.get(reverse("web:session_status")).json() == {"seconds_left": 0}
+    client.post(url, {"study_id": "VPA0990", "site": world.site_a.pk, "sex": "F", "age_at_index": "70"})
+    assert FormDraft.objects.get().data["study_id"] == ["VPA0990"]
+
+
 def test_the_status_of_an_ended_session_is_zero_not_a_login_page(db):
     response = Client().get(reverse("web:session_status"))
     assert response.status_code == 200 and response.json() == {"seconds_left": 0}

@@ -43,7 +43,9 @@ class IdleSessionTimeoutMiddleware:
             last_seen = request.session.get(LAST_SEEN_KEY, 0)
             idle = settings.VERTEBRO_SESSION_IDLE_SECONDS
             status_check = request.path == reverse("web:session_status")
-            if now - last_seen > idle:
+            if now - last_seen > idle and status_check:
+                pass  # the warning's check only reads the time left: the next page or form ends the session (and keeps its draft)
+            elif now - last_seen > idle:
                 self._end(request)
             elif status_check and "stay" in request.GET or not status_check and now - last_seen >= min(TOUCH_INTERVAL_SECONDS, idle / 4):
                 request.session[LAST_SEEN_KEY] = last_seen = now
