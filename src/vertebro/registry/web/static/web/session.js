@@ -10,7 +10,10 @@
   var box = document.getElementById("session-warning");
   if (!url || !box || !(left >= 0)) return;
   var WARN_SECONDS = 120;
-  var deadline = Date.now() + left * 1000;
+  // The server counts whole seconds: "ended" is said only once it has surely ended the session, so
+  // that a form sent after the words is the one kept as a draft.
+  var SLACK_MS = 1500;
+  var deadline = Date.now() + left * 1000 + SLACK_MS;
   var timer = null;
   var ticker = null;
 
@@ -66,7 +69,7 @@
     request.onload = function () {
       var seconds = 0;
       try { seconds = Number(JSON.parse(request.responseText).seconds_left) || 0; } catch (error) { seconds = 0; }
-      deadline = Date.now() + seconds * 1000;
+      deadline = Date.now() + seconds * 1000 + SLACK_MS;
       if (seconds <= 0) { ended(); return; }
       if (seconds > warnAt + 1) { schedule(); return; }
       countdown();
