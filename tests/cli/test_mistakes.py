@@ -69,6 +69,6 @@ def test_a_sqlite_url_that_names_no_file_is_refused_not_kept_in_memory(run_verte
 
 def test_a_malformed_setting_is_named_with_what_it_should_be(run_vertebro):
     number = _error(run_vertebro("site", "list", env={"VERTEBRO_SESSION_IDLE_MINUTES": "abc"}))
-    assert "VERTEBRO_SESSION_IDLE_MINUTES='abc' is not a whole number" in number
+    assert "VERTEBRO_SESSION_IDLE_MINUTES='abc' is not a number of minutes above 0" in number
     flag = _error(run_vertebro("site", "list", env={"VERTEBRO_HTTPS": "enable"}))
     assert "VERTEBRO_HTTPS='enable' is neither on" in flag

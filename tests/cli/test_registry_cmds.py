@@ -37,6 +37,23 @@ def test_check_finds_a_score_outside_its_window_and_exits_nonzero(run_vertebro, 
     assert "Traceback" not in result.stderr
 
 
+def test_check_finds_a_procedure_before_birth_and_exits_nonzero(run_vertebro, tmp_path):
+    run_vertebro("init", check=True)
+    db = sqlite3.connect(tmp_path / "registry.sqlite3")
+    now = "2024-01-01 00:00:00"
+    db.executescript(f"""
+        INSERT INTO registry_site (code, name) VALUES ('S', 'S');
+        INSERT INTO registry_patient (version, created_at, updated_at, study_id, site_id, sex, birth_date)
+            VALUES (1, '{now}', '{now}', 'VP1', 1, 'F', '2019-06-01');
+        INSERT INTO registry_procedure (version, created_at, updated_at, patient_id, performed_on, kind, operator, approach, biopsy_taken)
+            VALUES (1, '{now}', '{now}', 1, '2014-06-15', 'vertebroplasty', '', 'bipedicular', 0);
+    """)
+    db.commit()
+    result = run_vertebro("db", "check")
+    assert result.returncode == 1
+    assert "before the patient's date of birth" in result.stdout and "failed 1 integrity check" in result.stderr
+
+
 def test_unreachable_database_is_one_sentence_without_traceback(run_vertebro):
     result = run_vertebro("db", "check", env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"})
     assert result.returncode == 1

@@ -57,6 +57,6 @@ def rich_rows() -> pd.DataFrame:
     extra = frame.iloc[[3, 7]].copy()
     extra[["timepoint", "days", "assessed_on", "vps", "venue", "recurrent_pain"]] = [
         ["unscheduled", "700", "2021-12-10", "6.5", "telephone", "1"],
-        ["unscheduled", "-200", "2019-06-24", "9", "", ""],
+        ["unscheduled", "-25", "2019-12-16", "9", "", ""],
     ]
     return pd.concat([frame, extra], ignore_index=True)

@@ -187,3 +187,14 @@ def test_an_mrn_from_another_hospital_does_not_match(registry, tmp_path):
         "(patient P003's MRN is issued by urn:vertebro:mrn:south)"
     ]
     assert registry_snapshot() == before
+
+
+def test_an_observation_more_than_30_days_before_the_procedure_is_reported_never_imported(registry, tmp_path):
+    before = registry_snapshot()
+    (tmp_path / "early.json").write_text(json.dumps(_bundle(_observation({"valueInteger": 6}, date="2019-10-09"))))  # day -93
+    with pytest.raises(ImportRejected) as caught:
+        import_fhir_path(path=tmp_path)
+    problems = caught.value.problems
+    assert len(problems) == 1 and "more than 30 days before its procedure" in problems["rule"].iloc[0]
+    assert "Observation.effectiveDateTime" in problems["column"].iloc[0]
+    assert registry_snapshot() == before

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -177,7 +177,20 @@ def test_days_beyond_any_date_are_refused_by_the_domain_range_rule():
     frame = flat_rows(1).drop(columns=["assessed_on"])
     frame.loc[2, "days"] = "9e99"  # a whole number, but no date is that far away
     problems = _problems(frame)
-    assert (4, "days", "9e99", "an assessment must lie within -365..3650 days of its procedure") in problems
+    assert (4, "days", "9e99", "an assessment must lie within 3650 days after its procedure") in problems
+
+
+@pytest.mark.parametrize("timepoint", ["", "unscheduled"])
+def test_a_score_more_than_30_days_before_the_procedure_is_refused_not_kept_as_unscheduled(timepoint):
+    frame = flat_rows(1)
+    procedure = date.fromisoformat(frame.loc[0, "procedure_date"])
+    frame.loc[0, ["timepoint", "days", "assessed_on"]] = [timepoint, "-93", (procedure - timedelta(days=93)).isoformat()]
+    problems = _problems(frame)
+    from vertebro.domain.rules import RULE_SCORE_TOO_EARLY
+
+    assert [(p[0], p[1], p[3]) for p in problems] == [(2, "assessed_on", RULE_SCORE_TOO_EARLY)]
+    frame.loc[0, ["days", "assessed_on"]] = ["-30", (procedure - timedelta(days=30)).isoformat()]
+    assert _problems(frame) == []  # the first day of the baseline window
 
 
 @pytest.mark.parametrize(("separator", "named"), [(";", "';'"), ("\t", "tabs")])

@@ -217,3 +217,36 @@ def test_the_import_says_which_fields_it_changed(registered, tmp_path):
         "fracture.etiology": 2, "fracture.pathologic_basis": 2, "fracture.pathologic_cause": 2,
         "painassessment.score": 1, "patient.age_at_index": 1, "patient.sex": 1,
     }
+
+
+def _registered_in_the_app(*, birth_date=None, checklist_on=None) -> Patient:  # noqa: ANN001
+    from datetime import date
+
+    from vertebro.registry.services.clinical import eligibility_record, patient_create, site_create
+
+    site = site_create(code="north", name="North")
+    patient = patient_create(study_id="P000", site=site, sex="M", birth_date=birth_date, age_at_index=None if birth_date else 60)
+    if checklist_on:
+        eligibility_record(patient=patient, assessed_on=checklist_on, indications=["osteoporotic_refractory"], absolute=[], relative=[])
+    assert date(2020, 1, 10) == date.fromisoformat(flat_rows(1).loc[0, "procedure_date"])
+    return patient
+
+
+def test_a_procedure_before_the_recorded_birth_date_is_refused(tmp_path):
+    from datetime import date
+
+    _registered_in_the_app(birth_date=date(2021, 1, 1))
+    before = registry_snapshot()
+    problems = _refused(tmp_path, flat_rows(1))
+    assert "the procedure date lies before the patient's date of birth (2021-01-01, recorded in the registry)" in set(problems["rule"])
+    assert registry_snapshot() == before
+
+
+def test_a_procedure_before_the_recorded_eligibility_checklist_is_refused(tmp_path):
+    from datetime import date
+
+    _registered_in_the_app(checklist_on=date(2020, 2, 1))
+    problems = _refused(tmp_path, flat_rows(1))
+    rules = problems.loc[problems["column"] == "procedure_date", "rule"]
+    assert set(rules) == {"the procedure date lies before the patient's first eligibility checklist (2020-02-01, recorded in the registry)"}
+    assert len(rules) == 4  # every line of the patient, so --skip-invalid skips the patient whole

@@ -16,6 +16,7 @@ from vertebro.registry.models import (
     Complication,
     EligibilityAssessment,
     FollowUp,
+    FormDraft,
     Fracture,
     ImportBatch,
     PainAssessment,
@@ -71,6 +72,7 @@ CASES = [
     ("membership_role_known", StaffMembership, {"role": "janitor"}, "role"),
     ("membership_one_role_per_site", StaffMembership, {"user": "member"}, "second role at one site"),
     ("import_status_known", ImportBatch, {"status": "lost"}, "status"),
+    ("form_draft_one_per_user_and_page", FormDraft, {}, "second draft of one page for one user"),
 ]
 
 
@@ -96,6 +98,7 @@ def world(procedure, patient, fracture, site, django_user_model):
         StaffMembership: {"user": django_user_model.objects.create_user("newcomer", password="x"), "site": site,
                           "role": "analyst"},
         ImportBatch: {"file_name": "f.csv", "file_sha256": "0" * 64, "file_format": "csv"},
+        FormDraft: {"user": user, "path": "/patients/new/", "data": {"study_id": ["VP1"]}},
         "treated": fracture,
         "scored": procedure,
         "member": user,

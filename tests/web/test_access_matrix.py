@@ -27,6 +27,7 @@ PUBLIC, LOGOUT, ANY_MEMBER, EDITOR_ANYWHERE, SITE_READ, SITE_EDIT, SITE_OVERRIDE
 RULES: dict[str, tuple[str, str | None]] = {
     "login": (PUBLIC, None),
     "healthz": (PUBLIC, None),
+    "session_status": (PUBLIC, None),  # says 0 seconds left to an ended session
     "logout": (LOGOUT, None),
     "dashboard": (ANY_MEMBER, None),
     "patients": (ANY_MEMBER, None),

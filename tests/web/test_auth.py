@@ -165,7 +165,7 @@ def test_a_form_sent_after_the_idle_limit_is_not_saved_and_says_so(world, settin
     assert response.status_code == 302 and response["Location"].startswith(reverse("web:login"))
     page = client.get(response["Location"]).content.decode()
     assert "logged out after a period of inactivity" in page
-    assert "What you had entered on the form was not saved: enter it again after logging in." in page
+    assert "What you had sent was not kept: send it again after logging in." in page  # a search is not data entry
 
 
 def test_a_form_with_an_expired_security_token_explains_what_to_do(world):
@@ -189,7 +189,7 @@ def test_coming_back_after_the_idle_limit_is_explained_even_when_nothing_touched
     session.save()
     response = client.post(reverse("web:patients"), {"q": "anything"})
     page = client.get(response["Location"]).content.decode()
-    assert "logged out after a period of inactivity" in page and "was not saved" in page
+    assert "logged out after a period of inactivity" in page and "was not kept" in page
 
 
 def test_a_form_from_an_untrusted_origin_points_the_administrator_at_the_setting(world):

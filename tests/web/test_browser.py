@@ -1,105 +1,44 @@
 """The web app in a real browser: Debian's Chromium driven by Playwright, against `vertebro serve`.
 
-The app runs as a real server process (gunicorn through `vertebro serve`) on a file SQLite registry made
-with `vertebro init`, `vertebro site add` and `vertebro user add` — not Django's live_server, whose
-transactional flush would try to DELETE the append-only history rows.
-
-Without /usr/bin/chromium (or ``VERTEBRO_CHROMIUM``) these tests are skipped, loudly (a banner closes
-the run); with VERTEBRO_REQUIRE_BROWSER=1 (as in .ci/run) a missing Chromium fails them instead.
+The registry is made with `vertebro init`, `vertebro site add` and `vertebro user add` and served by
+``served_app`` (which says why it is a real server, and how a missing Chromium is announced).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from datetime import date, timedelta
 
 import pytest
+from served_app import log_in as _log_in
+from served_app import PASSWORD, registry_env, require_chromium, served, vertebro
 
-CHROMIUM = os.environ.get("VERTEBRO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-PASSWORD = "browser-test-pass-42"
 NAME, MRN = "Winifred Browser", "MRN-BRW-31337"
 
 pytestmark = pytest.mark.browser
 
 
-def _vertebro(env: dict, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", "from vertebro.cli import main; main()", *args],
-        input=stdin, capture_output=True, text=True, env=env, timeout=120,
-    )
-    assert result.returncode == 0, f"vertebro {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`vertebro serve` on a fresh file registry with two sites and a coordinator at each."""
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing: the browser tests did not run (apt-get install chromium)"
-        if os.environ.get("VERTEBRO_REQUIRE_BROWSER") == "1":
-            pytest.fail(message + "; VERTEBRO_REQUIRE_BROWSER=1 makes them required")
-        pytest.skip("SKIPPED LOUDLY — " + message)
+    require_chromium()
     home = tmp_path_factory.mktemp("served")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VERTEBRO_", "DATABASE_URL"))}
-    env |= {"DATABASE_URL": f"sqlite:///{home / 'registry.sqlite3'}", "VERTEBRO_HOME": str(home), "COLUMNS": "200"}
-    _vertebro(env, "init")
-    _vertebro(env, "site", "add", "SITE-A", "Site A")
-    _vertebro(env, "site", "add", "SITE-B", "Site B")
+    env = registry_env(home)
+    vertebro(env, "init")
+    vertebro(env, "site", "add", "SITE-A", "Site A")
+    vertebro(env, "site", "add", "SITE-B", "Site B")
     for username, site in (("coord_a", "SITE-A"), ("coord_b", "SITE-B")):
-        _vertebro(env, "user", "add", username, "--site", site, "--role", "coordinator", "--password-stdin", stdin=PASSWORD + "\n")
-    port = _free_port()
-    log_path = home / "server.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from vertebro.cli import main; main()", "serve", "--port", str(port), "--workers", "2"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=home,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"vertebro serve did not start:\n{log_path.read_text()}") from None
-                time.sleep(0.2)
-        yield {"base": base, "log": log_path, "home": home}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        vertebro(env, "user", "add", username, "--site", site, "--role", "coordinator", "--password-stdin", stdin=PASSWORD + "\n")
+    with served(home, env) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
+    from served_app import chromium
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -108,15 +47,6 @@ def page(browser, server):
     page = context.new_page()
     yield page
     context.close()
-
-
-def _log_in(page, username: str) -> None:
-    page.goto("/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button:has-text('Log in')")
-    page.wait_for_url("**/")
-    assert page.locator("h1").inner_text() == "Dashboard"
 
 
 def _save(page, label: str) -> None:

@@ -142,7 +142,7 @@ def test_register_a_patient(world):
         ({"birth_date": "1890-01-01"}, "birth_date", "A date must lie between 1900-01-01"),
         ({"birth_date": "", "age_at_index": "130"}, "age_at_index", "Age must be a whole number of years from 0 to 120."),
         ({"birth_date": "", "age_at_index": "seventy"}, "age_at_index", "Enter the age as a whole number of years."),
-        ({"study_id": "VPA0001"}, "study_id", "already exists"),
+        ({"study_id": "VPA0001"}, "study_id", "This study id is not available: choose another"),
     ],
 )
 def test_new_patient_errors_are_beside_the_field_and_keep_the_input(world, data, field, message):

@@ -23,7 +23,7 @@ def _procedure(site, study_id: str, days_ago: int):
 
 def _rows(html: str) -> list[tuple[str, str]]:
     """(study id, timepoint label) of each worklist row, in page order."""
-    return re.findall(r'<tr class="status-\w+">\s*<td><a href="[^"]+">(\w+)</a>.*?</td>\s*<td>[^<]*</td>\s*<td>([^<]+)</td>', html, re.S)
+    return re.findall(r'<tr class="status-\w+">\s*<td><a href="[^"]+">(\w+)</a>.*?</td>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>([^<]+)</td>', html, re.S)
 
 
 def test_items_open_when_the_window_opens_and_turn_overdue_when_it_closes(world):

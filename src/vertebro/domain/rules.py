@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime
 
 from .errors import DomainError
+from .timepoints import BY_CODE
 from .vocabulary import ETIOLOGY, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE
 
 SCORE_MIN, SCORE_MAX = 0.0, 10.0
@@ -21,8 +22,14 @@ HEIGHT_LOSS_MAX = 100.0
 #: Vertebroplasty was first reported in 1987; nothing in a registry can predate it by much.
 EARLIEST_DATE = date(1980, 1, 1)
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
-#: Assessments belong to a procedure; more than this many days away is a data-entry error.
-ASSESSMENT_DAYS_MIN, ASSESSMENT_DAYS_MAX = -365, 3650
+#: Assessments belong to a procedure. The earliest is the baseline window's first day: a score taken
+#: earlier belongs to no timepoint and is refused, never kept as "unscheduled" (PLAN.md, shared decision);
+#: more than ten years after is a data-entry error.
+ASSESSMENT_DAYS_MIN, ASSESSMENT_DAYS_MAX = BY_CODE["baseline"].first_day, 3650
+RULE_SCORE_TOO_EARLY = (
+    f"a score more than {-ASSESSMENT_DAYS_MIN} days before its procedure belongs to no timepoint "
+    f"(the baseline window opens {-ASSESSMENT_DAYS_MIN} days before the procedure): check the date, or the procedure it belongs to"
+)
 
 
 def _is_missing(value: object) -> bool:
@@ -162,12 +169,12 @@ def check_baseline_before_procedure(days: int, *, field: str = "assessed_on") ->
 
 
 def check_assessment_days(days: int, *, field: str = "assessed_on") -> None:
-    if not (ASSESSMENT_DAYS_MIN <= days <= ASSESSMENT_DAYS_MAX):
-        raise DomainError(
-            field,
-            days,
-            f"an assessment must lie within {ASSESSMENT_DAYS_MIN}..{ASSESSMENT_DAYS_MAX} days of its procedure",
-        )
+    """An assessment lies from the baseline window's first day (30 days before the procedure) to
+    ``ASSESSMENT_DAYS_MAX`` days after it."""
+    if days < ASSESSMENT_DAYS_MIN:
+        raise DomainError(field, days, RULE_SCORE_TOO_EARLY)
+    if days > ASSESSMENT_DAYS_MAX:
+        raise DomainError(field, days, f"an assessment must lie within {ASSESSMENT_DAYS_MAX} days after its procedure")
 
 
 def age_at(birth_date: date, on: date) -> int:

@@ -419,9 +419,15 @@ def _timepoints(c: _Checker, out: dict) -> None:
     known = (timepoint >= 0) & known_days
     late = known & (timepoint == _BASELINE) & (days > 0)
     dated = ~c.blank("assessed_on")  # the cell the person wrote is the one reported
-    for column, rows in (("assessed_on", late & dated), ("days", late & ~dated)):
-        c.fail(rows, column, lambda column=column: c.raw_text(column), "a baseline assessment must be on or before the procedure date")
-    check = known & ~late
+    early = known_days & (days < rules.ASSESSMENT_DAYS_MIN)  # whatever the timepoint: refused, never "unscheduled"
+    for column, rows, rule in (
+        ("assessed_on", late & dated, "a baseline assessment must be on or before the procedure date"),
+        ("days", late & ~dated, "a baseline assessment must be on or before the procedure date"),
+        ("assessed_on", early & dated, rules.RULE_SCORE_TOO_EARLY),
+        ("days", early & ~dated, rules.RULE_SCORE_TOO_EARLY),
+    ):
+        c.fail(rows, column, lambda column=column: c.raw_text(column), rule)
+    check = known & ~late & ~early
     whole_days = np.where(known_days, days, 0).astype("int64")
     # one key per (timepoint, day) pair: each distinct pair is checked once
     key = timepoint.astype("int64") * (1 << 40) + (whole_days + (1 << 39))

@@ -8,7 +8,8 @@
 
 The web app:
 
-- ``VERTEBRO_SESSION_IDLE_MINUTES`` (default 30): a session left idle this long is logged out.
+- ``VERTEBRO_SESSION_IDLE_MINUTES`` (default 30): a session left idle this long is logged out; pages warn
+  two minutes before (``static/web/session.js``).
 - ``VERTEBRO_LOGIN_FAILURE_LIMIT`` (default 5) failed logins lock an account, and separately an address,
   for ``VERTEBRO_LOGIN_COOLOFF_MINUTES`` (default 15).
 - ``VERTEBRO_HTTPS=1`` when the app is reached over HTTPS: secure cookies, HTTP redirected to HTTPS, HSTS
@@ -52,6 +53,18 @@ def _env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number; set it to one (default {default}) or unset it") from None
+
+
+def _env_minutes(name: str, default: float) -> float:
+    """Minutes, fractions allowed (``0.5`` is 30 seconds: tests of the expiry warning use it)."""
+    value = os.environ.get(name) or str(default)
+    try:
+        minutes = float(value)
+    except ValueError:
+        minutes = -1.0
+    if not minutes > 0:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number of minutes above 0; set it to one (default {default}) or unset it")
+    return minutes
 
 
 DEBUG = _env_flag("VERTEBRO_DEBUG")
@@ -112,7 +125,7 @@ LOGOUT_REDIRECT_URL = "web:login"
 # outlives the idle limit by a working day so that the middleware, not the session store, ends it: the
 # person coming back is told why (and that a form they sent was not saved) instead of meeting a bare
 # login page; no request is served on an idle session either way.
-VERTEBRO_SESSION_IDLE_SECONDS = _env_int("VERTEBRO_SESSION_IDLE_MINUTES", 30) * 60
+VERTEBRO_SESSION_IDLE_SECONDS = round(_env_minutes("VERTEBRO_SESSION_IDLE_MINUTES", 30) * 60)
 SESSION_COOKIE_AGE = VERTEBRO_SESSION_IDLE_SECONDS + 12 * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -156,6 +169,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "vertebro.registry.web.permissions.access_context",
+                "vertebro.registry.web.middleware.session_context",
             ],
             "libraries": {"vertebro_web": "vertebro.registry.web.templatetags"},
         },

@@ -10,6 +10,7 @@ from .clinical import (
     Procedure,
     TreatedLevel,
 )
+from .drafts import FormDraft
 from .people import ROLE, Patient, Site, StaffMembership
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "EligibilityAssessment",
     "ExportLog",
     "FollowUp",
+    "FormDraft",
     "Fracture",
     "ImportBatch",
     "PainAssessment",

@@ -47,6 +47,7 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        verbose_name_plural = "import batches"
         constraints = [check("import_status_known", in_vocabulary("status", IMPORT_STATUS), "unknown import status")]
 
     def __str__(self) -> str:

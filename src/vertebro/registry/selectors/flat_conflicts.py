@@ -12,6 +12,8 @@ history) but never guesses at identity or structure, so for a patient the regist
   were treated, or naming the level of a fracture recorded without one, is a clinical correction made
   in the registry, not by an import (a blank ``levels`` cell keeps the recorded ones);
 - the age and the birth date, whichever side gives them, must agree at the procedure;
+- the procedure date keeps the order of the recorded dates (``domain/chronology.py``): not before the
+  registry's date of birth, nor before the patient's first eligibility checklist;
 - a site the registry does not know is refused once the registry has sites: a mistyped code would
   otherwise open a new site whose patients no site's coordinators can see (the first import into an
   empty registry creates its sites; later ones are added with ``vertebro site add``).
@@ -25,8 +27,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...domain import chronology
 from ...domain.levels import LEVEL_CODES, parse_levels
-from ..models import Patient, Procedure, Site, TreatedLevel
+from ..models import EligibilityAssessment, Patient, Procedure, Site, TreatedLevel
 from ..services.flat_import_writes import fetch_frame
 
 PROBLEM_COLUMNS = ["line", "column", "value", "rule"]
@@ -66,7 +69,10 @@ def flat_registry_conflicts(frame: pd.DataFrame) -> pd.DataFrame:
     # Ages are at the index procedure: the patient's first, or the file's when the registry has none yet.
     first = procedures.groupby("patient_id")["performed_on"].min()
     people["index_date"] = people["id"].map(first).fillna(people["procedure_date"])
-    found = _site_conflicts(people, unknown={code for code, *_ in unknown}) + _procedure_conflicts(people, procedures) + _age_conflicts(people) + _level_conflicts(people, procedures)
+    found = (
+        _site_conflicts(people, unknown={code for code, *_ in unknown}) + _procedure_conflicts(people, procedures) + _age_conflicts(people)
+        + _level_conflicts(people, procedures) + _chronology_conflicts(people)
+    )
     return pd.concat([_on_lines(frame, unknown, key="site"), _on_lines(frame, found, key="patient_id")], ignore_index=True).sort_values(
         ["line", "column"], kind="stable"
     ).reset_index(drop=True)
@@ -172,6 +178,25 @@ def _age_conflicts(people: pd.DataFrame) -> list[tuple[str, str, str, str]]:
     for i in np.flatnonzero(stored):
         found.append((people.index[i], "birth_date", f"{birth.iloc[i]:%Y-%m-%d}",
                       f"the registry records age {int(stored_age[i])} at the procedure; this birth date gives {int(computed[i])}; correct one of them"))
+    return found
+
+
+def _chronology_conflicts(people: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """The file's procedure date against the registry's date of birth (when the file gives none: the
+    validator compares the file's own) and the patient's first eligibility checklist."""
+    first = fetch_frame(EligibilityAssessment.objects.order_by(), "patient_id", people["id"].tolist(), ["patient_id", "assessed_on"])
+    checklist = pd.to_datetime(first.groupby("patient_id")["assessed_on"].min()) if len(first) else pd.Series(dtype="datetime64[ns]")
+    procedure = people["procedure_date"]
+    found = []
+    born_later = people["birth_date"].isna() & (procedure < people["stored_birth_date"])
+    for study_id, row in people[born_later.to_numpy()].iterrows():
+        found.append((study_id, "procedure_date", f"{row.procedure_date:%Y-%m-%d}",
+                      f"{chronology.RULE_PROCEDURE_BEFORE_BIRTH} ({row.stored_birth_date:%Y-%m-%d}, recorded in the registry)"))
+    first_checklist = people["id"].map(checklist)
+    early = (procedure < first_checklist).to_numpy()
+    for (study_id, row), on in zip(people[early].iterrows(), first_checklist[early]):
+        found.append((study_id, "procedure_date", f"{row.procedure_date:%Y-%m-%d}",
+                      f"{chronology.RULE_PROCEDURE_BEFORE_CHECKLIST} ({on:%Y-%m-%d}, recorded in the registry)"))
     return found
 
 

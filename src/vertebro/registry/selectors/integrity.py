@@ -1,8 +1,8 @@
 """`vertebro db check`: is the registry whole and consistent?
 
 The database enforces ranges and vocabularies itself; these checks cover what a single-row CHECK
-constraint cannot see: the file's own integrity, cross-table agreement, timepoint windows, the
-append-only audit triggers and unfinished imports.
+constraint cannot see: the file's own integrity, cross-table agreement, timepoint windows, dates in
+an impossible order (``integrity_dates``), the append-only audit triggers and unfinished imports.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from django.db.models import F
 
 from ...domain.timepoints import BY_CODE, UNSCHEDULED
 from ..models import FollowUp, PainAssessment, Procedure, TreatedLevel
+from .integrity_dates import date_order_querysets
+
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ def registry_integrity_findings() -> list[IntegrityFinding]:
             "treated fractures belong to their procedure's patient",
         ),
         *_window_findings(),
+        *(_mismatched(queryset, f"no record where {check}") for check, queryset in date_order_querysets()),
         IntegrityFinding(
             "procedures record at least one treated level",
             Procedure.objects.filter(treated_levels__isnull=True).count(),

@@ -12,10 +12,11 @@ from typing import Any
 
 from django.db import transaction
 
+from ...domain import rules
 from ...domain.errors import DomainError
 from ...domain.timepoints import BY_CODE
 from ..models import EligibilityAssessment, FollowUp, Fracture, PainAssessment, Patient, Procedure, TreatedLevel
-from .clinical import complication_create, eligibility_override, follow_up_record, pain_assessment_record, procedure_create
+from .clinical import check_procedure_dates, complication_create, eligibility_override, follow_up_record, pain_assessment_record, procedure_create
 from .records import EditConflict, record_delete, record_save, record_update
 
 
@@ -59,10 +60,12 @@ def procedure_update(
     if current.version != expected_version:
         raise EditConflict(current=current, attempted={**changes, "treated": list(treated)}, expected_version=expected_version)
     new_date = changes.get("performed_on", current.performed_on)
-    if new_date != current.performed_on:
-        _check_scores_stay_in_windows(current, new_date)
     wanted = {fracture.pk: cement for fracture, cement in treated}
     existing = {level.fracture_id: level for level in TreatedLevel.objects.filter(procedure=current).select_related("fracture")}
+    if new_date != current.performed_on:
+        _check_scores_stay_in_windows(current, new_date)
+    if new_date != current.performed_on or wanted.keys() - existing.keys():
+        check_procedure_dates(patient=current.patient, performed_on=new_date, fractures=[fracture for fracture, _ in treated])
     level_notes = []
     for fracture_id, level in existing.items():
         if fracture_id not in wanted:
@@ -90,12 +93,20 @@ def procedure_update(
 
 
 def _check_scores_stay_in_windows(procedure: Procedure, performed_on) -> None:  # noqa: ANN001
-    """A new procedure date must leave every recorded score inside its timepoint's window."""
+    """A new procedure date must leave every recorded score inside its timepoint's window (an
+    unscheduled one no more than 30 days before it) and every follow-up after it."""
     misplaced = []
     for assessment in PainAssessment.objects.filter(procedure=procedure).order_by("assessed_on"):
-        window = BY_CODE.get(assessment.timepoint)  # unscheduled scores have no window to leave
-        if window is not None and not window.contains((assessment.assessed_on - performed_on).days):
+        days = (assessment.assessed_on - performed_on).days
+        window = BY_CODE.get(assessment.timepoint)
+        if (window is not None and not window.contains(days)) or not (rules.ASSESSMENT_DAYS_MIN <= days <= rules.ASSESSMENT_DAYS_MAX):
             misplaced.append(f"{assessment.timepoint} score of {assessment.assessed_on}")
+    early = procedure.follow_ups.filter(seen_on__lt=performed_on).order_by("seen_on").values_list("seen_on", flat=True).first()
+    if early is not None:
+        raise DomainError(
+            "performed_on", performed_on.isoformat(),
+            f"this date would come after the follow-up of {early}; a follow-up comes after its procedure",
+        )
     if misplaced:
         raise DomainError(
             "performed_on",

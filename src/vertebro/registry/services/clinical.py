@@ -10,7 +10,7 @@ from datetime import date
 
 from django.db import transaction
 
-from ...domain import rules
+from ...domain import chronology, rules
 from ...domain.eligibility import assess_eligibility
 from ...domain.errors import DomainError
 from ...domain.levels import parse_level
@@ -37,11 +37,16 @@ from ..models import (
     Site,
     TreatedLevel,
 )
-from .records import record_save
+from .records import record_save, record_update
 
 
 class EligibilityBlocked(VertebroError):
     """An absolute contraindication stands and no investigator has overridden it."""
+
+
+class SameLevelRecorded(DomainError):
+    """The patient already has a fracture at this level: a second one is recorded only when the
+    person confirms it is a new fracture (a repeated entry is the usual cause)."""
 
 
 def site_create(*, code: str, name: str) -> Site:
@@ -70,6 +75,7 @@ def patient_create(
         rules.check_date_plausible(birth_date, field="birth_date", earliest=rules.EARLIEST_BIRTH_DATE)
     if age_at_index is not None:
         age_at_index = rules.parse_age(age_at_index, field="age_at_index")
+    check_study_id_available(study_id=study_id.strip())
     patient = Patient(
         study_id=study_id.strip(),
         site=site,
@@ -80,6 +86,16 @@ def patient_create(
         name=(name or "").strip() or None,
     )
     return record_save(record=patient, user=user)
+
+
+#: Said of a study id in use, whichever site holds it: the words never confirm that a record exists
+#: at a site the person may not see.
+STUDY_ID_TAKEN = "this study id is not available: choose another (if the patient is already registered, find them in the patient list)"
+
+
+def check_study_id_available(*, study_id: str, patient: Patient | None = None) -> None:
+    if Patient.objects.filter(study_id=study_id).exclude(pk=getattr(patient, "pk", None)).exists():
+        raise DomainError("study_id", study_id, STUDY_ID_TAKEN)
 
 
 def fracture_create(
@@ -93,15 +109,22 @@ def fracture_create(
     onset_date: date | None = None,
     mri_oedema: bool | None = None,
     height_loss_pct: float | None = None,
+    same_level_confirmed: bool = False,
     user=None,  # noqa: ANN001
 ) -> Fracture:
+    """Record a fracture. A second fracture at a level the patient already has is refused with
+    :class:`SameLevelRecorded` unless ``same_level_confirmed``."""
     etiology = ETIOLOGY.parse(etiology)
     rules.check_pathology(etiology, pathologic_cause, pathologic_basis)
     if onset_date is not None:
         rules.check_date_plausible(onset_date, field="onset_date")
+    chronology.check_after_birth(onset_date, patient.birth_date, field="onset_date", rule=chronology.RULE_ONSET_BEFORE_BIRTH)
+    level = parse_level(level) if level else None
+    if not same_level_confirmed:
+        check_level_not_recorded(patient=patient, level=level)
     fracture = Fracture(
         patient=patient,
-        level=parse_level(level) if level else None,
+        level=level,
         etiology=etiology,
         pathologic_cause=pathologic_cause or None,
         pathologic_basis=pathologic_basis or None,
@@ -111,6 +134,58 @@ def fracture_create(
         height_loss_pct=None if height_loss_pct is None else rules.parse_height_loss(height_loss_pct),
     )
     return record_save(record=fracture, user=user)
+
+
+def check_level_not_recorded(*, patient: Patient, level: str | None, fracture: Fracture | None = None) -> None:
+    """Raise :class:`SameLevelRecorded` when another fracture of the patient is at ``level``."""
+    if level is None:
+        return
+    others = patient.fractures.filter(level=level).exclude(pk=getattr(fracture, "pk", None))
+    recorded = others.order_by("id").first()
+    if recorded is not None:
+        onset = f", onset {recorded.onset_date}" if recorded.onset_date else ""
+        raise SameLevelRecorded(
+            "level", level,
+            f"{level} is already recorded as a fracture of this patient ({recorded.get_etiology_display().lower()}{onset}); "
+            "if this is a second, new fracture at the same level, confirm it below, else edit the recorded one",
+        )
+
+
+@transaction.atomic
+def patient_update(*, record: Patient, expected_version: int, changes: dict, user=None) -> Patient:  # noqa: ANN001
+    """Change a patient's details; a date of birth must come before every recorded procedure and onset."""
+    if changes.get("study_id", record.study_id) != record.study_id:
+        check_study_id_available(study_id=changes["study_id"], patient=record)
+    birth_date = changes.get("birth_date", record.birth_date)
+    if birth_date != record.birth_date:
+        chronology.check_birth_before(
+            birth_date,
+            procedures=record.procedures.values_list("performed_on", flat=True),
+            onsets=record.fractures.values_list("onset_date", flat=True),
+        )
+    return record_update(record=record, expected_version=expected_version, changes=changes, user=user)
+
+
+@transaction.atomic
+def fracture_update(*, record: Fracture, expected_version: int, changes: dict, same_level_confirmed: bool = False, user=None) -> Fracture:  # noqa: ANN001
+    """Change a fracture: its onset stays between the birth and the procedures that treated it, and a
+    level another of the patient's fractures has needs ``same_level_confirmed``."""
+    onset = changes.get("onset_date", record.onset_date)
+    if onset != record.onset_date:
+        chronology.check_after_birth(onset, record.patient.birth_date, field="onset_date", rule=chronology.RULE_ONSET_BEFORE_BIRTH)
+        chronology.check_onset_before_procedures(onset, record.procedures.values_list("performed_on", flat=True))
+    level = changes.get("level", record.level)
+    if level != record.level and not same_level_confirmed:
+        check_level_not_recorded(patient=record.patient, level=level, fracture=record)
+    return record_update(record=record, expected_version=expected_version, changes=changes, user=user)
+
+
+def check_procedure_dates(*, patient: Patient, performed_on: date, fractures: list[Fracture]) -> None:
+    """A procedure comes after the patient's birth, the onset of each fracture it treats and the
+    patient's first eligibility checklist."""
+    chronology.check_after_birth(performed_on, patient.birth_date, field="performed_on")
+    chronology.check_procedure_after_onsets(performed_on, [(f.level or "level not recorded", f.onset_date) for f in fractures])
+    chronology.check_procedure_after_checklist(performed_on, patient.eligibility_assessments.values_list("assessed_on", flat=True))
 
 
 def patient_eligibility_blocked(*, patient: Patient) -> bool:
@@ -148,6 +223,7 @@ def procedure_create(
         )
     if not treated:
         raise DomainError("levels", None, "a procedure treats at least one fracture")
+    check_procedure_dates(patient=patient, performed_on=performed_on, fractures=[fracture for fracture, _ in treated])
     procedure = record_save(
         record=Procedure(
             patient=patient,

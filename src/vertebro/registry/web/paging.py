@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 def page_number(value: str | None) -> int:
     """The page asked for: a positive whole number, else 1."""
-    return int(value) if value and value.isdigit() and int(value) > 0 else 1
+    return int(value) if value and value.isascii() and value.isdigit() and int(value) > 0 else 1
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,34 @@ def checklist_labels(codes: list[str], which: str) -> str:
 
 @register.filter
 def minutes(value: timedelta) -> str:
-    """A lock-out pause in words: ``15 minutes``."""
-    count = max(1, round(value.total_seconds() / 60))
-    return f"{count} minute{'s' if count != 1 else ''}"
+    """A lock-out pause in words: ``15 minutes``, ``1 minute``."""
+    from .middleware import minutes_in_words
+
+    return minutes_in_words(value.total_seconds())
+
+
+@register.simple_tag(takes_context=True)
+def lockout_time_left(context) -> str:  # noqa: ANN001
+    """How long the pause on the lock-out page still lasts, in words: from the latest failed attempt
+    counted against the account (or the address, when addresses are locked too) to the end of the cool-off."""
+    from axes.helpers import get_cool_off
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from .middleware import client_ip_address, minutes_in_words
+
+    request, cool_off = context.get("request"), get_cool_off()
+    if request is None or cool_off is None:
+        return ""
+    which = Q(username=context.get("username") or "")
+    if "ip_address" in settings.AXES_LOCKOUT_PARAMETERS:
+        which |= Q(ip_address=client_ip_address(request))
+    latest = AccessAttempt.objects.filter(which).order_by("-attempt_time").values_list("attempt_time", flat=True).first()
+    if latest is None:
+        return ""
+    return minutes_in_words(max(1.0, (latest + cool_off - timezone.now()).total_seconds()))
 
 
 @register.simple_tag

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import assessments, auth, dashboard, fractures, health, history, patients, procedures, worklist
+from .views import assessments, auth, dashboard, fractures, health, history, patients, procedures, session, worklist
 
 app_name = "web"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
+    path("session/", session.session_status, name="session_status"),
     path("", dashboard.dashboard, name="dashboard"),
     path("patients/", patients.patient_list, name="patients"),
     path("patients/new/", patients.patient_new, name="patient_new"),

@@ -71,6 +71,19 @@ class PainForm(forms.Form):
         if days == 0 and not asked and not procedure_day:
             self.add_error("procedure_day", "This score is from the procedure day: say whether it was taken before or after the procedure.")
             return None
+        if procedure_day == "before" and days > 0:
+            self.add_error(
+                "assessed_on",
+                f"A baseline score is taken on or before the procedure ({performed_on}); this date is {days} day{'s' if days != 1 else ''} "
+                "after it. Correct the date, or choose “after the procedure”.",
+            )
+            return None
+        if procedure_day == "after" and days < 0:
+            self.add_error(
+                "assessed_on",
+                f"A score taken after the procedure cannot be dated before it ({performed_on}). Correct the date, or choose “before the procedure”.",
+            )
+            return None
         after = None if days != 0 or not procedure_day else procedure_day == "after"
         try:
             return assessment_timepoint(procedure=self.procedure, assessed_on=assessed_on, timepoint=asked, after_procedure=after)

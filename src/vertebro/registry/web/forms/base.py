@@ -66,8 +66,29 @@ def yes_no_field(label: str, *, help_text: str = "") -> forms.TypedChoiceField:
     )
 
 
+def check_ascii_digits(value: object) -> None:
+    """Refuse a number typed with anything but ASCII characters: Python reads '٣' and '１０' as 3 and 10,
+    which a person checking the form would not, and a copy-paste from a document can carry them."""
+    if isinstance(value, str):
+        foreign = next((char for char in value if not char.isascii()), None)
+        if foreign is not None:
+            raise ValidationError(f"Type the number with the digits 0–9: “{foreign}” is not one of them.", code="not_ascii")
+
+
+class AsciiFloatField(forms.FloatField):
+    def to_python(self, value):  # noqa: ANN001, ANN201
+        check_ascii_digits(value)
+        return super().to_python(value)
+
+
+class AsciiIntegerField(forms.IntegerField):
+    def to_python(self, value):  # noqa: ANN001, ANN201
+        check_ascii_digits(value)
+        return super().to_python(value)
+
+
 def number_field(label: str, *, required: bool = False, help_text: str = "", what: str = "a number") -> forms.FloatField:
-    return forms.FloatField(
+    return AsciiFloatField(
         label=label,
         required=required,
         help_text=help_text,
@@ -124,4 +145,4 @@ def add_service_error(form: forms.Form, error: Exception, field_names: dict[str,
 class VersionedForm(forms.Form):
     """An edit form: carries the version of the record it was loaded from (optimistic locking)."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = AsciiIntegerField(widget=forms.HiddenInput, min_value=1)

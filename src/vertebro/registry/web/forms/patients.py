@@ -8,7 +8,7 @@ from ....domain import rules
 from ....domain.eligibility import ABSOLUTE_CONTRAINDICATION, INDICATION, RELATIVE_CONTRAINDICATION
 from ....domain.levels import LEVEL
 from ....domain.vocabulary import ETIOLOGY, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX
-from .base import VersionedForm, checked, choice_field, date_field, number_field, plausible_date
+from .base import AsciiIntegerField, VersionedForm, checked, choice_field, date_field, number_field, plausible_date
 
 
 class PatientForm(forms.Form):
@@ -27,7 +27,7 @@ class PatientForm(forms.Form):
     )
     sex = choice_field("Sex", SEX.choices(), radio=True)
     birth_date = date_field("Date of birth", required=False, help_text="Protected. Give this or the age.")
-    age_at_index = forms.IntegerField(
+    age_at_index = AsciiIntegerField(
         label="Age at the procedure (years)",
         required=False,
         help_text="Only when the date of birth is unknown.",
@@ -86,6 +86,11 @@ class FractureForm(forms.Form):
         required=False,
     )
     height_loss_pct = number_field("Height loss (%)", what="a percentage from 0 to 100")
+    # Shown only when the patient already has a fracture at the level (fracture_form.html).
+    same_level_confirmed = forms.BooleanField(label="This is a second, new fracture at this level", required=False)
+
+    def asks_same_level(self) -> bool:
+        return bool(self.is_bound and (self.has_error("level") or self["same_level_confirmed"].value()))
 
     def clean_onset_date(self):  # noqa: ANN201
         return plausible_date(self.cleaned_data.get("onset_date"), "onset_date")

@@ -18,7 +18,7 @@ from ...services.clinical import pain_assessment_record
 from ..forms.assessments import FollowUpEditForm, FollowUpWithScoreForm, PainEditForm, PainForm, timepoint_label
 from ..forms.base import add_service_error
 from ..permissions import require_edit, visible_or_404
-from .common import attributes, next_url, save_edit, today
+from .common import attributes, form_data, next_url, save_edit, today
 
 FOLLOW_UP_FIELDS = ("seen_on", "venue", "recurrent_pain", "new_fracture_level", "further_procedure", "analgesics")
 DUPLICATE_SCORE = "This procedure already has a score at that timepoint. Open it from the patient page to correct it."
@@ -42,7 +42,7 @@ def pain_new(request: HttpRequest, procedure_pk: int) -> HttpResponse:
     window = BY_CODE.get(asked) if asked else None
     if window is None or window.opens_on(procedure.performed_on) <= today() <= window.closes_on(procedure.performed_on):
         initial["assessed_on"] = today()
-    form = PainForm(request.POST or None, initial=initial, procedure=procedure)
+    form = PainForm(form_data(request), initial=initial, procedure=procedure)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -94,7 +94,7 @@ def pain_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "procedure_day": {"baseline": "before", "post": "after"}.get(assessment.timepoint, ""),
         "version": assessment.version,
     }
-    form = PainEditForm(request.POST or None, initial=initial, procedure=procedure)
+    form = PainEditForm(form_data(request), initial=initial, procedure=procedure)
     context = {"form": form, "patient": procedure.patient, "procedure": procedure, "assessment": assessment, "next": ""}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -132,7 +132,7 @@ def _follow_up_values(data: dict) -> dict:
 @require_http_methods(["GET", "POST"])
 def follow_up_new(request: HttpRequest, procedure_pk: int) -> HttpResponse:
     procedure = _procedure(request, procedure_pk)
-    form = FollowUpWithScoreForm(request.POST or None, initial={"seen_on": today(), "recurrent_pain": "no", "further_procedure": "no"}, procedure=procedure)
+    form = FollowUpWithScoreForm(form_data(request), initial={"seen_on": today(), "recurrent_pain": "no", "further_procedure": "no"}, procedure=procedure)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -161,7 +161,7 @@ def follow_up_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {name: getattr(visit, name) for name in FOLLOW_UP_FIELDS} | {"version": visit.version}
     for name in ("recurrent_pain", "further_procedure"):
         initial[name] = "yes" if initial[name] else "no"
-    form = FollowUpEditForm(request.POST or None, initial=initial, procedure=procedure)
+    form = FollowUpEditForm(form_data(request), initial=initial, procedure=procedure)
     context = {"form": form, "patient": procedure.patient, "procedure": procedure, "follow_up": visit}
     if request.method == "POST" and form.is_valid():
         values = _follow_up_values(form.cleaned_data)

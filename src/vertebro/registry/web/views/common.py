@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from ....domain.errors import DomainError
 from ...models import Patient
 from ...selectors.history import ValueDisplay
+from ...services.drafts import form_draft_data, form_draft_discard, form_draft_for
 from ...services.records import EditConflict, record_update
 from ..forms.base import add_service_error
 from ..permissions import access_for
@@ -27,6 +28,24 @@ NOTHING_SAVED = "Nothing changed: nothing was saved."
 
 def today() -> date:
     return timezone.localdate()
+
+
+def form_data(request: HttpRequest):  # noqa: ANN201
+    """What a form page's form is bound to: the data posted; on opening the page, the draft this user
+    left there when their session expired (said in a message), filled in for them to check and send;
+    else None (an empty form). Posting the page ends its draft."""
+    if request.method == "POST":
+        form_draft_discard(user=request.user, path=request.path)
+        return request.POST or None
+    draft = form_draft_for(user=request.user, path=request.path)
+    if draft is None:
+        return None
+    messages.info(
+        request,
+        f"Your session ended before this form was saved: what you entered at {timezone.localtime(draft.saved_at):%H:%M} "
+        "is filled in below. Check it and save.",
+    )
+    return form_draft_data(draft)
 
 
 def next_url(request: HttpRequest, default: str) -> str:
@@ -82,13 +101,14 @@ def _as_post(field: forms.Field, value: object) -> str | None:
     return str(value)
 
 
-def update_if_changed(*, record, expected_version: int, changes: dict[str, object], user) -> bool:  # noqa: ANN001
-    """Save ``changes`` through :func:`record_update` (optimistic locking) unless they equal what the
-    record holds: a form saved without changes writes no version and no empty history entry.
+def update_if_changed(*, record, expected_version: int, changes: dict[str, object], user, update: Callable[..., object] = record_update) -> bool:  # noqa: ANN001
+    """Save ``changes`` through ``update`` (:func:`record_update`, with optimistic locking, or an entity
+    service with the same keyword arguments that checks its own rules first) unless they equal what
+    the record holds: a form saved without changes writes no version and no empty history entry.
     Returns whether anything was written."""
     if all(_same(getattr(record, name), value) for name, value in changes.items()):
         return False
-    record_update(record=record, expected_version=expected_version, changes=changes, user=user)
+    update(record=record, expected_version=expected_version, changes=changes, user=user)
     return True
 
 
@@ -110,16 +130,18 @@ def save_edit(
     redirect_to: str,
     form_kwargs: dict | None = None,
     error_fields: dict[str, str] | None = None,
+    update: Callable[..., object] = record_update,
 ) -> HttpResponse:
     """Save a valid edit form's ``changes`` to ``record`` and answer the browser.
 
     Saved (or nothing changed): a success message (``saved``, or that nothing was saved) and a redirect
     to ``redirect_to``. Someone saved first: the conflict page (409, see :func:`render_conflict`, which
     uses ``values_of`` and ``form_kwargs``). A rule refused it: the form again with the refusal on it
-    (``error_fields`` maps service field names to form field names).
+    (``error_fields`` maps service field names to form field names). ``update`` writes the change
+    (see :func:`update_if_changed`).
     """
     try:
-        written = update_if_changed(record=record, expected_version=form.cleaned_data["version"], changes=changes, user=request.user)
+        written = update_if_changed(record=record, expected_version=form.cleaned_data["version"], changes=changes, user=request.user, update=update)
     except EditConflict as conflict:
         return render_conflict(
             request, template=template, context=context, form=form, form_kwargs=form_kwargs or {}, conflict=conflict, values_of=values_of,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -13,12 +15,12 @@ from ....domain.eligibility import assess_eligibility
 from ....domain.errors import DomainError
 from ...models import EligibilityAssessment, Fracture, Patient
 from ...services.capture import eligibility_override_checked
-from ...services.clinical import eligibility_record, fracture_create
+from ...services.clinical import eligibility_record, fracture_create, fracture_update
 from ...services.records import EditConflict
 from ..forms.base import add_service_error
 from ..forms.patients import EligibilityForm, FractureEditForm, FractureForm, OverrideForm
 from ..permissions import require_edit, require_override, visible_or_404
-from .common import attributes, render_conflict, save_edit, today
+from .common import attributes, form_data, render_conflict, save_edit, today
 
 FRACTURE_FIELDS = (
     "level", "etiology", "pathologic_cause", "pathologic_basis", "primary_site", "onset_date", "mri_oedema", "height_loss_pct",
@@ -41,10 +43,12 @@ def _patient_anchor(patient_pk: int, anchor: str) -> str:
 def fracture_new(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = visible_or_404(request, Patient.objects.select_related("site"), site_field="site_id", pk=patient_pk)
     require_edit(request, patient.site_id)
-    form = FractureForm(request.POST or None)
+    form = FractureForm(form_data(request))
     if request.method == "POST" and form.is_valid():
         try:
-            fracture = fracture_create(patient=patient, user=request.user, **_fracture_values(form.cleaned_data))
+            fracture = fracture_create(
+                patient=patient, same_level_confirmed=form.cleaned_data["same_level_confirmed"], user=request.user, **_fracture_values(form.cleaned_data)
+            )
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
         else:
@@ -60,13 +64,14 @@ def fracture_edit(request: HttpRequest, pk: int) -> HttpResponse:
     require_edit(request, patient.site_id)
     initial = {name: getattr(fracture, name) for name in FRACTURE_FIELDS} | {"version": fracture.version}
     initial["mri_oedema"] = {True: "yes", False: "no", None: ""}[fracture.mri_oedema]
-    form = FractureEditForm(request.POST or None, initial=initial)
+    form = FractureEditForm(form_data(request), initial=initial)
     context = {"form": form, "patient": patient, "fracture": fracture}
     if request.method == "POST" and form.is_valid():
         return save_edit(
             request, form=form, record=fracture, changes=_fracture_values(form.cleaned_data), values_of=attributes(FRACTURE_FIELDS),
             template="web/fracture_form.html", context=context, saved="Fracture saved.",
             redirect_to=_patient_anchor(patient.pk, f"fracture-{fracture.pk}"),
+            update=partial(fracture_update, same_level_confirmed=form.cleaned_data["same_level_confirmed"]),
         )
     return render(request, "web/fracture_form.html", context)
 
@@ -75,7 +80,7 @@ def fracture_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def eligibility_new(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = visible_or_404(request, Patient.objects.select_related("site"), site_field="site_id", pk=patient_pk)
     require_edit(request, patient.site_id)
-    form = EligibilityForm(request.POST or None, initial={"assessed_on": today()})
+    form = EligibilityForm(form_data(request), initial={"assessed_on": today()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -105,7 +110,7 @@ def eligibility_override_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not assessment.blocked:
         messages.info(request, "This checklist blocks nothing: there is nothing to override.")
         return redirect(_patient_anchor(patient.pk, f"eligibility-{assessment.pk}"))
-    form = OverrideForm(request.POST or None, initial={"version": assessment.version})
+    form = OverrideForm(form_data(request), initial={"version": assessment.version})
     context = {"form": form, "patient": patient, "assessment": assessment}
     if request.method == "POST" and form.is_valid():
         try:

@@ -21,13 +21,13 @@ from ....domain.vocabulary import ETIOLOGY
 from ...models import Patient, Site
 from ...selectors.history import patient_history
 from ...selectors.patients import patient_list_count, patient_list_queryset, patient_overview, patient_rows
-from ...services.clinical import patient_create
+from ...services.clinical import STUDY_ID_TAKEN, patient_create, patient_update
 from ..charts import Series, line_chart
-from ..forms.base import add_service_error
+from ..forms.base import add_service_error, sentence
 from ..forms.patients import PatientEditForm, PatientForm
 from ..paging import ListPage, last_page, page_number
 from ..permissions import access_for, require_any_edit, require_edit, visible_or_404
-from .common import save_edit, value_display
+from .common import form_data, save_edit, value_display
 
 PAGE_SIZE = 50
 SEARCH_SESSION_KEY = "vertebro_patient_search"
@@ -135,7 +135,7 @@ def _patient_values(data: dict) -> dict:
 def patient_new(request: HttpRequest) -> HttpResponse:
     require_any_edit(request)
     sites = _edit_sites(request)
-    form = PatientForm(request.POST or None, sites=sites)
+    form = PatientForm(form_data(request), sites=sites)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         require_edit(request, data["site"])
@@ -152,8 +152,8 @@ def patient_new(request: HttpRequest) -> HttpResponse:
             )
         except (DomainError, ValidationError) as error:
             add_service_error(form, error)
-        except IntegrityError:
-            form.add_error("study_id", "A patient with this study id already exists.")
+        except IntegrityError:  # registered by someone else since the check
+            form.add_error("study_id", sentence(STUDY_ID_TAKEN))
         else:
             messages.success(request, f"Patient {patient.study_id} registered. Next: record the fracture and the eligibility checklist.")
             return redirect("web:patient", pk=patient.pk)
@@ -166,7 +166,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     require_edit(request, patient.site_id)
     sites = _edit_sites(request)
     initial = _patient_form_values(patient) | {"version": patient.version}
-    form = PatientEditForm(request.POST or None, initial=initial, sites=sites)
+    form = PatientEditForm(form_data(request), initial=initial, sites=sites)
     context = {"form": form, "patient": patient}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -175,7 +175,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
             request, form=form, record=patient, changes=_patient_values(data), values_of=_patient_form_values,
             template="web/patient_form.html", context=context, form_kwargs={"sites": sites},
             error_fields={"site_id": "site"}, saved="Patient details saved.",
-            redirect_to=reverse("web:patient", kwargs={"pk": patient.pk}),
+            redirect_to=reverse("web:patient", kwargs={"pk": patient.pk}), update=patient_update,
         )
     return render(request, "web/patient_form.html", context)
 

@@ -21,7 +21,7 @@ from ...services.records import EditConflict
 from ..forms.base import add_service_error
 from ..forms.procedures import ComplicationEditForm, ComplicationForm, ComplicationFormSet, ProcedureEditForm, ProcedureForm
 from ..permissions import access_for, require_edit, visible_or_404
-from .common import NOTHING_SAVED, attributes, render_conflict, save_edit
+from .common import NOTHING_SAVED, attributes, form_data, render_conflict, save_edit
 
 PROCEDURE_FIELDS = ("performed_on", "kind", "approach", "operator", "biopsy_taken", "biopsy_result")
 COMPLICATION_FIELDS = ("kind", "leak_route", "symptomatic", "noted_on", "notes")
@@ -41,6 +41,10 @@ def _complication_values(data: dict) -> dict:
     return values
 
 
+def _latest_checklist(patient: Patient) -> EligibilityAssessment | None:
+    return EligibilityAssessment.objects.filter(patient=patient).select_related("overridden_by").order_by("-assessed_on", "-id").first()
+
+
 def _anchor(patient_pk: int, anchor: str) -> str:
     return reverse("web:patient", kwargs={"pk": patient_pk}) + f"#{anchor}"
 
@@ -49,7 +53,7 @@ def _anchor(patient_pk: int, anchor: str) -> str:
 def procedure_new(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = visible_or_404(request, Patient.objects.select_related("site"), site_field="site_id", pk=patient_pk)
     require_edit(request, patient.site_id)
-    eligibility = EligibilityAssessment.objects.filter(patient=patient).select_related("overridden_by").order_by("-assessed_on", "-id").first()
+    eligibility = _latest_checklist(patient)
     context = {
         "patient": patient,
         "eligibility": eligibility,
@@ -60,8 +64,9 @@ def procedure_new(request: HttpRequest, patient_pk: int) -> HttpResponse:
         # Nothing to fill in yet: say why, and what unblocks it.
         return render(request, "web/procedure_blocked.html", context, status=200 if request.method == "GET" else 409)
     fractures = list(patient.fractures.order_by("id"))
-    form = ProcedureForm(request.POST or None, fractures=fractures)
-    formset = ComplicationFormSet(request.POST or None, prefix="comp")
+    data = form_data(request)
+    form = ProcedureForm(data, fractures=fractures)
+    formset = ComplicationFormSet(data, prefix="comp")
     if request.method == "POST" and form.is_valid() & formset.is_valid():
         complications = [_complication_values(row.cleaned_data) for row in formset.forms if row.cleaned_data.get("kind")]
         try:
@@ -94,8 +99,9 @@ def procedure_edit(request: HttpRequest, pk: int) -> HttpResponse:
     for fracture in fractures:
         initial[f"treat_{fracture.pk}"] = fracture.pk in levels
         initial[f"cement_{fracture.pk}"] = levels.get(fracture.pk)
-    form = ProcedureEditForm(request.POST or None, initial=initial, fractures=fractures)
-    context = {"form": form, "patient": patient, "procedure": procedure}
+    form = ProcedureEditForm(form_data(request), initial=initial, fractures=fractures)
+    eligibility = _latest_checklist(patient)
+    context = {"form": form, "patient": patient, "procedure": procedure, "eligibility": eligibility}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -131,7 +137,7 @@ def procedure_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def complication_new(request: HttpRequest, procedure_pk: int) -> HttpResponse:
     procedure = visible_or_404(request, Procedure.objects.select_related("patient__site"), site_field="patient__site_id", pk=procedure_pk)
     require_edit(request, procedure.patient.site_id)
-    form = ComplicationForm(request.POST or None)
+    form = ComplicationForm(form_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             complication = complication_create(procedure=procedure, user=request.user, **_complication_values(form.cleaned_data))
@@ -151,7 +157,7 @@ def complication_edit(request: HttpRequest, pk: int) -> HttpResponse:
     procedure = complication.procedure
     require_edit(request, procedure.patient.site_id)
     initial = {name: getattr(complication, name) for name in COMPLICATION_FIELDS} | {"version": complication.version}
-    form = ComplicationEditForm(request.POST or None, initial=initial)
+    form = ComplicationEditForm(form_data(request), initial=initial)
     context = {"form": form, "patient": procedure.patient, "procedure": procedure, "complication": complication}
     if request.method == "POST" and form.is_valid():
         return save_edit(

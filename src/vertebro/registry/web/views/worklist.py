@@ -44,7 +44,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("The worklist is for roles that record scores.")
     site_ids = access.edit_site_ids
     site_param = request.GET.get("site", "")
-    site_id = int(site_param) if site_param.isdigit() and int(site_param) in site_ids else None
+    site_id = int(site_param) if site_param.isascii() and site_param.isdigit() and int(site_param) in site_ids else None
     status = request.GET.get("status") if request.GET.get("status") in STATUSES else ""
     timepoint = request.GET.get("timepoint") if request.GET.get("timepoint") in BY_CODE else ""
     sort = request.GET.get("sort") or DEFAULT_SORT
