@@ -156,9 +156,8 @@ def test_coordinator_cannot_open_another_sites_patient(page, browser, server):
 def test_the_admin_works_under_its_content_security_policy(page, server):
     """The admin's own scripts run (the permissions widget is built by JavaScript), and the browser
     reports no blocked script, style or resource."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VERTEBRO_", "DATABASE_URL"))}
-    env |= {"DATABASE_URL": f"sqlite:///{server['home'] / 'registry.sqlite3'}", "VERTEBRO_HOME": str(server["home"])}
-    _vertebro(env, "user", "add", "root_admin", "--superuser", "--password-stdin", stdin=PASSWORD + "\n")
+    env = registry_env(server["home"])
+    vertebro(env, "user", "add", "root_admin", "--superuser", "--password-stdin", stdin=PASSWORD + "\n")
     blocked = []
     page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None)
     page.goto("/admin/login/")
