@@ -24,6 +24,17 @@ def test_every_score_in_range_is_kept_exactly(score):
     assert rules.parse_score(score) == score
 
 
+OTHER_DIGITS = st.text(alphabet=st.characters(categories=["Nd"]).filter(lambda c: not c.isascii()), min_size=1, max_size=3)
+
+
+@given(OTHER_DIGITS)
+def test_numbers_in_other_digits_than_ascii_are_refused_by_every_numeric_rule(digits):
+    # float() reads '٣' as 3.0 and '１０' as 10.0; a registry field never does.
+    for parse in (rules.parse_score, rules.parse_age, rules.parse_cement_ml, rules.parse_height_loss):
+        with pytest.raises(DomainError, match="written with the digits 0-9"):
+            parse(digits)
+
+
 def test_vas_in_millimetres_is_checked_on_its_own_scale():
     assert rules.parse_score(73, scale=100) == 73
     with pytest.raises(DomainError, match="0 to 100"):

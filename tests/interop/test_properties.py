@@ -47,7 +47,9 @@ PLAUSIBLE = {
     "levels": ["T12", "T12;L1", "", "T13", "l1, l2"],
     "cement_ml": ["3.5", "0", "50", "", "lots"],
 }
-cell = st.one_of(st.text(max_size=6), st.text(alphabet=",\"\n\r'=;", max_size=4))
+#: Digits other than 0-9 ('٣', '１０', '๓'): float() reads them, the registry refuses them.
+other_digits = st.text(alphabet=st.characters(categories=["Nd"]).filter(lambda c: not c.isascii()), min_size=1, max_size=3)
+cell = st.one_of(st.text(max_size=6), st.text(alphabet=",\"\n\r'=;", max_size=4), other_digits)
 
 
 @st.composite
@@ -82,6 +84,27 @@ def test_random_flat_csv_never_crashes_and_every_rejected_row_has_a_message(data
     table = read_csv_bytes(data)
     validation = validate_flat_frame(table.frame, lines=table.lines, today=TODAY)
     _check_report(table, validation)
+
+
+NUMERIC_COLUMNS = ("age", "days", "vps", "cement_ml")
+
+
+@settings(max_examples=60, deadline=None)
+@given(column=st.sampled_from(NUMERIC_COLUMNS), digits=other_digits)
+def test_a_number_in_other_digits_is_refused_in_every_numeric_column(column, digits):
+    row = {"patient_id": "P1", "site": "north", "sex": "F", "age": "70", "etiology": "osteoporotic",
+           "procedure_date": "2020-01-10", "timepoint": "post", "days": "1", "vps": "3", "venue": "primary_care",
+           "recurrent_pain": "0", "levels": "T12", "cement_ml": "3.5"}
+    row[column] = digits
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(row))
+    writer.writeheader()
+    writer.writerow(row)
+    table = read_csv_bytes(buffer.getvalue().encode("utf-8"))
+    validation = validate_flat_frame(table.frame, lines=table.lines, today=TODAY)
+    refused = validation.problems[validation.problems["column"] == column]
+    assert len(validation.frame) == 0 and len(refused) == 1, validation.problems
+    assert refused["value"].iloc[0] == digits
 
 
 @settings(max_examples=100, deadline=None)

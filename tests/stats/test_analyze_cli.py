@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from vertebro.stats.analysis import analyze
 from vertebro.stats.validate import load_flat_csv
 
@@ -62,6 +64,18 @@ def test_malformed_csv_is_refused_with_line_and_rule(run_cli, tmp_path):
     code, out, err = run_cli("analyze", "--csv", str(bad), "--json")
     assert code == 1 and out == ""
     assert "line 4, column vps: '11' is not allowed — pain score must be a number from 0 to 10" in err
+
+
+@pytest.mark.parametrize(("column", "value"), [("vps", "٣"), ("days", "１０"), ("age", "٧٢")])
+def test_a_number_in_other_digits_than_ascii_is_refused_with_one_line(run_cli, tmp_path, column, value):
+    header, first, *rest = SMALL.read_text().splitlines()
+    cells = first.split(",")
+    cells[header.split(",").index(column)] = value
+    bad = tmp_path / "digits.csv"
+    bad.write_text("\n".join([header, ",".join(cells), *rest]) + "\n", encoding="utf-8")
+    code, out, err = run_cli("analyze", "--csv", str(bad), "--json")
+    assert code == 1 and out == ""
+    assert f"line 2, column {column}: '{value}' is not allowed" in err and "written with the digits 0-9" in err
 
 
 def test_missing_csv_file_is_one_clear_sentence(run_cli, tmp_path):

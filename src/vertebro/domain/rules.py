@@ -40,15 +40,28 @@ def _is_missing(value: object) -> bool:
     return isinstance(value, str) and value.strip() == ""
 
 
+#: Said when a number is written with other digits than 0–9: Python's float() reads Arabic-Indic ('٣') and
+#: fullwidth ('１０') digits as numbers, a registry field never does (a form, a file and the API agree).
+RULE_ASCII_DIGITS = "written with the digits 0-9"
+
+
+def plain_number(value: object, *, field: str, rule: str) -> float:
+    """``float(value)`` for a number written in ASCII; anything else is refused by name with ``rule``
+    (and, for a number in other digits, the digits it needs)."""
+    if isinstance(value, str) and not value.isascii():
+        raise DomainError(field, value, f"{rule}, {RULE_ASCII_DIGITS}")
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise DomainError(field, value, rule) from None
+
+
 def parse_score(value: object, *, field: str = "vps", scale: int = 10) -> float:
     """A pain score from 0 to ``scale``: 10 for NRS/VPS, 100 for a VAS in millimetres."""
     rule = f"pain score must be a number from 0 to {scale}"
     if _is_missing(value) or isinstance(value, bool):
         raise DomainError(field, value, rule)
-    try:
-        score = float(value)
-    except (TypeError, ValueError):
-        raise DomainError(field, value, rule) from None
+    score = plain_number(value, field=field, rule=rule)
     if not (SCORE_MIN <= score <= SCORE_MAX * scale / 10):
         raise DomainError(field, value, rule)
     return score
@@ -59,10 +72,7 @@ def parse_age(value: object, *, field: str = "age") -> int:
     rule = f"age must be a whole number of years from {AGE_MIN} to {AGE_MAX}"
     if _is_missing(value) or isinstance(value, bool):
         raise DomainError(field, value, rule)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise DomainError(field, value, rule) from None
+    number = plain_number(value, field=field, rule=rule)
     if not number.is_integer() or not (AGE_MIN <= number <= AGE_MAX):
         raise DomainError(field, value, rule)
     return int(number)
@@ -114,10 +124,7 @@ def check_date_plausible(
 
 def parse_cement_ml(value: object, *, field: str = "cement_ml") -> float:
     rule = f"cement volume must be more than 0 and at most {CEMENT_ML_MAX:g} ml per level"
-    try:
-        volume = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise DomainError(field, value, rule) from None
+    volume = plain_number(value, field=field, rule=rule)
     if not (0 < volume <= CEMENT_ML_MAX):
         raise DomainError(field, value, rule)
     return volume
@@ -125,10 +132,7 @@ def parse_cement_ml(value: object, *, field: str = "cement_ml") -> float:
 
 def parse_height_loss(value: object, *, field: str = "height_loss_pct") -> float:
     rule = "height loss must be a percentage from 0 to 100"
-    try:
-        pct = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise DomainError(field, value, rule) from None
+    pct = plain_number(value, field=field, rule=rule)
     if not (0 <= pct <= HEIGHT_LOSS_MAX):
         raise DomainError(field, value, rule)
     return pct

@@ -199,12 +199,10 @@ class _Checker:
 
 
 def _whole_days(value: str) -> int:
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
+    rule = "days from the procedure must be a whole number"
+    number = rules.plain_number(value, field="days", rule=rule)
     if not number.is_integer():
-        raise DomainError("days", value, "days from the procedure must be a whole number")
+        raise DomainError("days", value, rule)
     if abs(number) > 1e9:  # beyond any date; the domain's range rule names it (and no integer overflows)
         rules.check_assessment_days(int(number), field="days")
     return int(number)
@@ -489,10 +487,7 @@ def _fracture(c: _Checker, out: dict) -> None:
 
 
 def _number(value: str, field: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise DomainError(field, value, f"cement volume must be more than 0 and at most {rules.CEMENT_ML_MAX:g} ml per level") from None
+    return rules.plain_number(value, field=field, rule=f"cement volume must be more than 0 and at most {rules.CEMENT_ML_MAX:g} ml per level")
 
 
 def _one_score_per_timepoint(c: _Checker, out: dict, patients: np.ndarray) -> None:

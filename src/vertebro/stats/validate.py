@@ -35,6 +35,7 @@ from ..domain.rules import (
     parse_flag,
     parse_iso_date,
     parse_score,
+    plain_number,
 )
 from ..domain.timepoints import BY_CODE, TIMEPOINT_CODES, UNSCHEDULED, check_timepoint_matches_days
 from ..domain.vocabulary import ETIOLOGY, SEX
@@ -423,10 +424,7 @@ def _parse_days(value: object) -> int:
     rule = "days from the procedure must be a whole number"
     if _missing(value) or isinstance(value, bool):
         raise DomainError("days", value, rule)
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise DomainError("days", value, rule) from None
+    number = plain_number(value, field="days", rule=rule)
     if not number.is_integer():
         raise DomainError("days", value, rule)
     check_assessment_days(int(number), field="days")

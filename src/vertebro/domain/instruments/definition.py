@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import Literal
 
 from ..errors import DomainError
+from ..rules import plain_number
 from ..timepoints import TIMEPOINT_CODES
 
 __all__ = ["AnswerOption", "Code", "Instrument", "Item", "Measure", "Score"]
@@ -112,10 +113,7 @@ class Item:
             raise DomainError(self.code, value, self._rule())
         if isinstance(value, bool):
             raise DomainError(self.code, value, self._rule())
-        try:
-            number = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise DomainError(self.code, value, self._rule()) from None
+        number = plain_number(value, field=self.code, rule=self._rule())
         if self.kind == "choice":
             if number.is_integer() and int(number) in {option.value for option in self.options}:
                 return int(number)
