@@ -1,0 +1,81 @@
+# Expected values of issue 12's statistics: multiple imputation (Rubin's rules, mice), site clustering
+# (sandwich::vcovCL) and funnel limits (FunnelPlotR's formulas, written out), for the fixtures that
+# tests/stats/r/sites_fixtures.py makes. Run from the repository root:
+#   Rscript tests/stats/r/sites_expected.R
+# Writes tests/stats/r/sites_expected.json, read by tests/stats/test_imputation_vs_r.py,
+# tests/stats/test_sites_vs_r.py and tests/stats/test_funnel_vs_r.py.
+suppressPackageStartupMessages({
+  library(jsonlite)
+  library(mice)
+  library(sandwich)
+})
+args <- commandArgs(trailingOnly = FALSE)
+script_dir <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
+wide <- read.csv(file.path(script_dir, "sites_wide.csv"))
+completed <- read.csv(file.path(script_dir, "sites_completed.csv"))
+codes <- c("post", "1m", "3m", "12m")
+
+pooled_row <- function(fits) {
+  pooled <- pool(as.mira(fits))
+  s <- summary(pooled, conf.int = TRUE)
+  row <- s[s$term == "pathologic", ]
+  p <- pooled$pooled[pooled$pooled$term == "pathologic", ]
+  list(estimate = row$estimate, se = row$std.error, df = row$df, p = row$p.value,
+       ci_low = row[["2.5 %"]], ci_high = row[["97.5 %"]], within_variance = p$ubar,
+       between_variance = p$b, total_variance = p$t, riv = p$riv, lambda = p$lambda, fmi = p$fmi,
+       dfcom = p$dfcom, m = p$m)
+}
+
+# Rubin's rules by hand on the same five fits, to show what pool() computes.
+by_hand <- function(fits) {
+  q <- sapply(fits, function(f) coef(f)[["pathologic"]])
+  u <- sapply(fits, function(f) vcov(f)["pathologic", "pathologic"])
+  m <- length(q)
+  qbar <- mean(q); ubar <- mean(u); b <- var(q); t <- ubar + (1 + 1 / m) * b
+  lambda <- (1 + 1 / m) * b / t
+  dfcom <- fits[[1]]$df.residual
+  lam <- max(lambda, 1e-04)
+  dfold <- (m - 1) / lam^2
+  dfobs <- (dfcom + 1) / (dfcom + 3) * dfcom * (1 - lam)
+  list(estimate = qbar, within_variance = ubar, between_variance = b, total_variance = t,
+       df = dfold * dfobs / (dfold + dfobs))
+}
+
+fit_completed <- function(data, code) {
+  frame <- merge(data, wide[, c("patient_id", "pathologic", "baseline", "age", "sex_M")], by = "patient_id")
+  frame$y <- frame[[paste0("tp_", code)]]
+  lm(y ~ pathologic + baseline + age + sex_M, data = frame)
+}
+
+exact <- list()
+for (code in codes) {
+  for (shifted in c("osteoporotic", "pathologic", "both")) {
+    for (delta in c(0, 0.5, 1, 2)) {
+      fits <- lapply(split(completed, completed$imputation), function(data) {
+        column <- paste0("tp_", code)
+        group <- wide$pathologic[match(data$patient_id, wide$patient_id)]
+        chosen <- switch(shifted, osteoporotic = group == 0, pathologic = group == 1, both = rep(TRUE, nrow(data)))
+        mask <- data[[paste0("imputed_", code)]] == 1 & chosen
+        data[[column]] <- data[[column]] + delta * mask
+        fit_completed(data, code)
+      })
+      entry <- c(list(timepoint = code, shifted_group = shifted, delta = delta), pooled_row(fits))
+      if (delta == 0 && shifted == "both") entry$by_hand <- by_hand(fits)
+      exact[[length(exact) + 1]] <- entry
+    }
+  }
+}
+
+# Monte Carlo: R's own imputations of the same wide data (norm, maxit 5), many of them.
+incomplete <- wide[, setdiff(names(wide), "patient_id")]
+mc_m <- 200
+imputed <- mice(incomplete, method = "norm", m = mc_m, maxit = 5, seed = 2012, printFlag = FALSE)
+monte_carlo <- list()
+for (code in codes) {
+  column <- paste0("tp_", code)
+  fits <- with(imputed, lm(as.formula(paste0(column, " ~ pathologic + baseline + age + sex_M"))))
+  monte_carlo[[code]] <- pooled_row(fits$analyses)
+}
+
+write_json(list(mi_exact = exact, mi_monte_carlo = monte_carlo),
+           file.path(script_dir, "sites_expected.json"), auto_unbox = TRUE, digits = NA, pretty = TRUE)
