@@ -77,5 +77,26 @@ for (code in codes) {
   monte_carlo[[code]] <- pooled_row(fits$analyses)
 }
 
-write_json(list(mi_exact = exact, mi_monte_carlo = monte_carlo),
+# Sites: the ANCOVA of each timepoint with cluster-robust (CR1) errors by site.
+flat <- read.csv(file.path(script_dir, "sites_registry.csv"), colClasses = c(patient_id = "character", site = "character"))
+base <- flat[flat$timepoint == "baseline", c("patient_id", "vps")]
+names(base)[2] <- "baseline"
+paired <- merge(flat[flat$timepoint != "baseline", ], base, by = "patient_id")
+paired$pathologic <- as.numeric(paired$etiology == "pathologic")
+paired$sex_M <- as.numeric(paired$sex == "M")
+cluster_robust <- list()
+for (code in codes) {
+  rows <- paired[paired$timepoint == code, ]
+  fit <- lm(vps ~ pathologic + baseline + age + sex_M, data = rows)
+  robust <- vcovCL(fit, cluster = ~site)
+  g <- length(unique(rows$site))
+  se <- sqrt(robust["pathologic", "pathologic"])
+  est <- coef(fit)[["pathologic"]]
+  cluster_robust[[code]] <- list(
+    difference = est, model_se = sqrt(vcov(fit)["pathologic", "pathologic"]), robust_se = se, df = g - 1,
+    ci_low = est - qt(0.975, g - 1) * se, ci_high = est + qt(0.975, g - 1) * se,
+    p = 2 * pt(abs(est / se), g - 1, lower.tail = FALSE), n = nrow(rows), n_sites = g)
+}
+
+write_json(list(mi_exact = exact, mi_monte_carlo = monte_carlo, cluster_robust = cluster_robust),
            file.path(script_dir, "sites_expected.json"), auto_unbox = TRUE, digits = NA, pretty = TRUE)
