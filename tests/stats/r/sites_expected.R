@@ -98,5 +98,64 @@ for (code in codes) {
     p = 2 * pt(abs(est / se), g - 1, lower.tail = FALSE), n = nrow(rows), n_sites = g)
 }
 
-write_json(list(mi_exact = exact, mi_monte_carlo = monte_carlo, cluster_robust = cluster_robust),
+# Funnels (Spiegelhalter 2005; FunnelPlotR's winsorised phi), written out at each site's n.
+winsorised_phi <- function(z) {
+  lz <- quantile(z, 0.1); uz <- quantile(z, 0.9)
+  list(phi = mean(pmin(pmax(z, lz), uz)^2), low = unname(lz), high = unname(uz))
+}
+binomial_limit <- function(target, n, p) {
+  r <- qbinom(p, n, target)
+  upper <- pbinom(r, n, target); lower <- pbinom(r - 1, n, target)
+  (r - (upper - p) / (upper - lower)) / n
+}
+poisson_limit <- function(e, p) {
+  r <- qpois(p, e)
+  upper <- ppois(r, e); lower <- ppois(r - 1, e)
+  (r - (upper - p) / (upper - lower)) / e
+}
+mean_funnel <- function(site, value_total, target, sd) {
+  n <- as.numeric(table(site))
+  value <- as.numeric(tapply(value_total, site, sum)) / n
+  z <- (value - target) / (sd / sqrt(n))
+  od <- winsorised_phi(z)
+  phi <- max(od$phi, 1)
+  list(sites = sort(unique(site)), n = n, value = value, z = z, target = target, sd = sd, phi = od$phi,
+       winsorised_at = c(od$low, od$high),
+       low_95 = target + qnorm(0.025) * sd / sqrt(n), high_95 = target + qnorm(0.975) * sd / sqrt(n),
+       low_99.8 = target + qnorm(0.001) * sd / sqrt(n), high_99.8 = target + qnorm(0.999) * sd / sqrt(n),
+       low_95_od = target + qnorm(0.025) * sqrt(phi) * sd / sqrt(n),
+       high_99.8_od = target + qnorm(0.999) * sqrt(phi) * sd / sqrt(n))
+}
+funnels <- list()
+for (code in c("post", "3m")) {
+  rows <- paired[paired$timepoint == code, ]
+  rows <- rows[order(rows$site), ]
+  improvement <- rows$baseline - rows$vps
+  target <- mean(improvement)
+  unadjusted <- mean_funnel(rows$site, improvement, target, sd(improvement))
+  linear <- lm(improvement ~ baseline + age + sex_M, data = rows)
+  adjusted_total <- improvement - fitted(linear) + target
+  adjusted <- mean_funnel(rows$site, adjusted_total, target, sigma(linear))
+  evaluable <- rows[rows$baseline > 0, ]
+  responder <- as.numeric((evaluable$baseline - evaluable$vps) >= 0.3 * evaluable$baseline - 1e-9)
+  share <- mean(responder)
+  n <- as.numeric(table(evaluable$site))
+  count <- as.numeric(tapply(responder, evaluable$site, sum))
+  prop <- count / n
+  z <- (prop - share) / sqrt(share * (1 - share) / n)
+  od <- winsorised_phi(z)
+  logistic <- glm(responder ~ baseline + age + sex_M, data = evaluable, family = binomial)
+  expected <- as.numeric(tapply(fitted(logistic), evaluable$site, sum))
+  funnels[[code]] <- list(
+    mean_improvement = unadjusted, mean_improvement_risk_adjusted = adjusted,
+    responders_30 = list(target = share, n = n, value = prop, z = z, phi = od$phi, winsorised_at = c(od$low, od$high),
+                         low_95 = binomial_limit(share, n, 0.025), high_95 = binomial_limit(share, n, 0.975),
+                         low_99.8 = binomial_limit(share, n, 0.001), high_99.8 = binomial_limit(share, n, 0.999)),
+    responders_30_risk_adjusted = list(observed = count, expected = expected, value = count / expected,
+                         low_95 = poisson_limit(expected, 0.025), high_95 = poisson_limit(expected, 0.975),
+                         low_99.8 = poisson_limit(expected, 0.001), high_99.8 = poisson_limit(expected, 0.999),
+                         coefficients = unname(coef(logistic))))
+}
+
+write_json(list(mi_exact = exact, mi_monte_carlo = monte_carlo, cluster_robust = cluster_robust, funnels = funnels),
            file.path(script_dir, "sites_expected.json"), auto_unbox = TRUE, digits = NA, pretty = TRUE)
