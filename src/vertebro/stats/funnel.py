@@ -183,7 +183,7 @@ def _proportion_funnel(sites, n, responders, target: float) -> dict:
     }  # fmt: skip
 
 
-def _ratio_funnel(sites, observed, expected) -> dict:
+def _ratio_funnel(sites, n, observed, expected) -> dict:
     value = observed / expected
     z = (observed - expected) / np.sqrt(expected)
     limits = {name: (poisson_limit(expected, lo), poisson_limit(expected, hi)) for name, (lo, hi) in LIMITS.items()}
@@ -191,9 +191,9 @@ def _ratio_funnel(sites, observed, expected) -> dict:
     def at(e):
         return {f"{side}_{name}": poisson_limit(e, p)[0] for name, pair in LIMITS.items() for side, p in zip(("low", "high"), pair)}
 
-    rows = _site_rows(_Indicator(sites, np.round(expected, 12), value, z), limits, None)
+    rows = _site_rows(_Indicator(sites, n, value, z), limits, None)
     for row, e, o in zip(rows, expected, observed):
-        row["n"], row["expected"], row["observed"] = None, float(e), int(o)
+        row["expected"], row["observed"] = float(e), int(o)
     curve = [{"expected": float(e), **{key: float(v) for key, v in at(np.array([e])).items()}} for e in np.geomspace(max(expected.min() * 0.5, 0.5), expected.max() * 1.1, _CURVE_POINTS)]
     return {
         "indicator": "observed / expected >= 30% responders (indirectly standardised ratio)", "target": 1.0,
@@ -264,7 +264,9 @@ def funnel_section(paired: pd.DataFrame, primary: str) -> dict:
         if len(ye) > xe.shape[1]:
             p = 1 / (1 + np.exp(-(xe @ logistic_fit(xe, ye))))
             expected = np.bincount(codes[evaluable], p, minlength=len(sites))
-            outcomes["responders_30_risk_adjusted"] = _ratio_funnel(list(sites[with_patients]), count[with_patients], expected[with_patients])
+            outcomes["responders_30_risk_adjusted"] = _ratio_funnel(
+                list(sites[with_patients]), n_evaluable[with_patients], count[with_patients], expected[with_patients]
+            )
     elif share is not None:
         notes.append("every evaluable patient is a responder, or none is: the responder funnel has no spread")
     section["outcomes"] = outcomes

@@ -21,10 +21,10 @@ from scipy import linalg
 from ..domain.timepoints import BY_CODE, FOLLOW_UP_CODES
 from ..domain.vocabulary import STUDY_GROUPS
 from .compare import full_rank_columns
+from .reviewer import DEFAULT_IMPUTATIONS
 from .rubin import PooledEstimate, rubin_pool
 
 __all__ = [
-    "DEFAULT_IMPUTATIONS",
     "DELTAS",
     "ImputationData",
     "ShiftStatistics",
@@ -33,7 +33,6 @@ __all__ = [
     "pool_differences",
 ]
 
-DEFAULT_IMPUTATIONS = 20
 #: The delta-adjusted scenarios the contract lists (points on the 0-10 scale, added to imputed scores).
 DELTAS = (0.0, 0.5, 1.0, 2.0)
 #: Who gets worse in a delta scenario: each group alone, or both.
@@ -50,6 +49,9 @@ _TIPPING_BISECTIONS = 40
 #: processes costs more than it saves.
 _PARALLEL_MIN_WORK = 2_000_000
 _ANALYSIS_COLUMNS = ["intercept", "pathologic", "baseline", "age", "sex_M"]
+#: A residual sum of squares below this share of y'y is the rounding noise of an exact fit.
+_PERFECT_FIT = 1e-24
+EXACT_FIT_NOTE = "the ANCOVA fits every completed data set exactly (zero variance): nothing to pool"
 
 
 @dataclass(frozen=True)
@@ -235,8 +237,16 @@ def _impute_once(data: ImputationData, seed: np.random.SeedSequence) -> np.ndarr
 
 
 def _norm_draw(x_obs: np.ndarray, y_obs: np.ndarray, x_mis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One draw of the missing values from the Bayesian linear regression (``mice:::.norm.draw``)."""
+    """One draw of the missing values from the Bayesian linear regression (``mice:::.norm.draw``).
+
+    Predictors constant or collinear among the observed rows are left out first, as ``mice`` does
+    (``remove.lindep``), by R's ``lm`` rule (:func:`vertebro.stats.compare.full_rank_columns`).
+    """
     cross = x_obs.T @ x_obs
+    if not _well_conditioned(cross):
+        kept = [int(name) for name in full_rank_columns(x_obs, [str(i) for i in range(x_obs.shape[1])])]
+        x_obs, x_mis = x_obs[:, kept], x_mis[:, kept]
+        cross = x_obs.T @ x_obs
     v = linalg.inv(cross + np.diag(_RIDGE * np.diag(cross)))
     v = (v + v.T) / 2
     coef = v @ (x_obs.T @ y_obs)
@@ -245,6 +255,22 @@ def _norm_draw(x_obs: np.ndarray, y_obs: np.ndarray, x_mis: np.ndarray, rng: np.
     sigma = np.sqrt(float(residual @ residual) / rng.chisquare(dof))
     beta = coef + linalg.cholesky(v, lower=True) @ rng.standard_normal(x_obs.shape[1]) * sigma
     return x_mis @ beta + rng.standard_normal(len(x_mis)) * sigma
+
+
+def _well_conditioned(cross: np.ndarray) -> bool:
+    """True when no column is anywhere near collinear with the others (the usual case, decided cheaply).
+
+    The Cholesky factor of the cross-product scaled to unit diagonal has on its diagonal the share of
+    each column's norm the earlier columns do not explain; above 1e-3 no rounding is near R's 1e-7 rule.
+    """
+    norms = np.sqrt(np.diag(cross))
+    if not np.all(norms > 0):
+        return False
+    try:
+        factor = linalg.cholesky(cross / np.outer(norms, norms), lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        return False
+    return bool(np.all(np.abs(np.diag(factor)) > 1e-3))
 
 
 # --- analysis of the completed data sets -----------------------------------------------------------
@@ -297,12 +323,18 @@ class ShiftStatistics:
     note: str | None = None
 
     def pooled(self, delta: float = 0.0, shifted: str = "both") -> PooledEstimate | None:
-        """The difference pooled by Rubin's rules when the imputed scores of ``shifted`` rise by ``delta``."""
+        """The difference pooled by Rubin's rules when the imputed scores of ``shifted`` rise by ``delta``.
+
+        None when the timepoint cannot be analysed (``note``) or every completed data set fits exactly.
+        """
         if self.note is not None:
             return None
         q = self.qy + delta * self.qs[shifted]
         estimates = q @ self.contrast
         rss = self.yy + 2 * delta * self.ys[shifted] + delta**2 * self.ss[shifted] - np.sum(q**2, axis=1)
+        exact = np.all(rss <= _PERFECT_FIT * self.yy) and np.ptp(estimates) <= 1e-12 * (1 + abs(float(estimates[0])))
+        if exact:
+            return None  # every completed data set fits exactly and agrees: no variance to pool
         variances = np.maximum(rss, 0.0) / self.dfcom * float(self.contrast @ self.contrast)
         return rubin_pool(estimates, variances, self.dfcom)
 

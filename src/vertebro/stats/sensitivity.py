@@ -15,8 +15,8 @@ import pandas as pd
 
 from ..domain.vocabulary import STUDY_GROUPS
 from .imputation import (
-    DEFAULT_IMPUTATIONS,
     DELTAS,
+    EXACT_FIT_NOTE,
     ITERATIONS,
     SHIFTED_GROUPS,
     TIPPING_LIMIT,
@@ -26,11 +26,9 @@ from .imputation import (
     pool_differences,
     tipping_delta,
 )
+from .reviewer import DEFAULT_IMPUTATIONS, DEFAULT_SEED
 
-__all__ = ["DEFAULT_SEED", "missing_data_sensitivity"]
-
-#: The seed the CLI uses unless told otherwise: the same file gives the same imputations.
-DEFAULT_SEED = 20120612
+__all__ = ["missing_data_sensitivity"]
 _METHOD = (
     "multiple imputation by chained equations (Bayesian linear regression, as mice's norm method, "
     f"{ITERATIONS} iterations), ANCOVA of each completed data set, pooled by Rubin's rules with "
@@ -79,7 +77,8 @@ def missing_data_sensitivity(
     rows = []
     for stat in statistics:
         pooled = stat.pooled()
-        row: dict[str, Any] = {"timepoint": stat.timepoint, "n": stat.n, "imputed": stat.imputed, "note": stat.note}
+        note = stat.note or (None if pooled else f"{stat.timepoint}: {EXACT_FIT_NOTE}")
+        row: dict[str, Any] = {"timepoint": stat.timepoint, "n": stat.n, "imputed": stat.imputed, "note": note}
         values = asdict(pooled) if pooled else {}
         row.update({("lambda" if key == "lambda_" else key): values.get(key) for key in _POOLED_KEYS})
         row["difference"] = row.pop("estimate")
@@ -106,7 +105,7 @@ def missing_data_sensitivity(
                 )  # fmt: skip
             at_zero = stat.pooled(0.0, shifted)
             point = tipping_delta(stat, shifted) if at_zero else None
-            note = stat.note
+            note = stat.note or (None if at_zero else f"{code}: {EXACT_FIT_NOTE}")
             if at_zero and point is None:
                 note = f"the conclusion does not change for any delta up to {TIPPING_LIMIT:g} points"
             tipping.append(
