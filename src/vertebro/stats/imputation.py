@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import linalg
+from threadpoolctl import threadpool_limits
 
 from ..domain.timepoints import BY_CODE, FOLLOW_UP_CODES
 from ..domain.vocabulary import STUDY_GROUPS
@@ -164,7 +165,9 @@ def impute_follow_up(data: ImputationData, *, m: int = DEFAULT_IMPUTATIONS, seed
         result is the same whatever ``workers`` is.
     workers : int or None
         Processes to spread the imputations over; None picks up to two (the imputations are
-        independent) when the work is large enough to repay starting them.
+        independent) when the work is large enough to repay starting them. Each process uses one BLAS
+        thread: the regressions are many and small, and threaded BLAS on them (or two processes each
+        with threaded BLAS on two cores) is several times slower.
 
     Returns
     -------
@@ -195,14 +198,20 @@ def impute_follow_up(data: ImputationData, *, m: int = DEFAULT_IMPUTATIONS, seed
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if data.scores.size * m * ITERATIONS >= _PARALLEL_MIN_WORK else 1
     workers = max(1, min(workers, m))
+    missing = data.missing
+    completed = np.broadcast_to(data.scores, (m, *data.scores.shape)).copy()
     if workers == 1:
-        return np.stack([_impute_once(data, child) for child in seeds])
+        with threadpool_limits(limits=1):
+            drawn = [_impute_once(data, child) for child in seeds]
+        for index, values in enumerate(drawn):
+            completed[index][missing] = values
+        return completed
     chunks = [seeds[start::workers] for start in range(workers)]
     with ProcessPoolExecutor(max_workers=workers, initializer=_set_worker_data, initargs=(data,)) as pool:
         results = list(pool.map(_impute_chunk, chunks))
-    completed = np.empty((m, *data.scores.shape))
     for start, result in enumerate(results):
-        completed[start::workers] = result
+        for offset, values in enumerate(result):
+            completed[start + offset * workers][missing] = values
     return completed
 
 
@@ -215,46 +224,98 @@ def _set_worker_data(data: ImputationData) -> None:
 
 
 def _impute_chunk(seeds: list[np.random.SeedSequence]) -> np.ndarray:
+    """The drawn values of the imputations seeded by ``seeds`` (only they travel back to the parent)."""
     assert _WORKER_DATA is not None
-    return np.stack([_impute_once(_WORKER_DATA, child) for child in seeds])
+    with threadpool_limits(limits=1):
+        return np.stack([_impute_once(_WORKER_DATA, child) for child in seeds])
 
 
 def _impute_once(data: ImputationData, seed: np.random.SeedSequence) -> np.ndarray:
+    """The values drawn for the missing cells of one completed data set, in ``scores[missing]`` order.
+
+    Each regression needs only the cross-products of ``Z = [1, predictors, scores]`` over the rows
+    seen at its column, so they are kept, one ``(P, P)`` matrix per column, and updated after each
+    draw from the drawn rows only (a product of their ``P`` columns by the change), instead of
+    building and multiplying a design matrix of all rows per regression.
+    """
     rng = np.random.default_rng(seed)
-    completed = data.scores.copy()
     missing = data.missing
-    incomplete = [t for t in range(completed.shape[1]) if missing[:, t].any()]
+    n, timepoints = data.scores.shape
+    fixed = data.predictors.shape[1] + 1
+    z = np.empty((n, fixed + timepoints))
+    z[:, 0] = 1.0
+    z[:, 1:fixed] = data.predictors
+    z[:, fixed:] = data.scores
+    incomplete = [t for t in range(timepoints) if missing[:, t].any()]
+    missing_rows = {t: np.flatnonzero(missing[:, t]) for t in incomplete}
     for t in incomplete:
-        observed = completed[~missing[:, t], t]
-        completed[missing[:, t], t] = rng.choice(observed, size=int(missing[:, t].sum()))
-    fixed = np.column_stack([np.ones(len(completed)), data.predictors])
+        observed = data.scores[~missing[:, t], t]
+        z[missing_rows[t], fixed + t] = rng.choice(observed, size=len(missing_rows[t]))
+    seen = (~missing).astype(float)
+    cross = np.stack([z.T @ (z * seen[:, [t]]) for t in range(timepoints)])  # cross[t] = Z_seen(t)' Z_seen(t)
+    n_seen = seen.sum(axis=0)
     for _ in range(ITERATIONS):
         for t in incomplete:
-            design = np.column_stack([fixed, np.delete(completed, t, axis=1)])
-            seen = ~missing[:, t]
-            completed[missing[:, t], t] = _norm_draw(design[seen], completed[seen, t], design[~seen], rng)
-    return completed
+            column, rows = fixed + t, missing_rows[t]
+            others = np.r_[0:column, column + 1 : fixed + timepoints]
+            before = z[rows]
+            drawn = _norm_draw(
+                cross[t][np.ix_(others, others)], cross[t][others, column], cross[t][column, column],
+                int(n_seen[t]), before[:, others], rng,
+            )  # fmt: skip
+            # Only the drawn cells changed (by d): row and column `column` of each cross[s] move by
+            # sum over those rows seen at s of z_i d_i, and its diagonal by sum of (2 old + d) d.
+            change = drawn - before[:, column]
+            weights = seen[rows] * change[:, None]  # (rows, T)
+            moved = before.T @ weights  # (P, T)
+            cross[:, :, column] += moved.T
+            cross[:, column, :] += moved.T
+            cross[:, column, column] += change @ weights
+            z[rows, column] = drawn
+    return z[:, fixed:][missing]
 
 
-def _norm_draw(x_obs: np.ndarray, y_obs: np.ndarray, x_mis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One draw of the missing values from the Bayesian linear regression (``mice:::.norm.draw``).
+def _norm_draw(
+    xtx: np.ndarray, xty: np.ndarray, yty: float, n_obs: int, x_mis: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """One draw of the missing values from the Bayesian linear regression (``mice:::.norm.draw``),
+    given the cross-products of the observed rows.
 
     Predictors constant or collinear among the observed rows are left out first, as ``mice`` does
-    (``remove.lindep``), by R's ``lm`` rule (:func:`vertebro.stats.compare.full_rank_columns`).
+    (``remove.lindep``), by R's ``lm`` rule applied to the cross-product (the diagonal of its
+    Cholesky factor is the diagonal of R in the QR decomposition).
     """
-    cross = x_obs.T @ x_obs
-    if not _well_conditioned(cross):
-        kept = [int(name) for name in full_rank_columns(x_obs, [str(i) for i in range(x_obs.shape[1])])]
-        x_obs, x_mis = x_obs[:, kept], x_mis[:, kept]
-        cross = x_obs.T @ x_obs
-    v = linalg.inv(cross + np.diag(_RIDGE * np.diag(cross)))
+    if not _well_conditioned(xtx):
+        kept = _independent_columns(xtx)
+        xtx, xty, x_mis = xtx[np.ix_(kept, kept)], xty[kept], x_mis[:, kept]
+    v = linalg.inv(xtx + np.diag(_RIDGE * np.diag(xtx)))
     v = (v + v.T) / 2
-    coef = v @ (x_obs.T @ y_obs)
-    residual = y_obs - x_obs @ coef
-    dof = max(len(y_obs) - x_obs.shape[1], 1)
-    sigma = np.sqrt(float(residual @ residual) / rng.chisquare(dof))
-    beta = coef + linalg.cholesky(v, lower=True) @ rng.standard_normal(x_obs.shape[1]) * sigma
+    coef = v @ xty
+    rss = max(float(yty - 2 * coef @ xty + coef @ xtx @ coef), 0.0)
+    dof = max(n_obs - len(xty), 1)
+    sigma = np.sqrt(rss / rng.chisquare(dof))
+    beta = coef + linalg.cholesky(v, lower=True) @ rng.standard_normal(len(xty)) * sigma
     return x_mis @ beta + rng.standard_normal(len(x_mis)) * sigma
+
+
+def _independent_columns(xtx: np.ndarray) -> list[int]:
+    """Columns kept when each one whose unexplained norm is at most 1e-7 of its own norm is dropped, in order
+    (R's ``lm`` rule), from the cross-product: by Gram-Schmidt on the Gram matrix."""
+    kept: list[int] = []
+    for j in range(len(xtx)):
+        norm2 = xtx[j, j]
+        if norm2 <= 0:
+            continue
+        if kept:
+            block = xtx[np.ix_(kept, kept)]
+            projection = xtx[kept, j]
+            explained = float(projection @ linalg.solve(block, projection, assume_a="pos"))
+            unexplained = max(norm2 - explained, 0.0)
+        else:
+            unexplained = norm2
+        if unexplained > (1e-7) ** 2 * norm2:
+            kept.append(j)
+    return kept
 
 
 def _well_conditioned(cross: np.ndarray) -> bool:
