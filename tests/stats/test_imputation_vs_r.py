@@ -146,3 +146,17 @@ def test_tipping_point_is_where_the_interval_starts_to_cover_zero(data, committe
     assert delta is not None and 0 < delta < 10
     assert stat.pooled(delta, "osteoporotic").ci_low == pytest.approx(0, abs=1e-9)
     assert stat.pooled(delta - 1e-6, "osteoporotic").ci_low > 0
+
+
+def test_constant_and_collinear_predictors_are_left_out_of_the_draws(data):
+    # everyone female and one site: sex_M is all zeros and a site column copies the intercept
+    from dataclasses import replace
+
+    names = list(data.predictor_names)
+    predictors = data.predictors.copy()
+    predictors[:, names.index("sex_M")] = 0.0
+    predictors[:, names.index("site[B]")] = 1.0
+    degenerate = replace(data, predictors=predictors)
+    completed = impute_follow_up(degenerate, m=2, seed=5, workers=1)
+    assert np.isfinite(completed).all()
+    assert completed[:, degenerate.missing].std() > 0

@@ -198,39 +198,76 @@ def impute_follow_up(data: ImputationData, *, m: int = DEFAULT_IMPUTATIONS, seed
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if data.scores.size * m * ITERATIONS >= _PARALLEL_MIN_WORK else 1
     workers = max(1, min(workers, m))
-    missing = data.missing
+    plan = _plan(data)
     completed = np.broadcast_to(data.scores, (m, *data.scores.shape)).copy()
     if workers == 1:
         with threadpool_limits(limits=1):
-            drawn = [_impute_once(data, child) for child in seeds]
+            drawn = [_impute_once(plan, child) for child in seeds]
         for index, values in enumerate(drawn):
-            completed[index][missing] = values
+            completed[index][plan.missing] = values
         return completed
     chunks = [seeds[start::workers] for start in range(workers)]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_set_worker_data, initargs=(data,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_set_worker_plan, initargs=(plan,)) as pool:
         results = list(pool.map(_impute_chunk, chunks))
     for start, result in enumerate(results):
         for offset, values in enumerate(result):
-            completed[start + offset * workers][missing] = values
+            completed[start + offset * workers][plan.missing] = values
     return completed
 
 
-_WORKER_DATA: ImputationData | None = None
+@dataclass(frozen=True)
+class _Plan:
+    """What every imputation of the same data shares: computed once, not once per imputation."""
+
+    missing: np.ndarray  # (n, T) bool
+    base: np.ndarray  # (n, P) Z = [1, predictors, scores] with NaN where missing
+    fixed: int  # columns of Z before the scores
+    incomplete: list[int]
+    missing_rows: dict[int, np.ndarray]
+    observed: dict[int, np.ndarray]  # observed scores of each incomplete column (the first fill)
+    seen: np.ndarray  # (n, T) float, 1 where seen
+    seen_rows: dict[int, np.ndarray]  # seen[missing_rows[t]]
+    fixed_cross: np.ndarray  # (T, fixed, fixed): F' diag(seen_t) F
+    n_seen: np.ndarray  # (T,)
 
 
-def _set_worker_data(data: ImputationData) -> None:
-    global _WORKER_DATA
-    _WORKER_DATA = data
+def _plan(data: ImputationData) -> _Plan:
+    missing = data.missing
+    n, timepoints = data.scores.shape
+    fixed = data.predictors.shape[1] + 1
+    base = np.empty((n, fixed + timepoints))
+    base[:, 0] = 1.0
+    base[:, 1:fixed] = data.predictors
+    base[:, fixed:] = data.scores
+    incomplete = [t for t in range(timepoints) if missing[:, t].any()]
+    missing_rows = {t: np.flatnonzero(missing[:, t]) for t in incomplete}
+    seen = (~missing).astype(float)
+    f = base[:, :fixed]
+    return _Plan(
+        missing=missing, base=base, fixed=fixed, incomplete=incomplete, missing_rows=missing_rows,
+        observed={t: data.scores[~missing[:, t], t] for t in incomplete}, seen=seen,
+        seen_rows={t: seen[rows] for t, rows in missing_rows.items()},
+        fixed_cross=np.stack([f.T @ (f * seen[:, [t]]) for t in range(timepoints)]) if timepoints else np.zeros((0, fixed, fixed)),
+        n_seen=seen.sum(axis=0),
+    )  # fmt: skip
+
+
+_WORKER_PLAN: _Plan | None = None
+
+
+def _set_worker_plan(plan: _Plan) -> None:
+    global _WORKER_PLAN
+    _WORKER_PLAN = plan
 
 
 def _impute_chunk(seeds: list[np.random.SeedSequence]) -> np.ndarray:
     """The drawn values of the imputations seeded by ``seeds`` (only they travel back to the parent)."""
-    assert _WORKER_DATA is not None
+    assert _WORKER_PLAN is not None
     with threadpool_limits(limits=1):
-        return np.stack([_impute_once(_WORKER_DATA, child) for child in seeds])
+        return np.stack([_impute_once(_WORKER_PLAN, child) for child in seeds])
 
 
-def _impute_once(data: ImputationData, seed: np.random.SeedSequence) -> np.ndarray:
+def _impute_once(plan: _Plan, seed: np.random.SeedSequence) -> np.ndarray:
     """The values drawn for the missing cells of one completed data set, in ``scores[missing]`` order.
 
     Each regression needs only the cross-products of ``Z = [1, predictors, scores]`` over the rows
@@ -239,68 +276,67 @@ def _impute_once(data: ImputationData, seed: np.random.SeedSequence) -> np.ndarr
     building and multiplying a design matrix of all rows per regression.
     """
     rng = np.random.default_rng(seed)
-    missing = data.missing
-    n, timepoints = data.scores.shape
-    fixed = data.predictors.shape[1] + 1
-    z = np.empty((n, fixed + timepoints))
-    z[:, 0] = 1.0
-    z[:, 1:fixed] = data.predictors
-    z[:, fixed:] = data.scores
-    incomplete = [t for t in range(timepoints) if missing[:, t].any()]
-    missing_rows = {t: np.flatnonzero(missing[:, t]) for t in incomplete}
-    for t in incomplete:
-        observed = data.scores[~missing[:, t], t]
-        z[missing_rows[t], fixed + t] = rng.choice(observed, size=len(missing_rows[t]))
-    seen = (~missing).astype(float)
-    cross = np.stack([z.T @ (z * seen[:, [t]]) for t in range(timepoints)])  # cross[t] = Z_seen(t)' Z_seen(t)
-    n_seen = seen.sum(axis=0)
+    fixed, seen = plan.fixed, plan.seen
+    z = plan.base.copy()
+    for t in plan.incomplete:
+        z[plan.missing_rows[t], fixed + t] = rng.choice(plan.observed[t], size=len(plan.missing_rows[t]))
+    n, width = z.shape
+    timepoints = width - fixed
+    # cross[t] = Z' diag(seen_t) Z, from its fixed block (shared) and the blocks involving the scores.
+    scores = z[:, fixed:]
+    weighted = (scores[:, None, :] * seen[:, :, None]).reshape(n, timepoints * timepoints)  # [i, t, s] = seen_it y_is
+    with_scores = (z.T @ weighted).reshape(width, timepoints, timepoints)  # [k, t, s] = sum seen_it z_ik y_is
+    cross = np.empty((timepoints, width, width))
+    cross[:, :fixed, :fixed] = plan.fixed_cross
+    cross[:, :, fixed:] = with_scores.transpose(1, 0, 2)
+    cross[:, fixed:, :fixed] = with_scores[:fixed].transpose(1, 2, 0)
     for _ in range(ITERATIONS):
-        for t in incomplete:
-            column, rows = fixed + t, missing_rows[t]
-            others = np.r_[0:column, column + 1 : fixed + timepoints]
+        for t in plan.incomplete:
+            column, rows = fixed + t, plan.missing_rows[t]
+            others = np.r_[0:column, column + 1 : width]
             before = z[rows]
-            drawn = _norm_draw(
-                cross[t][np.ix_(others, others)], cross[t][others, column], cross[t][column, column],
-                int(n_seen[t]), before[:, others], rng,
-            )  # fmt: skip
+            drawn = _norm_draw(cross[t], column, others, int(plan.n_seen[t]), before, rng)
             # Only the drawn cells changed (by d): row and column `column` of each cross[s] move by
             # sum over those rows seen at s of z_i d_i, and its diagonal by sum of (2 old + d) d.
             change = drawn - before[:, column]
-            weights = seen[rows] * change[:, None]  # (rows, T)
+            weights = plan.seen_rows[t] * change[:, None]  # (rows, T)
             moved = before.T @ weights  # (P, T)
             cross[:, :, column] += moved.T
             cross[:, column, :] += moved.T
             cross[:, column, column] += change @ weights
             z[rows, column] = drawn
-    return z[:, fixed:][missing]
+    return z[:, fixed:][plan.missing]
 
 
 def _norm_draw(
-    xtx: np.ndarray, xty: np.ndarray, yty: float, n_obs: int, x_mis: np.ndarray, rng: np.random.Generator
+    cross: np.ndarray, column: int, others: np.ndarray, n_obs: int, rows: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """One draw of the missing values from the Bayesian linear regression (``mice:::.norm.draw``),
-    given the cross-products of the observed rows.
+    """One draw of the missing values of ``column`` from the Bayesian linear regression on ``others``
+    (``mice:::.norm.draw``), given the cross-products ``cross`` of the observed rows and the rows of
+    ``Z`` to impute.
 
     Predictors constant or collinear among the observed rows are left out first, as ``mice`` does
-    (``remove.lindep``), by R's ``lm`` rule applied to the cross-product (the diagonal of its
-    Cholesky factor is the diagonal of R in the QR decomposition).
+    (``remove.lindep``), by R's ``lm`` rule applied to the cross-product (see :func:`_independent_columns`).
     """
+    xtx, xty, yty = cross[np.ix_(others, others)], cross[others, column], cross[column, column]
     if not _well_conditioned(xtx):
         kept = _independent_columns(xtx)
-        xtx, xty, x_mis = xtx[np.ix_(kept, kept)], xty[kept], x_mis[:, kept]
+        others, xtx, xty = others[kept], xtx[np.ix_(kept, kept)], xty[kept]
     v = linalg.inv(xtx + np.diag(_RIDGE * np.diag(xtx)))
     v = (v + v.T) / 2
     coef = v @ xty
     rss = max(float(yty - 2 * coef @ xty + coef @ xtx @ coef), 0.0)
     dof = max(n_obs - len(xty), 1)
     sigma = np.sqrt(rss / rng.chisquare(dof))
-    beta = coef + linalg.cholesky(v, lower=True) @ rng.standard_normal(len(xty)) * sigma
-    return x_mis @ beta + rng.standard_normal(len(x_mis)) * sigma
+    beta = np.zeros(rows.shape[1])
+    beta[others] = coef + linalg.cholesky(v, lower=True) @ rng.standard_normal(len(xty)) * sigma
+    return rows @ beta + rng.standard_normal(len(rows)) * sigma
 
 
 def _independent_columns(xtx: np.ndarray) -> list[int]:
     """Columns kept when each one whose unexplained norm is at most 1e-7 of its own norm is dropped, in order
-    (R's ``lm`` rule), from the cross-product: by Gram-Schmidt on the Gram matrix."""
+    (R's ``lm`` rule), from the cross-product: the unexplained squared norm of column j is
+    ``xtx_jj - c' B^{-1} c`` with ``B`` the block of the columns kept before it and ``c`` their products with j."""
     kept: list[int] = []
     for j in range(len(xtx)):
         norm2 = xtx[j, j]
@@ -309,8 +345,7 @@ def _independent_columns(xtx: np.ndarray) -> list[int]:
         if kept:
             block = xtx[np.ix_(kept, kept)]
             projection = xtx[kept, j]
-            explained = float(projection @ linalg.solve(block, projection, assume_a="pos"))
-            unexplained = max(norm2 - explained, 0.0)
+            unexplained = max(norm2 - float(projection @ linalg.solve(block, projection, assume_a="pos")), 0.0)
         else:
             unexplained = norm2
         if unexplained > (1e-7) ** 2 * norm2:
