@@ -55,22 +55,23 @@ def binomial_limit(target: float, n: np.ndarray, probability: float) -> np.ndarr
 
     .. math:: \alpha = \frac{F(r_p) - p}{F(r_p) - F(r_p - 1)},\qquad \text{limit} = \frac{r_p - \alpha}{n},
 
-    ``F`` the binomial distribution function of ``(n, target)``, so that the limit moves smoothly with n.
+    ``F`` the binomial distribution function of ``(n, target)``, so that the limit moves smoothly with n;
+    kept within [0, 1] (the interpolation reaches below 0 when ``r_p = 0``, for tiny n).
     """
     n = np.asarray(n, dtype=float)
     r = sps.binom.ppf(probability, n, target)
     upper, lower = sps.binom.cdf(r, n, target), sps.binom.cdf(r - 1, n, target)
     alpha = np.where(upper > lower, (upper - probability) / np.where(upper > lower, upper - lower, 1.0), 0.0)
-    return (r - alpha) / n
+    return np.clip((r - alpha) / n, 0.0, 1.0)
 
 
 def poisson_limit(expected: np.ndarray, probability: float) -> np.ndarray:
-    """Exact Poisson limit of an observed/expected ratio, interpolated like :func:`binomial_limit`."""
+    """Exact Poisson limit of an observed/expected ratio, interpolated like :func:`binomial_limit` (at least 0)."""
     expected = np.asarray(expected, dtype=float)
     r = sps.poisson.ppf(probability, expected)
     upper, lower = sps.poisson.cdf(r, expected), sps.poisson.cdf(r - 1, expected)
     alpha = np.where(upper > lower, (upper - probability) / np.where(upper > lower, upper - lower, 1.0), 0.0)
-    return (r - alpha) / expected
+    return np.maximum((r - alpha) / expected, 0.0)
 
 
 def overdispersion(z: np.ndarray) -> tuple[float, float, float]:
@@ -125,8 +126,10 @@ def _site_rows(indicator: _Indicator, limits: dict[str, tuple[np.ndarray, np.nda
     return rows
 
 
-def _curve(n_max: int, limit) -> list[dict]:
-    grid = np.unique(np.round(np.geomspace(1, max(n_max * 1.1, 2), _CURVE_POINTS)).astype(int))
+def _curve(n: np.ndarray, limit) -> list[dict]:
+    """The limits along n from half the smallest site to a tenth beyond the largest (what a figure draws)."""
+    low, high = max(1.0, float(n.min()) / 2), max(float(n.max()) * 1.1, 2.0)
+    grid = np.unique(np.round(np.geomspace(low, high, _CURVE_POINTS)).astype(int))
     return [{"n": int(n), **{key: float(value) for key, value in limit(np.array([n])).items()}} for n in grid]
 
 
@@ -154,7 +157,7 @@ def _mean_funnel(sites, n, total, target: float, sd: float, label: str, note: st
     return {
         "indicator": label, "target": target, "sd": sd, "overdispersion": od, "note": note,
         "sites": _site_rows(_Indicator(sites, n, value, z), limits, adjusted),
-        "curve": _curve(int(n.max()), at),
+        "curve": _curve(n, at),
     }  # fmt: skip
 
 
@@ -165,21 +168,25 @@ def _proportion_funnel(sites, n, responders, target: float) -> dict:
     phi = od["phi"] if od["applied"] else 1.0
     limits = {name: (binomial_limit(target, n, lo), binomial_limit(target, n, hi)) for name, (lo, hi) in LIMITS.items()}
     sd = np.sqrt(target * (1 - target))
-    adjusted = {name: (normal_limit(target, sd, n, lo, phi), normal_limit(target, sd, n, hi, phi)) for name, (lo, hi) in LIMITS.items()}
+
+    def share_limit(m, probability):
+        return np.clip(normal_limit(target, sd, m, probability, phi), 0.0, 1.0)
+
+    adjusted = {name: (share_limit(n, lo), share_limit(n, hi)) for name, (lo, hi) in LIMITS.items()}
 
     def at(m):
         out = {}
         for name, (lo, hi) in LIMITS.items():
             out[f"low_{name}"], out[f"high_{name}"] = binomial_limit(target, m, lo)[0], binomial_limit(target, m, hi)[0]
-            out[f"low_{name}_overdispersion"] = normal_limit(target, sd, m, lo, phi)[0]
-            out[f"high_{name}_overdispersion"] = normal_limit(target, sd, m, hi, phi)[0]
+            out[f"low_{name}_overdispersion"] = share_limit(m, lo)[0]
+            out[f"high_{name}_overdispersion"] = share_limit(m, hi)[0]
         return out
 
     return {
         "indicator": "share of >= 30% responders", "target": target, "overdispersion": od,
-        "note": "exact binomial limits; the overdispersion-adjusted limits are normal, target -/+ z sqrt(phi p (1 - p) / n)",
+        "note": "exact binomial limits; the overdispersion-adjusted limits are normal, target -/+ z sqrt(phi p (1 - p) / n), within 0 to 1",
         "sites": _site_rows(_Indicator(sites, n, value, z), limits, adjusted),
-        "curve": _curve(int(n.max()), at),
+        "curve": _curve(n, at),
     }  # fmt: skip
 
 
