@@ -2,12 +2,15 @@
 
 Run: ``.venv/bin/python bench/bench_analyze.py`` (``--help`` for options). The cohort comes from
 ``vertebro synth --patients N --out FILE`` when that command exists, otherwise from a flat CSV made here
-(a de-identified export: patient_id, sex, age, etiology, timepoint, days, vps, recurrent_pain; baseline
-plus up to six follow-ups per patient). Each command runs as a fresh process, as a user would run it.
+(a de-identified export: patient_id, site, sex, age, etiology, timepoint, days, vps, recurrent_pain;
+baseline plus up to six follow-ups per patient), with ``--sites`` sites either way. Each command runs as a fresh process, as a user would run it.
 
 Baselines timed in the same invocation, for the ratios:
 - ``vertebro --help``: interpreter and CLI start-up, the floor of any command;
-- ``pandas.read_csv`` of the same file in this process: the floor of reading the input.
+- ``pandas.read_csv`` of the same file in this process: the floor of reading the input;
+- ``vertebro analyze --csv FILE --json --core-only``: the analysis before issue 12 (no missing-data
+  sensitivity, sites or benchmarking sections). Issue 12's goal: the whole command with those
+  sections stays under 3x this (the "x core-only" column).
 
 Then the same work split into its phases, in a fresh process that times itself: importing the loader
 and ``vertebro.stats.analysis``; reading and validating the file (``load_flat_source``); and
@@ -90,7 +93,7 @@ def synth_available() -> bool:
     return completed.returncode == 0
 
 
-def write_flat_cohort(path: Path, n_patients: int, seed: int) -> None:
+def write_flat_cohort(path: Path, n_patients: int, seed: int, sites: int = 1) -> None:
     """A flat CSV shaped like the study: ~10% pathologic, follow-ups missing more often later."""
     rng = np.random.default_rng(seed)
     pathologic = rng.random(n_patients) < 0.1
@@ -121,6 +124,7 @@ def write_flat_cohort(path: Path, n_patients: int, seed: int) -> None:
     pd.DataFrame(
         {
             "patient_id": ids[patient],
+            "site": np.array([f"SITE-{chr(65 + k)}" for k in range(sites)])[np.arange(n_patients) % sites][patient],
             "sex": np.where(male, "M", "F")[patient],
             "age": age[patient],
             "etiology": np.where(pathologic, "pathologic", "osteoporotic")[patient],
@@ -137,6 +141,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=100_000, help="cohort size")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each command (median reported)")
     parser.add_argument("--own-generator", action="store_true", help="do not use `vertebro synth` even if present")
+    parser.add_argument("--sites", type=int, default=8, help="sites of the cohort (the sites and funnel sections need 2+)")
     args = parser.parse_args()
     console = Console(width=None if sys.stdout.isatty() else 150)
 
@@ -144,14 +149,16 @@ def main() -> None:
         path = Path(tmp) / "cohort.csv"
         if not args.own_generator and synth_available():
             source = "vertebro synth"
-            completed, seconds = run([VERTEBRO, "synth", "--patients", str(args.patients), "--out", str(path)])
+            completed, seconds = run(
+                [VERTEBRO, "synth", "--patients", str(args.patients), "--sites", str(args.sites), "--out", str(path)]
+            )
             if completed.returncode != 0:
                 console.print(f"[red]vertebro synth failed:[/]\n{completed.stderr}")
                 sys.exit(1)
         else:
             source = "bench_analyze.py's own generator"
             start = time.perf_counter()
-            write_flat_cohort(path, args.patients, seed=args.patients)
+            write_flat_cohort(path, args.patients, seed=args.patients, sites=args.sites)
             seconds = time.perf_counter() - start
         n_rows = sum(1 for _ in path.open()) - 1
         console.print(f"cohort: {args.patients:,} patients, {n_rows:,} rows, from {source} in {seconds:.1f} s")
@@ -175,6 +182,7 @@ def main() -> None:
             read_walls.append(time.perf_counter() - wall)
             read_cpus.append(time.process_time() - cpu)
         read_csv, read_cpu = statistics.median(read_walls), statistics.median(read_cpus)
+        core, core_cpu, _ = median_seconds([VERTEBRO, "analyze", "--csv", str(path), "--json", "--core-only"])
         analyze, analyze_cpu, completed = median_seconds([VERTEBRO, "analyze", "--csv", str(path), "--json"])
         phases = []
         for _ in range(args.repeats):
@@ -188,15 +196,21 @@ def main() -> None:
     mixed = result.get("mixed_model") or {}
 
     table = Table(title=f"vertebro analyze --csv FILE --json on {args.patients:,} patients ({n_rows:,} rows)")
-    for column in ("step", "wall s (median)", "CPU s (median)", "× read_csv", "× start-up"):
+    for column in ("step", "wall s (median)", "CPU s (median)", "× read_csv", "× start-up", "× core-only"):
         table.add_column(column, justify="left" if column == "step" else "right")
     for step, seconds, cpu in (
         ("vertebro --help (start-up)", startup, startup_cpu),
         ("pandas.read_csv of the file", read_csv, read_cpu),
+        ("vertebro analyze --csv FILE --json --core-only", core, core_cpu),
         ("vertebro analyze --csv FILE --json", analyze, analyze_cpu),
     ):
-        table.add_row(step, f"{seconds:.2f}", f"{cpu:.2f}", f"{seconds / read_csv:.1f}", f"{seconds / startup:.1f}")
+        table.add_row(
+            step, f"{seconds:.2f}", f"{cpu:.2f}", f"{seconds / read_csv:.1f}", f"{seconds / startup:.1f}", f"{seconds / core:.2f}"
+        )
     console.print(table)
+    ratio = analyze / core
+    verdict = "[green]meets[/]" if ratio < 3 else "[red]misses[/]"
+    console.print(f"all sections / core-only: {ratio:.2f}x wall, {analyze_cpu / core_cpu:.2f}x CPU ({verdict} issue 12's goal of < 3x)")
 
     split = Table(title="The same work by phase (a fresh process timing itself; medians)")
     for column in ("phase", "wall s", "CPU s", "× read_csv (wall)"):
@@ -213,6 +227,12 @@ def main() -> None:
     console.print(
         f"mixed model in the output: {mixed.get('n_observations')} observations, "
         f"{mixed.get('n_patients')} patients, etiology difference {mixed.get('etiology_difference')}"
+    )
+    missing = result.get("missing_data_sensitivity") or {}
+    console.print(
+        f"missing_data_sensitivity: m = {missing.get('m')}, reason {missing.get('reason')!r}; "
+        f"sites: {(result.get('sites') or {}).get('n_sites')} (reason {(result.get('sites') or {}).get('reason')!r}); "
+        f"benchmarking outcomes: {sorted(((result.get('benchmarking') or {}).get('outcomes') or {}))}"
     )
     console.print(f"load average during the run: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from ..domain.timepoints import FOLLOW_UP_CODES
 from ..domain.vocabulary import STUDY_GROUPS
 from ..report import formatting as fmt
+from ..stats.reviewer import DEFAULT_IMPUTATIONS, DEFAULT_SEED, ReviewerSettings
 from .app import app, console
 from .flat_source import INSTRUMENTS_HELP, analyse_flat_source, check_primary, spinner
 
@@ -25,6 +26,9 @@ _HELP = (
     "recurrent pain (Kaplan-Meier, log-rank, Cox), the power at the primary timepoint and follow-up "
     "completeness. Improvement = baseline - follow-up score; a positive difference means the osteoporotic "
     "group improved more.\n\n"
+    "For a statistical reviewer it adds multiple imputation of the missing follow-up scores with a "
+    "tipping-point analysis, cluster-robust errors by site and funnel plots of the sites (--core-only "
+    "leaves them out).\n\n"
     "Data come from the registry unless --csv names a flat-format file. With --json, standard output "
     "carries the vertebro.analysis/1 contract and nothing else."
 )
@@ -46,10 +50,18 @@ def analyze(
     as_json: bool = typer.Option(
         False, "--json", help="Print the vertebro.analysis/1 JSON contract on standard output, nothing else."
     ),
+    imputations: int = typer.Option(
+        DEFAULT_IMPUTATIONS, "--imputations", min=2, help="m, the imputations of the missing follow-up scores."
+    ),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed of the imputations: the same file and seed give the same numbers."),
+    core_only: bool = typer.Option(
+        False, "--core-only", help="Leave out the missing-data sensitivity, sites and benchmarking sections (faster)."
+    ),
 ) -> None:
     check_primary(primary)
+    settings = ReviewerSettings(enabled=not core_only, imputations=imputations, seed=seed)
     with spinner() as say:
-        source, result = analyse_flat_source(csv, primary=primary, say=say, instruments=instruments)
+        source, result = analyse_flat_source(csv, primary=primary, say=say, instruments=instruments, reviewer=settings)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
         sys.stdout.flush()

@@ -110,13 +110,19 @@ def spinner() -> Iterator[Callable[[str], None]]:
 
 
 def analyse_flat_source(
-    csv: Path | None, *, primary: str, say: Callable[[str], None], instruments: Path | None = None
+    csv: Path | None,
+    *,
+    primary: str,
+    say: Callable[[str], None],
+    instruments: Path | None = None,
+    reviewer: Any = None,
 ) -> tuple[FlatSource, dict[str, Any]]:
     """Load and validate the rows (see :func:`load_flat_source`) and run the analysis contract on them.
 
     ``instruments`` names an instrument score or answer CSV file
     (:func:`vertebro.stats.instrument_scores.load_instrument_csv`) for the contract's ``instruments``
     section; until the registry stores instruments (phase 2) that file is their only source.
+    ``reviewer`` is a :class:`vertebro.stats.reviewer.ReviewerSettings` (the defaults when None).
     """
     source = load_flat_source(csv)
     if instruments is not None:
@@ -127,4 +133,7 @@ def analyse_flat_source(
     say(f"Analysing {source.frame['patient_id'].nunique():,} patients")
     from ..stats.analysis import analyze
 
-    return source, analyze(source.frame, primary=primary, validated=True, instruments=source.instruments)
+    from ..stats.reviewer import ReviewerSettings
+
+    settings = reviewer or ReviewerSettings()
+    return source, analyze(source.frame, primary=primary, validated=True, instruments=source.instruments, reviewer=settings)

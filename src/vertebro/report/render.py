@@ -21,6 +21,7 @@ from ..stats.table1 import table1
 from . import figures, summaries, text
 from . import formatting as fmt
 from .instruments import absent_measures, instrument_views
+from .reviewer import reviewer_view
 
 GROUP_LABELS = {"osteoporotic": "Osteoporotic", "pathologic": "Pathologic", "overall": "Both groups"}
 
@@ -114,6 +115,7 @@ def render_report(
         "warnings": [_warning_text(w) for w in analysis.get("warnings") or []],
         "instruments": instrument_views(analysis, instruments, df),
         "instruments_absent": absent_measures(analysis),
+        "reviewer": reviewer_view(analysis),
     }
     return _ENVIRONMENT.get_template("report.html.j2").render(context)
 

@@ -26,6 +26,7 @@ from .longitudinal import etiology_mixed_model
 from .paired import paired_summary
 from .power import power_analysis
 from .recurrence import compare_recurrence, time_to_recurrence
+from .reviewer import ReviewerSettings, reviewer_sections
 from .validate import RECURRENCE_COLUMNS, validate_flat
 
 __all__ = ["SCHEMA", "analyze"]
@@ -34,7 +35,7 @@ SCHEMA = "vertebro.analysis/1"
 _OSTEOPOROTIC, _PATHOLOGIC = STUDY_GROUPS
 
 #: Columns any section reads; the others (site, venue, levels, ...) are dropped before the work starts.
-_ANALYSIS_COLUMNS = (*ANALYSIS_REQUIRED_COLUMNS, *RECURRENCE_COLUMNS, "procedure_date")
+_ANALYSIS_COLUMNS = (*ANALYSIS_REQUIRED_COLUMNS, *RECURRENCE_COLUMNS, "procedure_date", "site")
 
 GROUP_KEYS = (
     "n", "baseline_mean", "followup_mean", "improvement_mean", "improvement_sd", "ci_low", "ci_high",
@@ -43,7 +44,12 @@ GROUP_KEYS = (
 
 
 def analyze(
-    df: pd.DataFrame, *, primary: str = "post", validated: bool = False, instruments: pd.DataFrame | None = None
+    df: pd.DataFrame,
+    *,
+    primary: str = "post",
+    validated: bool = False,
+    instruments: pd.DataFrame | None = None,
+    reviewer: ReviewerSettings = ReviewerSettings(),
 ) -> dict[str, Any]:
     """Compare the response to vertebroplasty of osteoporotic and pathologic fractures.
 
@@ -60,13 +66,16 @@ def analyze(
         :func:`~vertebro.stats.validate.load_flat_csv` returned: the rules were checked and the
         columns typed already, so the second validation (a third of the time on a large file) is
         skipped. Any other frame must be validated here (the default).
+    reviewer : ReviewerSettings
+        Imputations, seed and workers of issue 12's sections, or ``enabled=False`` to leave them null.
 
     Returns
     -------
     dict
         JSON-serialisable, keys as issue 3 specifies: ``schema``, ``primary``, ``cohort``,
         ``timepoints``, ``mixed_model``, ``recurrence``, ``power``, ``completeness``, ``warnings``
-        (plus ``data_cutoff`` and, issue 10, ``instruments``: one section per measure). Every between-group difference is osteoporotic minus pathologic.
+        (plus ``data_cutoff`` and, issue 10, ``instruments``: one section per measure; issue 12,
+        ``missing_data_sensitivity``, ``sites`` and ``benchmarking``, :mod:`vertebro.stats.reviewer`). Every between-group difference is osteoporotic minus pathologic.
 
     Raises
     ------
@@ -142,6 +151,7 @@ def analyze(
         "completeness": completeness_rows,
         "data_cutoff": done.cutoff,
         "instruments": analyze_instruments(instruments, flat, warnings),
+        **reviewer_sections(study, paired, primary=primary, settings=reviewer, warnings=warnings),
         "warnings": warnings,
     }
     return _json_ready(result, "", warnings)
