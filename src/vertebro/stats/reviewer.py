@@ -73,6 +73,8 @@ def reviewer_sections(
     _explain(sites, "sites", warnings)
     for row in sites["timepoints"] or []:
         warnings.extend(f"sites: {row['timepoint']}: {note}" for note in row["notes"])
+    if (sites.get("mixed_model") or {}).get("note"):
+        warnings.append(f"sites: mixed model with site and patient intercepts: {sites['mixed_model']['note']}")
 
     benchmarking = funnel_section(paired, primary)
     _explain(benchmarking, "benchmarking", warnings)
