@@ -44,11 +44,14 @@ def test_section_lists_sites_and_says_which_method_and_why(paired):
     assert "changes its uncertainty, not the estimate" in section["why"]
     assert [row["timepoint"] for row in section["timepoints"]] == ["post", "1m", "3m", "12m"]
     assert sum(site["n_patients"] for site in section["sites"]) == paired["patient_id"].nunique()
+    lmer = json.loads((R_DIR / "site_mixed_expected.json").read_text())["fixture"]
+    assert section["mixed_model"]["etiology_difference"] == pytest.approx(lmer["fixef"][1], rel=1e-5)
+    assert section["mixed_model"]["site_variance"] == pytest.approx(lmer["site_variance"], rel=1e-4)
 
 
 def test_one_site_gives_nulls_with_a_reason(paired):
     section = sites_section(paired.assign(site="A"))
-    assert section["timepoints"] is None
+    assert section["timepoints"] is None and section["mixed_model"] is None
     assert "one site" in section["reason"]
 
 

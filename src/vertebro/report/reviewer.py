@@ -92,7 +92,19 @@ def _sites_view(section: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "n_sites": section.get("n_sites"),
         "sites": section.get("sites") or [],
         "rows": section.get("timepoints") or [],
+        "mixed": _variance_shares(section.get("mixed_model")),
     }
+
+
+def _variance_shares(entry: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The site and patient shares of the unexplained variance (intraclass correlations), for the text."""
+    if not entry:
+        return None
+    view = {**entry, "site_share": None, "patient_share": None}
+    parts = [entry.get(key) for key in ("site_variance", "patient_variance", "residual_variance")]
+    if all(_finite(part) for part in parts) and sum(parts) > 0:
+        view["site_share"], view["patient_share"] = parts[0] / sum(parts), parts[1] / sum(parts)
+    return view
 
 
 def _benchmarking_view(section: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -71,8 +71,12 @@ def reviewer_sections(
 
     sites = sites_section(paired)
     _explain(sites, "sites", warnings)
-    for row in sites["timepoints"] or []:
-        warnings.extend(f"sites: {row['timepoint']}: {note}" for note in row["notes"])
+    rows = sites["timepoints"] or []
+    shared = set.intersection(*(set(row["notes"]) for row in rows)) if rows else set()
+    warnings.extend(f"sites: {note}" for note in dict.fromkeys(n for row in rows for n in row["notes"] if n in shared))
+    warnings.extend(f"sites: {row['timepoint']}: {note}" for row in rows for note in row["notes"] if note not in shared)
+    if (sites.get("mixed_model") or {}).get("note"):
+        warnings.append(f"sites: mixed model with site and patient intercepts: {sites['mixed_model']['note']}")
 
     benchmarking = funnel_section(paired, primary)
     _explain(benchmarking, "benchmarking", warnings)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..domain.vocabulary import STUDY_GROUPS
@@ -126,7 +125,3 @@ def missing_data_sensitivity(
     }
     return section
 
-
-def imputed_counts(section: dict[str, Any]) -> int:
-    """How many follow-up scores were imputed over all timepoints (for the report's text)."""
-    return int(np.sum([sum(row["imputed"].values()) for row in section.get("timepoints") or []]))

@@ -1,11 +1,12 @@
-"""Patients of one site may resemble each other: the ANCOVA with cluster-robust errors by site (issue 12).
+"""Patients of one site may resemble each other: the ``sites`` section (issue 12).
 
-Why cluster-robust errors rather than a second random intercept: the etiology difference of the
-timepoint sections is an ANCOVA of one row per patient, and clustering changes its uncertainty, not
-its estimate. The CR1 sandwich (``sandwich::vcovCL``'s default) is valid whatever the correlation
-within a site, needs no model of it, and costs one pass over the rows; its t reference on G - 1
-degrees of freedom (Cameron & Miller 2015) keeps it honest with few sites. The ``sites`` section
-reports it beside the model-based standard error, whose ratio squared is the design effect.
+Both of the issue's answers, each where it fits. The timepoint sections' difference is an ANCOVA of
+one row per patient, and clustering changes its uncertainty, not its estimate: it gets cluster-robust
+errors by site (CR1, ``sandwich::vcovCL``'s default), valid whatever the correlation within a site,
+with a t reference on G - 1 degrees of freedom (Cameron & Miller 2015), beside the model-based
+standard error (their ratio squared is the design effect). The mixed model over all follow-ups is
+already a model of the correlation, so it gains a random intercept for site beside the patient's
+(:mod:`vertebro.stats.site_mixed`, as ``lmer(... + (1 | site) + (1 | patient))``).
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from .compare import full_rank_columns
 __all__ = ["ClusterRobustAncova", "METHOD", "WHY", "cluster_robust_ancova", "sites_section"]
 
 METHOD = (
-    "ANCOVA of each follow-up timepoint (followup ~ etiology + baseline + age + sex) with cluster-robust "
-    "CR1 standard errors by site (sandwich::vcovCL, type HC1), 95% interval on t with G - 1 degrees of freedom"
+    "per timepoint, the ANCOVA (followup ~ etiology + baseline + age + sex) with cluster-robust CR1 standard "
+    "errors by site (sandwich::vcovCL, type HC1), 95% interval on t with G - 1 degrees of freedom; over all "
+    "follow-ups, the mixed model with random intercepts for site and for patient (REML, as lme4::lmer)"
 )
 WHY = (
-    "the between-group difference is estimated from one row per patient at each timepoint; clustering by "
-    "site changes its uncertainty, not the estimate, and the sandwich estimator allows any correlation "
-    "within a site without modelling it, in one pass over the rows even for 100,000 patients"
+    "each timepoint's difference is estimated from one row per patient, and clustering by site changes its "
+    "uncertainty, not the estimate: the sandwich estimator allows any correlation within a site without "
+    "modelling it, in one pass over the rows even for 100,000 patients; the mixed model already models the "
+    "correlation of a patient's scores, so the site enters it the same way, as a random intercept"
 )
 _NAMES = ["intercept", "pathologic", "baseline", "age", "sex_M"]
 #: Below this many sites the CR1 errors are known to be too small (Cameron & Miller 2015): said in a note.
@@ -157,7 +160,9 @@ def sites_section(paired: pd.DataFrame) -> dict:
     ``paired`` holds the follow-up rows of patients with a baseline (``vps`` the follow-up score,
     ``baseline``), with ``site``.
     """
-    section: dict = {"method": METHOD, "why": WHY, "reason": None, "n_sites": None, "sites": None, "timepoints": None}
+    section: dict = {
+        "method": METHOD, "why": WHY, "reason": None, "n_sites": None, "sites": None, "timepoints": None, "mixed_model": None,
+    }  # fmt: skip
     if "site" not in paired.columns:
         section["reason"] = "the input has no site column: clustering by site cannot be allowed for"
         return section
@@ -182,4 +187,7 @@ def sites_section(paired: pd.DataFrame) -> dict:
         fit = cluster_robust_ancova(by_code[code].rename(columns={"vps": "followup"}))
         rows.append({"timepoint": code, **{key: value for key, value in fit.__dict__.items() if key != "notes"}, "notes": list(fit.notes)})
     section["timepoints"] = rows
+    from .site_mixed import site_mixed_summary
+
+    section["mixed_model"] = site_mixed_summary(paired)
     return section
