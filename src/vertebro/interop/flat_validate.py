@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..domain import rules
 from ..domain.errors import DomainError
-from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS, wrong_separator
+from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS, MISSING_REASON_COLUMN, wrong_separator
 from ..domain.levels import parse_levels
 from ..domain.timepoints import SCHEDULE, UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
 from ..domain.vocabulary import ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE, Vocabulary
@@ -27,7 +27,12 @@ from .sanitize import restore_text
 
 TIMEPOINT = Vocabulary("timepoint", tuple((tp.code, tp.label) for tp in SCHEDULE) + ((UNSCHEDULED, "Unscheduled"),))
 #: Columns a flat file may carry beyond the flat format's own.
-EXTRA_COLUMNS = ("birth_date", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument")
+EXTRA_COLUMNS = ("birth_date", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument", MISSING_REASON_COLUMN)
+#: A row that only says why a score is missing: the analysis counts it, the registry has no place for it.
+RULE_REASON_NOT_IMPORTED = (
+    "a row with a missing-data reason is read by vertebro analyze (the flow), not imported: "
+    "the import takes pain scores only"
+)
 KNOWN_COLUMNS = tuple(dict.fromkeys(FLAT_COLUMNS + FLAT_OPTIONAL_COLUMNS + EXTRA_COLUMNS))
 #: A patient's fixed fields: the same on every row of that patient.
 FIXED_COLUMNS = (
@@ -301,7 +306,9 @@ def validate_flat_frame(
     future = assessed_on > np.datetime64(today, "ns")
     c.fail(future, "assessed_on", lambda: _iso(assessed_on), f"a date must lie between {rules.EARLIEST_DATE} and today ({today})")
     out["vps"] = c.parse("vps", lambda v: rules.parse_score(v, field="vps"), dtype="float64")
-    c.fail(c.blank("vps"), "vps", "", "pain score must be a number from 0 to 10")
+    reason = ~c.blank(MISSING_REASON_COLUMN)
+    c.fail(reason, MISSING_REASON_COLUMN, lambda: c.raw_text(MISSING_REASON_COLUMN), RULE_REASON_NOT_IMPORTED)
+    c.fail(c.blank("vps") & ~reason, "vps", "", "pain score must be a number from 0 to 10")
 
     _timepoints(c, out)
     _follow_up(c, out)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..domain.errors import DomainError
-from ..domain.flat import ANALYSIS_REQUIRED_COLUMNS, wrong_separator
+from ..domain.flat import ANALYSIS_REQUIRED_COLUMNS, MISSING_REASON_COLUMN, wrong_separator
 from ..domain.rules import (
     AGE_MAX,
     AGE_MIN,
@@ -37,7 +37,7 @@ from ..domain.rules import (
     parse_score,
 )
 from ..domain.timepoints import BY_CODE, TIMEPOINT_CODES, UNSCHEDULED, check_timepoint_matches_days
-from ..domain.vocabulary import ETIOLOGY, SEX
+from ..domain.vocabulary import ETIOLOGY, MISSING_REASON, SEX
 from ..errors import VertebroError
 
 __all__ = [
@@ -52,6 +52,8 @@ __all__ = [
 RECURRENCE_COLUMNS: tuple[str, ...] = ("days", "recurrent_pain")
 #: Fixed per patient: every row of one patient must carry the same value.
 _PATIENT_FIXED_COLUMNS: tuple[str, ...] = ("site", "sex", "age", "etiology")
+#: The rule a row breaks when it gives both a score and a reason for the score's absence.
+RULE_REASON_WITH_SCORE = "a missing-data reason goes on a row without a score: leave vps or missing_reason empty"
 #: How many problems the error message spells out (all of them stay on ``FlatDataError.problems``).
 _MESSAGE_PROBLEM_LIMIT = 25
 
@@ -258,9 +260,25 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
     clean["timepoint"], bad = _coded(df["timepoint"], TIMEPOINT_CODES, _parse_timepoint)
     report(bad, "timepoint", df["timepoint"], _error_of(_parse_timepoint))
 
+    # A row that only says why a score is missing (issue 12's flow) has a reason and no score.
+    unscored = np.zeros(len(df), dtype=bool)
+    if MISSING_REASON_COLUMN in df.columns:
+        parse_reason = lambda v: MISSING_REASON.parse(v, field="missing_reason")  # noqa: E731
+        clean[MISSING_REASON_COLUMN], bad = _coded(df[MISSING_REASON_COLUMN], MISSING_REASON.codes, parse_reason)
+        given = ~_blank(df[MISSING_REASON_COLUMN])
+        report(bad & given, "missing_reason", df[MISSING_REASON_COLUMN], _error_of(parse_reason))
+        blank_score = _blank(df["vps"])
+        unscored = given & blank_score
+        report(
+            given & ~blank_score,
+            "missing_reason",
+            df[MISSING_REASON_COLUMN],
+            lambda v: DomainError("missing_reason", v, RULE_REASON_WITH_SCORE),
+        )
     vps = _numeric(df["vps"])
-    good = vps.notna() & (vps >= SCORE_MIN) & (vps <= SCORE_MAX)
+    good = (vps.notna() & (vps >= SCORE_MIN) & (vps <= SCORE_MAX)) | pd.Series(unscored, index=df.index)
     clean["vps"], bad = _with_fallback(df["vps"], vps, good, parse_score)
+    clean["vps"] = clean["vps"].where(~unscored)
     report(bad, "vps", df["vps"], _error_of(parse_score))
 
     age = _numeric(df["age"])
@@ -276,7 +294,8 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
     if "days" in df.columns:
         days = _numeric(df["days"])
         good = days.notna() & (days % 1 == 0) & (days >= ASSESSMENT_DAYS_MIN) & (days <= ASSESSMENT_DAYS_MAX)
-        report((~good).to_numpy(), "days", df["days"], _error_of(_parse_days))
+        undated = unscored & _blank(df["days"])
+        report((~good).to_numpy() & ~undated, "days", df["days"], _error_of(_parse_days))
         clean["days"] = days.where(good, 0).astype(np.int64)
         in_window = _days_match_timepoints(clean["timepoint"], clean["days"])
         checkable = good.to_numpy() & clean["timepoint"].notna().to_numpy()
@@ -315,6 +334,12 @@ def _distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     stripped = [None if _missing(v) else str(v).strip() for v in uniques]
     return codes, np.array([*(v or None for v in stripped), None], dtype=object)
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    """Rows that are missing or blank text."""
+    codes, texts = _distinct_text(values)
+    return pd.isna(texts)[codes]
 
 
 def _unreadable(values: pd.Series, parse: Callable[[object], object]) -> np.ndarray:
