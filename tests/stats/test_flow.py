@@ -119,3 +119,12 @@ def test_labels_of_reasons_are_read_as_codes_and_split_off():
     scored, reasons = split_missing_rows(validate_flat(frame(rows)))
     assert reasons["missing_reason"].tolist() == ["died", "declined"] and scored["vps"].notna().all()
     assert patient_flow(scored, reasons).registered == 5
+
+
+def test_analyze_prints_the_flow_table(run_cli, tmp_path):
+    path = tmp_path / "flat.csv"
+    path.write_text("\n".join([",".join(COLUMNS), *ROWS]) + "\n")
+    code, out, err = run_cli("analyze", "--csv", str(path))
+    assert code == 0, err
+    assert "Flow of patients" in out and "Registered: 5 patients" in out
+    assert "1 month 0 3 Not yet due 1; Declined 1; Died 1" in " ".join(out.split())
