@@ -18,7 +18,7 @@ report; the analysis refuses the file and points at the line to correct. Pure nu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import numpy as np
@@ -40,6 +40,7 @@ from .vocabulary import (
 )
 
 __all__ = [
+    "CODED_COLUMNS",
     "RULE_REASON_WITH_SCORE",
     "TIMEPOINT",
     "cell_rules",
@@ -52,7 +53,8 @@ __all__ = [
 TIMEPOINT = Vocabulary("timepoint", tuple((tp.code, tp.label) for tp in SCHEDULE) + ((UNSCHEDULED, "Unscheduled"),))
 #: A row that says why a score is missing carries no score.
 RULE_REASON_WITH_SCORE = "a missing-data reason goes on a row without a score: leave vps or missing_reason empty"
-_VOCABULARIES: Mapping[str, Vocabulary] = {
+#: The coded columns and their vocabularies (a code or a label is accepted).
+CODED_COLUMNS: dict[str, Vocabulary] = {
     "sex": SEX,
     "etiology": ETIOLOGY,
     "timepoint": TIMEPOINT,
@@ -108,7 +110,7 @@ def cell_rules(today: date | None = None) -> dict[str, Callable[[str], object]]:
     today = today or date.today()
     parsers: dict[str, Callable[[str], object]] = {
         column: (lambda v, vocabulary=vocabulary, column=column: vocabulary.parse(v, field=column))
-        for column, vocabulary in _VOCABULARIES.items()
+        for column, vocabulary in CODED_COLUMNS.items()
     }
     for column in ("procedure_date", "assessed_on"):
         parsers[column] = lambda v, column=column: rules.parse_date(v, field=column, today=today)
