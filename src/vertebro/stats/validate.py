@@ -225,25 +225,30 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
     problems: list[FlatProblem] = []
     # Every change below replaces a whole column: even the shallow copy (copy=False) leaves ``df`` untouched.
     clean = df.copy(deep=copy)
-    cells = cell_rules()
+    cells = {**cell_rules(), "days": _days_in_range}  # the analysis checks the range of days with the cell
 
     def report(mask: np.ndarray, column: str, rule: np.ndarray | str, value: np.ndarray | None = None) -> None:
-        """One problem per row of ``mask``: the value as received (or ``value``), the rule broken."""
+        """One problem per row of ``mask``: the value as received (or ``value``), the rule broken (a text,
+        or an array read at the row)."""
+        positions = np.flatnonzero(mask)
+        if not positions.size:
+            return
         shown = df[column].to_numpy(dtype=object) if value is None else value
-        for position in np.flatnonzero(mask):
+        for position in positions:
             text = rule if isinstance(rule, str) else rule[position]
             problems.append(FlatProblem(source, int(line_of[position]), column, shown[position], text))
 
-    def parsed(column: str, *, blank_ok: bool | np.ndarray = False, parse: Callable[[str], object] | None = None) -> np.ndarray:
+    def parsed(column: str, *, blank_ok: bool | np.ndarray = False) -> np.ndarray:
         """The column's values by its cell rule (one call per distinct value), None where blank or broken;
         a broken cell is reported, and so is a blank one unless ``blank_ok`` (for those rows)."""
         codes, texts = _distinct_text(df[column])
-        rule = parse or cells[column]
-        values, broken = parse_distinct(list(texts[:-1]), rule)
-        blank = pd.isna(texts)[codes]
-        blank_rule = parse_distinct([""], rule)[1][0]  # what the cell rule says of an empty cell
-        row_rules = np.where(blank, blank_rule, broken[codes])
-        report(pd.notna(row_rules) & ~(blank & blank_ok), column, row_rules)
+        values, broken = parse_distinct(list(texts[:-1]), cells[column])
+        empty = pd.isna(texts)  # missing or blank text, code -1 included
+        broken[empty] = parse_distinct([""], cells[column])[1][0]  # what the rule says of an empty cell
+        bad = pd.notna(broken)[codes]
+        if blank_ok is not False:
+            bad &= ~(empty[codes] & blank_ok)
+        report(bad, column, broken[codes] if bad.any() else "")
         return values[codes]
 
     codes, texts = _distinct_text(df["patient_id"])
@@ -275,7 +280,7 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
             parsed(column, blank_ok=True)
 
     if "days" in df.columns:
-        days = pd.Series(parsed("days", blank_ok=unscored, parse=_days_in_range), index=df.index, dtype=np.float64)
+        days = pd.Series(parsed("days", blank_ok=unscored), index=df.index, dtype=np.float64)
         good = days.notna()
         clean["days"] = days.where(good, 0).astype(np.int64)
         in_window = _days_match_timepoints(clean["timepoint"], clean["days"])
