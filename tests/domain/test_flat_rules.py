@@ -54,15 +54,28 @@ def broken_cells() -> pd.DataFrame:
     frame.loc[3:4, "age"] = "130"
     frame.loc[4, "timepoint"] = "later"
     frame.loc[2, "procedure_date"] = "2024-02-30"
+    frame.loc[1, "venue"] = "garden"
+    frame = frame.assign(levels="T12;L1")
+    frame.loc[0, "levels"] = "T13"
+    frame.loc[4, "levels"] = "L1 T12"  # the same levels written another way: no conflict
+    frame.loc[4, "procedure_date"] = "2024-02-02"  # P2's procedure on two dates
     return frame
 
 
 def test_the_same_broken_file_gives_both_paths_the_same_problem_list():
-    found = import_problems(broken_cells())
-    assert found == analysis_problems(broken_cells())
-    assert {(line, column) for line, column, _ in found} == {
-        (2, "sex"), (3, "vps"), (4, "recurrent_pain"), (4, "procedure_date"), (5, "age"), (6, "age"), (6, "timepoint")
+    found, refused = import_problems(broken_cells()), analysis_problems(broken_cells())
+    conflict = "patient P2 has conflicting values across rows"
+    cells = {p for p in found if conflict not in p[2]}
+    assert cells == {p for p in refused if conflict not in p[2]}
+    assert {(line, column) for line, column, _ in cells} == {
+        (2, "sex"), (2, "levels"), (3, "vps"), (3, "venue"), (4, "recurrent_pain"), (4, "procedure_date"),
+        (5, "age"), (6, "age"), (6, "timepoint"),
     }
+    # The procedure on two dates: the import names both rows (it leaves the patient out), the analysis
+    # the line to correct, with what each line says. "L1 T12" is "T12;L1": no conflict for either.
+    assert {(line, column) for line, column, rule in found if conflict in rule} == {(5, "procedure_date"), (6, "procedure_date")}
+    ((line, column, rule),) = [p for p in refused if conflict in p[2]]
+    assert (line, column) == (6, "procedure_date") and rule == f"{conflict} (line 5 says 2024-02-01, line 6 says 2024-02-02)"
 
 
 def test_a_rule_changed_in_domain_flat_rules_reaches_the_import_and_the_analysis(monkeypatch):

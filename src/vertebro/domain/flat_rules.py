@@ -41,6 +41,7 @@ from .vocabulary import (
 
 __all__ = [
     "CODED_COLUMNS",
+    "FIXED_COLUMNS",
     "RULE_REASON_WITH_SCORE",
     "TIMEPOINT",
     "cell_rules",
@@ -51,6 +52,11 @@ __all__ = [
 
 #: The timepoints as a vocabulary: a code or a label is accepted, like every coded column.
 TIMEPOINT = Vocabulary("timepoint", tuple((tp.code, tp.label) for tp in SCHEDULE) + ((UNSCHEDULED, "Unscheduled"),))
+#: A patient's fixed fields: the same on every row of that patient (a blank cell is no second value).
+FIXED_COLUMNS: tuple[str, ...] = (
+    "site", "sex", "age", "birth_date", "etiology", "procedure_date", "levels", "cement_ml",
+    "mrn", "name", "pathologic_cause", "pathologic_basis",
+)  # fmt: skip
 #: A row that says why a score is missing carries no score.
 RULE_REASON_WITH_SCORE = "a missing-data reason goes on a row without a score: leave vps or missing_reason empty"
 #: The coded columns and their vocabularies (a code or a label is accepted).

@@ -19,7 +19,7 @@ import pandas as pd
 from ..domain import rules
 from ..domain.errors import DomainError
 from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS, MISSING_REASON_COLUMN, wrong_separator
-from ..domain.flat_rules import TIMEPOINT, cell_rules, conflicting_patients, parse_distinct, repeated_assessments
+from ..domain.flat_rules import FIXED_COLUMNS, TIMEPOINT, cell_rules, conflicting_patients, parse_distinct, repeated_assessments
 from ..domain.timepoints import UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
 from ..domain.vocabulary import ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE, Vocabulary
 from .problems import combine, no_problems, problems_frame
@@ -33,11 +33,6 @@ RULE_REASON_NOT_IMPORTED = (
     "the import takes pain scores only"
 )
 KNOWN_COLUMNS = tuple(dict.fromkeys(FLAT_COLUMNS + FLAT_OPTIONAL_COLUMNS + EXTRA_COLUMNS))
-#: A patient's fixed fields: the same on every row of that patient.
-FIXED_COLUMNS = (
-    "site", "sex", "age", "birth_date", "etiology", "procedure_date", "levels", "cement_ml",
-    "mrn", "name", "pathologic_cause", "pathologic_basis",
-)
 TEXT_LIMITS = {"patient_id": 64, "site": 32, "mrn": 64, "name": 200}
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from ..domain.errors import DomainError
 from ..domain.flat import ANALYSIS_REQUIRED_COLUMNS, MISSING_REASON_COLUMN, wrong_separator
 from ..domain.flat_rules import (
+    FIXED_COLUMNS,
     RULE_REASON_WITH_SCORE,
     TIMEPOINT,
     cell_rules,
@@ -44,8 +45,6 @@ __all__ = [
 
 #: Needed only for the recurrence section; without them it is null with a warning.
 RECURRENCE_COLUMNS: tuple[str, ...] = ("days", "recurrent_pain")
-#: Fixed per patient: every row of one patient must carry the same value.
-_PATIENT_FIXED_COLUMNS: tuple[str, ...] = ("site", "sex", "age", "etiology")
 #: How many problems the error message spells out (all of them stay on ``FlatDataError.problems``).
 _MESSAGE_PROBLEM_LIMIT = 25
 
@@ -266,18 +265,20 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
     # A row that only says why a score is missing (issue 12's flow) has a reason and no score.
     unscored = np.zeros(len(df), dtype=bool)
     if MISSING_REASON_COLUMN in df.columns:
-        given = ~_blank(df[MISSING_REASON_COLUMN])
+        reason_given = ~_blank(df[MISSING_REASON_COLUMN])
         clean[MISSING_REASON_COLUMN] = pd.Series(parsed(MISSING_REASON_COLUMN, blank_ok=True), index=df.index, dtype=object)
         blank_score = _blank(df["vps"])
-        unscored = given & blank_score
-        report(given & ~blank_score, MISSING_REASON_COLUMN, RULE_REASON_WITH_SCORE)
+        unscored = reason_given & blank_score
+        report(reason_given & ~blank_score, MISSING_REASON_COLUMN, RULE_REASON_WITH_SCORE)
     clean["vps"] = pd.Series(parsed("vps", blank_ok=unscored), index=df.index, dtype=np.float64)
     age = pd.Series(parsed("age"), index=df.index, dtype=np.float64)
     clean["age"] = age
 
-    for column in ("procedure_date", "assessed_on", "birth_date"):  # optional; a date given must be one
+    # Optional columns: a value given must be one, by the same cell rule as in the import.
+    given: dict[str, np.ndarray] = {}
+    for column in ("procedure_date", "assessed_on", "birth_date", "levels", "cement_ml", "venue", "instrument", "pathologic_cause", "pathologic_basis"):
         if column in df.columns:
-            parsed(column, blank_ok=True)
+            given[column] = parsed(column, blank_ok=True)
 
     if "days" in df.columns:
         days = pd.Series(parsed("days", blank_ok=unscored), index=df.index, dtype=np.float64)
@@ -297,7 +298,7 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
         clean["recurrent_pain"] = pd.Series(flag, index=df.index, dtype=object).astype(np.float64)
 
     problems.extend(_duplicate_timepoints(clean, patient_code, line_of, source))
-    problems.extend(_inconsistent_patients(clean, patient_code, line_of, source))
+    problems.extend(_inconsistent_patients(_fixed_values(clean, given), clean["patient_id"], patient_code, line_of, source))
     if problems:
         raise FlatDataError(problems)
     clean["age"] = clean["age"].astype(np.int64)
@@ -371,15 +372,29 @@ def _duplicate_timepoints(
     ]
 
 
+def _fixed_values(clean: pd.DataFrame, given: dict[str, np.ndarray]) -> dict[str, pd.Series]:
+    """The fixed fields of :data:`FIXED_COLUMNS` present, as compared across a patient's rows: parsed
+    values where a cell rule reads them (a date, a code, levels in craniocaudal order), so two spellings
+    of one value agree; None where blank or broken."""
+    values = {}
+    for column in FIXED_COLUMNS:
+        if column in given:
+            cells = given[column]
+            if column == "levels":
+                cells = np.array([None if v is None else ";".join(v) for v in cells], dtype=object)
+            values[column] = pd.Series(cells, index=clean.index, dtype=object)
+        elif column in clean.columns:
+            values[column] = clean[column]
+    return values
+
+
 def _inconsistent_patients(
-    clean: pd.DataFrame, patient_code: np.ndarray, line_of: np.ndarray, source: str
+    fixed: dict[str, pd.Series], patient_id: pd.Series, patient_code: np.ndarray, line_of: np.ndarray, source: str
 ) -> list[FlatProblem]:
     """One problem per patient and fixed column with two different values, on the first row that differs."""
     problems = []
-    for column in _PATIENT_FIXED_COLUMNS:
-        if column not in clean.columns:
-            continue
-        value_code = _value_codes(clean[column])  # -1: missing, which is not a second value
+    for column, values in fixed.items():
+        value_code = _value_codes(values)  # -1: missing, which is not a second value
         known = (patient_code >= 0) & (value_code >= 0)
         conflicting = np.flatnonzero(conflicting_patients(patient_code, value_code))
         if not len(conflicting):
@@ -387,11 +402,10 @@ def _inconsistent_patients(
         rows = np.flatnonzero(known & np.isin(patient_code, conflicting))
         rows = rows[np.argsort(patient_code[rows], kind="stable")]  # each patient's rows together, in file order
         starts = np.flatnonzero(np.diff(patient_code[rows], prepend=-2))
-        values = clean[column]
         for patient_rows in np.split(rows, starts[1:]):
             patient_values = [_as_text(values.iloc[r]) for r in patient_rows]
             try:
-                check_consistent(column, patient_values, patient_id=clean["patient_id"].iloc[patient_rows[0]])
+                check_consistent(column, patient_values, patient_id=patient_id.iloc[patient_rows[0]])
             except DomainError as error:
                 first_row = patient_rows[0]
                 culprit = next(r for r, v in zip(patient_rows, patient_values) if v != patient_values[0])
