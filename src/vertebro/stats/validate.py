@@ -237,6 +237,8 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
             text = rule if isinstance(rule, str) else rule[position]
             problems.append(FlatProblem(source, int(line_of[position]), column, shown[position], text))
 
+    distinct: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # column: (row codes, parsed value per code)
+
     def parsed(column: str, *, blank_ok: bool | np.ndarray = False) -> np.ndarray:
         """The column's values by its cell rule (one call per distinct value), None where blank or broken;
         a broken cell is reported, and so is a blank one unless ``blank_ok`` (for those rows)."""
@@ -248,6 +250,7 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
         if blank_ok is not False:
             bad &= ~(empty[codes] & blank_ok)
         report(bad, column, broken[codes] if bad.any() else "")
+        distinct[column] = (codes, values)
         return values[codes]
 
     codes, texts = _distinct_text(df["patient_id"])
@@ -275,10 +278,9 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
     clean["age"] = age
 
     # Optional columns: a value given must be one, by the same cell rule as in the import.
-    given: dict[str, np.ndarray] = {}
     for column in ("procedure_date", "assessed_on", "birth_date", "levels", "cement_ml", "venue", "instrument", "pathologic_cause", "pathologic_basis"):
         if column in df.columns:
-            given[column] = parsed(column, blank_ok=True)
+            parsed(column, blank_ok=True)
 
     if "days" in df.columns:
         days = pd.Series(parsed("days", blank_ok=unscored), index=df.index, dtype=np.float64)
@@ -298,7 +300,7 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
         clean["recurrent_pain"] = pd.Series(flag, index=df.index, dtype=object).astype(np.float64)
 
     problems.extend(_duplicate_timepoints(clean, patient_code, line_of, source))
-    problems.extend(_inconsistent_patients(_fixed_values(clean, given), clean["patient_id"], patient_code, line_of, source))
+    problems.extend(_inconsistent_patients(_fixed_values(df, distinct), clean["patient_id"], patient_code, line_of, source))
     if problems:
         raise FlatDataError(problems)
     clean["age"] = clean["age"].astype(np.int64)
@@ -372,29 +374,31 @@ def _duplicate_timepoints(
     ]
 
 
-def _fixed_values(clean: pd.DataFrame, given: dict[str, np.ndarray]) -> dict[str, pd.Series]:
-    """The fixed fields of :data:`FIXED_COLUMNS` present, as compared across a patient's rows: parsed
-    values where a cell rule reads them (a date, a code, levels in craniocaudal order), so two spellings
-    of one value agree; None where blank or broken."""
+def _fixed_values(df: pd.DataFrame, distinct: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The fixed fields of :data:`FIXED_COLUMNS` present, as compared across a patient's rows: per column
+    ``(row codes, text per code)``, the text of the parsed value where a cell rule reads the column (a
+    date, a code, levels in craniocaudal order: two spellings of one value agree), None where blank or
+    broken. Works on the distinct values: the rows only carry their code."""
     values = {}
     for column in FIXED_COLUMNS:
-        if column in given:
-            cells = given[column]
-            if column == "levels":
-                cells = np.array([None if v is None else ";".join(v) for v in cells], dtype=object)
-            values[column] = pd.Series(cells, index=clean.index, dtype=object)
-        elif column in clean.columns:
-            values[column] = clean[column]
+        if column in distinct:
+            codes, parsed = distinct[column]
+            joined = (";".join(v) if isinstance(v, tuple) else _as_text(v) for v in parsed)
+            values[column] = (codes, np.array(list(joined), dtype=object))
+        elif column in df.columns:
+            values[column] = _distinct_text(df[column])
     return values
 
 
 def _inconsistent_patients(
-    fixed: dict[str, pd.Series], patient_id: pd.Series, patient_code: np.ndarray, line_of: np.ndarray, source: str
+    fixed: dict[str, tuple[np.ndarray, np.ndarray]], patient_id: pd.Series, patient_code: np.ndarray,
+    line_of: np.ndarray, source: str,
 ) -> list[FlatProblem]:
     """One problem per patient and fixed column with two different values, on the first row that differs."""
     problems = []
-    for column, values in fixed.items():
-        value_code = _value_codes(values)  # -1: missing, which is not a second value
+    for column, (codes, texts) in fixed.items():
+        missing = pd.isna(texts)
+        value_code = np.where(missing, -1, pd.factorize(np.where(missing, "", texts))[0])[codes]  # -1: no value
         known = (patient_code >= 0) & (value_code >= 0)
         conflicting = np.flatnonzero(conflicting_patients(patient_code, value_code))
         if not len(conflicting):
@@ -403,7 +407,7 @@ def _inconsistent_patients(
         rows = rows[np.argsort(patient_code[rows], kind="stable")]  # each patient's rows together, in file order
         starts = np.flatnonzero(np.diff(patient_code[rows], prepend=-2))
         for patient_rows in np.split(rows, starts[1:]):
-            patient_values = [_as_text(values.iloc[r]) for r in patient_rows]
+            patient_values = [texts[codes[r]] for r in patient_rows]
             try:
                 check_consistent(column, patient_values, patient_id=patient_id.iloc[patient_rows[0]])
             except DomainError as error:
@@ -416,19 +420,10 @@ def _inconsistent_patients(
                         column,
                         error.value,
                         f"{error.rule} (line {int(line_of[first_row])} says {patient_values[0]}, "
-                        f"line {int(line_of[culprit])} says {_as_text(values.iloc[culprit])})",
+                        f"line {int(line_of[culprit])} says {texts[codes[culprit]]})",
                     )
                 )
     return problems
-
-
-def _value_codes(values: pd.Series) -> np.ndarray:
-    """An integer per distinct value, -1 for a missing one (None, NaN, blank text), as ``check_consistent`` sees them."""
-    if values.dtype != object:
-        return pd.factorize(values, use_na_sentinel=True)[0]
-    codes, texts = _distinct_text(values)
-    missing = pd.isna(texts)
-    return np.where(missing, -1, pd.factorize(np.where(missing, "", texts))[0])[codes]
 
 
 def _as_text(value: object) -> str | None:
