@@ -199,3 +199,10 @@ def test_a_file_separated_by_something_else_than_commas_is_one_problem_naming_it
     problems = validate_flat_frame(frame).problems
     assert len(problems) == 1 and problems["column"].iloc[0] == "(header)"
     assert problems["rule"].iloc[0].startswith(f"the columns are separated by {named}, not commas")
+
+
+def test_a_row_with_a_missing_data_reason_is_refused_by_the_import_with_what_reads_it():
+    frame = flat_rows(1).assign(missing_reason="")
+    assert _problems(frame) == []  # the column alone (an export's, blank on scored rows) is fine
+    frame.loc[3, ["vps", "missing_reason"]] = ["", "died"]
+    assert _problems(frame) == [(5, "missing_reason", "died", "a row with a missing-data reason is read by vertebro analyze (the flow), not imported: the import takes pain scores only")]

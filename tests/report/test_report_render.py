@@ -13,7 +13,7 @@ from vertebro.report import render_report
 from vertebro.report.formatting import MISSING
 
 SECTION_IDS = ("summary", "table1", "pain", "improvement", "responders", "differences", "instruments", "recurrence",
-               "completeness", "power", "methods", "warnings")
+               "completeness", "flow", "power", "methods", "warnings")
 SVG_PREFIX = "data:image/svg+xml;base64,"
 
 

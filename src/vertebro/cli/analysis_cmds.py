@@ -87,6 +87,9 @@ def render(result: dict[str, Any], *, source: str, notice: str | None = None) ->
     if result.get("data_cutoff"):
         console.print(f"Expected = window closed by the data cut-off {result['data_cutoff']}, or seen.", highlight=False)
     console.print(power_sentence(result["power"]), highlight=False)
+    from ..report.flow import flow_text_table
+
+    console.print(flow_text_table(result.get("flow")), highlight=False, markup=False)
     from .instrument_tables import instrument_tables
 
     for table in instrument_tables(result.get("instruments") or {}):

@@ -22,6 +22,11 @@ FLAT_COLUMNS: tuple[str, ...] = (
 )
 #: Optional columns that may follow, in this order when present.
 FLAT_OPTIONAL_COLUMNS: tuple[str, ...] = ("assessed_on", "levels", "cement_ml")
+#: Optional column of a patient×timepoint row without a score: why there is none (a code of
+#: ``vocabulary.MISSING_REASON``; "not yet due" is never written, it follows from the dates). The
+#: analysis's flow counts these rows (issue 12); the import takes scores only and refuses them. Kept out
+#: of FLAT_OPTIONAL_COLUMNS: a file of scores alone (the synthetic cohort) does not carry it.
+MISSING_REASON_COLUMN = "missing_reason"
 #: What the statistics need at the least (a de-identified export drops the rest).
 ANALYSIS_REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "sex", "age", "etiology", "timepoint", "vps")
 

@@ -1,7 +1,7 @@
 """Validation of a flat-format table, row by row and across rows, vectorised.
 
-Every rule is the domain layer's own (``vertebro.domain``): a parser is applied once per distinct value
-of a column (vocabularies, dates and scores repeat a lot, so a million rows cost a few thousand calls)
+Every rule is the domain layer's own (``vertebro.domain.flat_rules``, which the analysis's validator
+uses too): a cell rule is applied once per distinct value of a column (vocabularies, dates and scores repeat a lot, so a million rows cost a few thousand calls)
 and its :class:`DomainError` becomes the rule of every row holding that value. Rules between columns
 and between rows (timepoint windows, baseline before the procedure, one score per patient and
 timepoint, a patient's fixed fields agreeing) run on whole columns with pandas.
@@ -18,22 +18,21 @@ import pandas as pd
 
 from ..domain import rules
 from ..domain.errors import DomainError
-from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS, wrong_separator
-from ..domain.levels import parse_levels
-from ..domain.timepoints import SCHEDULE, UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
+from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS, MISSING_REASON_COLUMN, wrong_separator
+from ..domain.flat_rules import FIXED_COLUMNS, TIMEPOINT, cell_rules, conflicting_patients, parse_distinct, repeated_assessments
+from ..domain.timepoints import UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
 from ..domain.vocabulary import ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE, Vocabulary
 from .problems import combine, no_problems, problems_frame
 from .sanitize import restore_text
 
-TIMEPOINT = Vocabulary("timepoint", tuple((tp.code, tp.label) for tp in SCHEDULE) + ((UNSCHEDULED, "Unscheduled"),))
 #: Columns a flat file may carry beyond the flat format's own.
-EXTRA_COLUMNS = ("birth_date", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument")
-KNOWN_COLUMNS = tuple(dict.fromkeys(FLAT_COLUMNS + FLAT_OPTIONAL_COLUMNS + EXTRA_COLUMNS))
-#: A patient's fixed fields: the same on every row of that patient.
-FIXED_COLUMNS = (
-    "site", "sex", "age", "birth_date", "etiology", "procedure_date", "levels", "cement_ml",
-    "mrn", "name", "pathologic_cause", "pathologic_basis",
+EXTRA_COLUMNS = ("birth_date", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument", MISSING_REASON_COLUMN)
+#: A row that only says why a score is missing: the analysis counts it, the registry has no place for it.
+RULE_REASON_NOT_IMPORTED = (
+    "a row with a missing-data reason is read by vertebro analyze (the flow), not imported: "
+    "the import takes pain scores only"
 )
+KNOWN_COLUMNS = tuple(dict.fromkeys(FLAT_COLUMNS + FLAT_OPTIONAL_COLUMNS + EXTRA_COLUMNS))
 TEXT_LIMITS = {"patient_id": 64, "site": 32, "mrn": 64, "name": 200}
 
 
@@ -114,9 +113,10 @@ def _vocabulary_codes(vocabulary: Vocabulary) -> np.ndarray:
 class _Checker:
     """Collects problems while columns are parsed; ``lines`` numbers the rows."""
 
-    def __init__(self, raw: pd.DataFrame, lines: np.ndarray):
+    def __init__(self, raw: pd.DataFrame, lines: np.ndarray, today: date):
         self.raw = raw
         self.lines = np.asarray(lines)
+        self.rules = cell_rules(today)
         self.found: list[pd.DataFrame] = []
         self._coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -151,28 +151,22 @@ class _Checker:
 
         self.found.append(problems_frame(self.lines[mask], column, pick(values), pick(rule)))
 
-    def _parse_distinct(self, column: str, parse: Callable[[str], object]) -> tuple[np.ndarray, np.ndarray]:
-        """``parse`` once per distinct non-blank value; rows whose value fails get its rule. Returns
-        the row codes and the parsed value per code (with None appended for code -1 and in place of
-        every value that failed)."""
+    def _parse_distinct(self, column: str, parse: Callable[[str], object] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The column's cell rule (or ``parse``) once per distinct non-blank value; rows whose value fails
+        get its rule. Returns the row codes and the parsed value per code (with None appended for code
+        -1 and in place of every value that failed)."""
         codes, uniques = self.coded(column)
-        parsed = np.empty(len(uniques) + 1, dtype="object")
-        rules_ = np.empty(len(uniques) + 1, dtype="object")
-        for i, value in enumerate(uniques):
-            try:
-                parsed[i] = parse(value)
-            except DomainError as exc:
-                rules_[i] = exc.rule
+        parsed, rules_ = parse_distinct(uniques, parse or self.rules[column])
         bad_unique = np.append(pd.notna(rules_[:-1]), False)
         bad = bad_unique[codes]
         self.fail(bad, column, lambda: self.raw_text(column), lambda: rules_[codes])
         parsed[bad_unique] = None
         return codes, parsed
 
-    def parse(self, column: str, parse: Callable[[str], object], *, dtype: str) -> np.ndarray:
+    def parse(self, column: str, *, dtype: str) -> np.ndarray:
         """Parsed values per row: ``float64`` with NaN or ``datetime64[ns]`` with NaT for blank and
         broken cells."""
-        codes, parsed = self._parse_distinct(column, parse)
+        codes, parsed = self._parse_distinct(column)
         if dtype == "datetime64[ns]":
             typed = pd.to_datetime(pd.Series(parsed), errors="coerce").to_numpy(dtype="datetime64[ns]")
         else:
@@ -181,7 +175,7 @@ class _Checker:
 
     def vocabulary(self, column: str, vocabulary: Vocabulary) -> _Coded:
         """Codes into ``vocabulary.codes`` (a code or a label is accepted); -1 for blank and broken."""
-        codes, parsed = self._parse_distinct(column, lambda v: vocabulary.parse(v, field=column))
+        codes, parsed = self._parse_distinct(column)
         index = {code: i for i, code in enumerate(vocabulary.codes)}
         position = np.array([index.get(p, -1) if p is not None else -1 for p in parsed], dtype="int64")
         return _Coded(position[codes], _vocabulary_codes(vocabulary))
@@ -196,30 +190,6 @@ class _Checker:
         codes, uniques = self.coded(column)
         long_unique = np.append(np.array([len(str(u)) > limit for u in uniques], dtype=bool), False)
         self.fail(long_unique[codes], column, lambda: self.text(column).rows(), f"{column} is at most {limit} characters long")
-
-
-def _whole_days(value: str) -> int:
-    rule = "days from the procedure must be a whole number"
-    number = rules.plain_number(value, field="days", rule=rule)
-    if not number.is_integer():
-        raise DomainError("days", value, rule)
-    if abs(number) > 1e9:  # beyond any date; the domain's range rule names it (and no integer overflows)
-        rules.check_assessment_days(int(number), field="days")
-    return int(number)
-
-
-def _birth_date(value: str, *, today: date) -> date:
-    """A date of birth: an ISO date, not in the future (the 1980 floor of registry dates does not apply)."""
-    born = rules.parse_iso_date(value, field="birth_date")
-    if born > today:
-        raise DomainError("birth_date", value, f"a birth date cannot lie after today ({today})")
-    return born
-
-
-def _dates(checker: _Checker, column: str, today: date) -> np.ndarray:
-    if column == "birth_date":
-        return checker.parse(column, lambda v: _birth_date(v, today=today), dtype="datetime64[ns]")
-    return checker.parse(column, lambda v: rules.parse_date(v, field=column, today=today), dtype="datetime64[ns]")
 
 
 def _iso(dates: np.ndarray) -> np.ndarray:
@@ -258,7 +228,7 @@ def validate_flat_frame(
     today = today or date.today()
     raw = raw.reset_index(drop=True)
     lines = np.arange(2, len(raw) + 2) if lines is None else np.asarray(lines)
-    c = _Checker(raw, lines)
+    c = _Checker(raw, lines, today)
     header = _header_problems(raw.columns, site=site)
     if len(header):
         return FlatValidation(raw.iloc[0:0], combine([header]), len(raw))
@@ -277,14 +247,14 @@ def validate_flat_frame(
         out[column] = c.text(column)
         c.too_long(column)
 
-    procedure = out["procedure_date"] = _dates(c, "procedure_date", today)
+    procedure = out["procedure_date"] = c.parse("procedure_date", dtype="datetime64[ns]")
     c.fail(c.blank("procedure_date"), "procedure_date", "", "every row needs the procedure date")
-    out["birth_date"] = _dates(c, "birth_date", today)
-    out["age"] = c.parse("age", lambda v: rules.parse_age(v, field="age"), dtype="float64")
+    out["birth_date"] = c.parse("birth_date", dtype="datetime64[ns]")
+    out["age"] = c.parse("age", dtype="float64")
     _age_checks(c, out)
 
-    assessed_on = _dates(c, "assessed_on", today)
-    days_given = c.parse("days", _whole_days, dtype="float64")
+    assessed_on = c.parse("assessed_on", dtype="datetime64[ns]")
+    days_given = c.parse("days", dtype="float64")
     from_dates = (assessed_on - procedure) / np.timedelta64(1, "D")
     disagree = ~np.isnan(from_dates) & ~np.isnan(days_given) & (from_dates != days_given)
     c.fail(disagree, "days", lambda: c.raw_text("days"), "days must equal assessed_on − procedure_date")
@@ -298,8 +268,10 @@ def validate_flat_frame(
     out["days"] = days
     future = assessed_on > np.datetime64(today, "ns")
     c.fail(future, "assessed_on", lambda: _iso(assessed_on), f"a date must lie between {rules.EARLIEST_DATE} and today ({today})")
-    out["vps"] = c.parse("vps", lambda v: rules.parse_score(v, field="vps"), dtype="float64")
-    c.fail(c.blank("vps"), "vps", "", "pain score must be a number from 0 to 10")
+    out["vps"] = c.parse("vps", dtype="float64")
+    reason = ~c.blank(MISSING_REASON_COLUMN)
+    c.fail(reason, MISSING_REASON_COLUMN, lambda: c.raw_text(MISSING_REASON_COLUMN), RULE_REASON_NOT_IMPORTED)
+    c.fail(c.blank("vps") & ~reason, "vps", "", "pain score must be a number from 0 to 10")
 
     _timepoints(c, out)
     _follow_up(c, out)
@@ -445,7 +417,7 @@ def _timepoints(c: _Checker, out: dict) -> None:
 
 
 def _follow_up(c: _Checker, out: dict) -> None:
-    codes, parsed = c._parse_distinct("recurrent_pain", lambda v: rules.parse_flag(v, field="recurrent_pain"))
+    codes, parsed = c._parse_distinct("recurrent_pain")
     value = np.array([bool(p) if p is not None else False for p in parsed])[codes]
     missing = np.array([p is None for p in parsed])[codes]
     out["recurrent_pain"] = pd.arrays.BooleanArray(value, missing)
@@ -456,19 +428,11 @@ def _follow_up(c: _Checker, out: dict) -> None:
 
 
 def _fracture(c: _Checker, out: dict) -> None:
-    codes, uniques = c.coded("levels")
-    joined, counts = np.empty(len(uniques) + 1, dtype="object"), np.ones(len(uniques) + 1)
-    rules_ = np.empty(len(uniques) + 1, dtype="object")
-    for i, value in enumerate(uniques):
-        try:
-            levels = parse_levels(value)
-            joined[i], counts[i] = ";".join(levels), len(levels)
-        except DomainError as exc:
-            rules_[i] = exc.rule
-    bad_levels = np.append(pd.notna(rules_[:-1]), False)[codes]
-    c.fail(bad_levels, "levels", lambda: c.raw_text("levels"), lambda: rules_[codes])
+    codes, parsed = c._parse_distinct("levels")
+    joined = np.array([None if levels is None else ";".join(levels) for levels in parsed], dtype="object")
+    counts = np.array([1 if levels is None else len(levels) for levels in parsed], dtype="float64")
     out["levels"] = _Coded.of(codes, joined[:-1])
-    cement = c.parse("cement_ml", lambda v: _number(v, "cement_ml"), dtype="float64")
+    cement = c.parse("cement_ml", dtype="float64")
     per_level = cement / counts[codes]
     with np.errstate(invalid="ignore"):
         bad = ~c.blank("cement_ml") & ~((per_level > 0) & (per_level <= rules.CEMENT_ML_MAX))
@@ -486,19 +450,10 @@ def _fracture(c: _Checker, out: dict) -> None:
     c.fail(wrong, "pathologic_cause", shown, "only a pathologic fracture has a cause and basis")
 
 
-def _number(value: str, field: str) -> float:
-    return rules.plain_number(value, field=field, rule=f"cement volume must be more than 0 and at most {rules.CEMENT_ML_MAX:g} ml per level")
-
-
 def _one_score_per_timepoint(c: _Checker, out: dict, patients: np.ndarray) -> None:
     timepoint = out["timepoint"].codes
-    unscheduled = timepoint == _UNSCHEDULED
-    day = np.where(unscheduled, out["assessed_on"].astype("datetime64[D]").astype("int64"), 0)
-    keyed = (patients >= 0) & (timepoint >= 0)
-    day_codes = pd.factorize(day)[0].astype("int64")
-    key = (patients.astype("int64") * len(_TIMEPOINTS) + timepoint) * (int(day_codes.max(initial=0)) + 1) + day_codes
-    repeated = np.zeros(len(patients), dtype=bool)
-    repeated[keyed] = pd.Series(key[keyed]).duplicated(keep=False).to_numpy()
+    day = np.where(timepoint == _UNSCHEDULED, out["assessed_on"].astype("datetime64[D]").astype("int64"), 0)
+    repeated = repeated_assessments(patients, timepoint, day) >= 0
     if not repeated.any():
         return
     ids, names = out["patient_id"].rows()[repeated], _TIMEPOINTS[timepoint[repeated]]
@@ -537,9 +492,7 @@ def _fixed_fields_agree(c: _Checker, out: dict, patients: np.ndarray) -> None:
         codes, present = _value_codes(values)
         if not present.any():
             continue
-        pairs = pd.unique(patients[present & has_patient].astype("int64") * (int(codes.max()) + 1) + codes[present & has_patient])
-        distinct_values = np.bincount(pairs // (int(codes.max()) + 1), minlength=count)
-        conflicting = np.flatnonzero(distinct_values > 1)
+        conflicting = np.flatnonzero(conflicting_patients(patients, np.where(present, codes, -1)))
         if len(conflicting):
             rows = np.isin(patients, conflicting)
             with_value = rows & present

@@ -17,9 +17,11 @@ import pandas as pd
 
 from .. import __version__
 from ..domain.vocabulary import STUDY_GROUPS
+from ..stats.flow import split_missing_rows
 from ..stats.table1 import table1
 from . import figures, summaries, text
 from . import formatting as fmt
+from .flow import flow_view
 from .instruments import absent_measures, instrument_views
 from .reviewer import reviewer_view
 
@@ -73,6 +75,7 @@ def render_report(
         A complete HTML document: CSS inline, figures as SVG data URIs, no external reference.
     """
     primary = primary or analysis.get("primary") or "post"
+    df, _ = split_missing_rows(df)  # rows that only say why a score is missing are the flow's, not data
     timepoints = list(analysis.get("timepoints") or [])
     pain = summaries.pain_by_timepoint(df)
     improvement = summaries.improvement_at(df, primary)
@@ -116,6 +119,7 @@ def render_report(
         "instruments": instrument_views(analysis, instruments, df),
         "instruments_absent": absent_measures(analysis),
         "reviewer": reviewer_view(analysis),
+        "flow": flow_view(analysis),
     }
     return _ENVIRONMENT.get_template("report.html.j2").render(context)
 

@@ -20,6 +20,7 @@ from ..domain.vocabulary import STUDY_GROUPS
 from ..errors import VertebroError
 from .compare import ancova, rank_sum_test, responder_difference, welch_test
 from .completeness import completeness
+from .flow import patient_flow, split_missing_rows
 from .instruments import analyze_instruments
 from .descriptive import cohort_summary
 from .longitudinal import etiology_mixed_model
@@ -75,7 +76,8 @@ def analyze(
         JSON-serialisable, keys as issue 3 specifies: ``schema``, ``primary``, ``cohort``,
         ``timepoints``, ``mixed_model``, ``recurrence``, ``power``, ``completeness``, ``warnings``
         (plus ``data_cutoff`` and, issue 10, ``instruments``: one section per measure; issue 12,
-        ``missing_data_sensitivity``, ``sites`` and ``benchmarking``, :mod:`vertebro.stats.reviewer`). Every between-group difference is osteoporotic minus pathologic.
+        ``missing_data_sensitivity``, ``sites`` and ``benchmarking`` (:mod:`vertebro.stats.reviewer`) and ``flow``
+        (:class:`vertebro.stats.flow.Flow` as a dict)). Every between-group difference is osteoporotic minus pathologic.
 
     Raises
     ------
@@ -91,6 +93,8 @@ def analyze(
         flat = df
     else:
         flat = validate_flat(df, source="input")
+    flat, missing_rows = split_missing_rows(flat)
+    flow = patient_flow(flat, missing_rows)
     # Only the columns the statistics use: every selection below copies what it keeps.
     flat = flat[[column for column in _ANALYSIS_COLUMNS if column in flat.columns]]
     warnings: list[str] = []
@@ -127,6 +131,7 @@ def analyze(
     recurrence = _recurrence_section(followups, warnings)
     power = _power_section(paired, primary, present, warnings)
 
+    warnings.extend(f"flow: {note}" for note in flow.notes)
     done = completeness(study)
     warnings.extend(f"completeness: {note}" for note in done.notes)
     completeness_rows = [
@@ -152,6 +157,7 @@ def analyze(
         "data_cutoff": done.cutoff,
         "instruments": analyze_instruments(instruments, flat, warnings),
         **reviewer_sections(study, paired, primary=primary, settings=reviewer, warnings=warnings),
+        "flow": flow.as_dict(),
         "warnings": warnings,
     }
     return _json_ready(result, "", warnings)

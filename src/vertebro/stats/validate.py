@@ -1,44 +1,38 @@
 """Refuse malformed flat-format input before any statistic is computed.
 
 Every problem names the source, the line (as in a CSV file: the header is line 1, the first data row
-line 2), the column, the value and the rule broken. The rules and vocabularies are the domain layer's
-(:mod:`vertebro.domain.rules`, :mod:`vertebro.domain.vocabulary`, :mod:`vertebro.domain.timepoints`),
-so a file is refused for exactly the reasons the registry would refuse the same values.
-
-Checks run column-wise on the whole frame; the domain parser is called only on the values that are not
-already canonical, so it both explains a refusal and accepts the spellings the domain accepts (for
-example ``Female`` for ``F``), while a million clean rows pass in well under a second.
+line 2), the column, the value and the rule broken. Every rule is :mod:`vertebro.domain.flat_rules`'s,
+the same the import applies (``interop.flat_validate``): one cell rule per column, applied once per
+distinct value, and the row rules (one score per patient and timepoint, a patient's fixed fields
+agreeing), so a file is refused for exactly the reasons the registry would refuse the same values. What
+is the analysis's own is what it needs (:data:`~vertebro.domain.flat.ANALYSIS_REQUIRED_COLUMNS`: a
+de-identified export is enough), the typed frame it returns, and how a refusal reads: one problem per
+line to correct, raised as :class:`FlatDataError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..domain.errors import DomainError
-from ..domain.flat import ANALYSIS_REQUIRED_COLUMNS, wrong_separator
-from ..domain.rules import (
-    AGE_MAX,
-    AGE_MIN,
-    ASSESSMENT_DAYS_MAX,
-    ASSESSMENT_DAYS_MIN,
-    SCORE_MAX,
-    SCORE_MIN,
-    check_assessment_days,
-    check_consistent,
-    parse_age,
-    parse_flag,
-    parse_iso_date,
-    parse_score,
-    plain_number,
+from ..domain.flat import ANALYSIS_REQUIRED_COLUMNS, MISSING_REASON_COLUMN, wrong_separator
+from ..domain.flat_rules import (
+    FIXED_COLUMNS,
+    RULE_REASON_WITH_SCORE,
+    TIMEPOINT,
+    cell_rules,
+    conflicting_patients,
+    parse_distinct,
+    repeated_assessments,
+    whole_days,
 )
-from ..domain.timepoints import BY_CODE, TIMEPOINT_CODES, UNSCHEDULED, check_timepoint_matches_days
-from ..domain.vocabulary import ETIOLOGY, SEX
+from ..domain.rules import check_assessment_days, check_consistent
+from ..domain.timepoints import BY_CODE, check_timepoint_matches_days
 from ..errors import VertebroError
 
 __all__ = [
@@ -51,8 +45,6 @@ __all__ = [
 
 #: Needed only for the recurrence section; without them it is null with a warning.
 RECURRENCE_COLUMNS: tuple[str, ...] = ("days", "recurrent_pain")
-#: Fixed per patient: every row of one patient must carry the same value.
-_PATIENT_FIXED_COLUMNS: tuple[str, ...] = ("site", "sex", "age", "etiology")
 #: How many problems the error message spells out (all of them stay on ``FlatDataError.problems``).
 _MESSAGE_PROBLEM_LIMIT = 25
 
@@ -232,11 +224,34 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
     problems: list[FlatProblem] = []
     # Every change below replaces a whole column: even the shallow copy (copy=False) leaves ``df`` untouched.
     clean = df.copy(deep=copy)
+    cells = {**cell_rules(), "days": _days_in_range}  # the analysis checks the range of days with the cell
 
-    def report(mask: np.ndarray, column: str, values: pd.Series, error_for: Callable[[object], DomainError]) -> None:
-        for position in np.flatnonzero(mask):
-            error = error_for(values.iloc[position])
-            problems.append(FlatProblem(source, int(line_of[position]), column, error.value, error.rule))
+    def report(mask: np.ndarray, column: str, rule: np.ndarray | str, value: np.ndarray | None = None) -> None:
+        """One problem per row of ``mask``: the value as received (or ``value``), the rule broken (a text,
+        or an array read at the row)."""
+        positions = np.flatnonzero(mask)
+        if not positions.size:
+            return
+        shown = df[column].to_numpy(dtype=object) if value is None else value
+        for position in positions:
+            text = rule if isinstance(rule, str) else rule[position]
+            problems.append(FlatProblem(source, int(line_of[position]), column, shown[position], text))
+
+    distinct: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # column: (row codes, parsed value per code)
+
+    def parsed(column: str, *, blank_ok: bool | np.ndarray = False) -> np.ndarray:
+        """The column's values by its cell rule (one call per distinct value), None where blank or broken;
+        a broken cell is reported, and so is a blank one unless ``blank_ok`` (for those rows)."""
+        codes, texts = _distinct_text(df[column])
+        values, broken = parse_distinct(list(texts[:-1]), cells[column])
+        empty = pd.isna(texts)  # missing or blank text, code -1 included
+        broken[empty] = parse_distinct([""], cells[column])[1][0]  # what the rule says of an empty cell
+        bad = pd.notna(broken)[codes]
+        if blank_ok is not False:
+            bad &= ~(empty[codes] & blank_ok)
+        report(bad, column, broken[codes] if bad.any() else "")
+        distinct[column] = (codes, values)
+        return values[codes]
 
     codes, texts = _distinct_text(df["patient_id"])
     no_id = pd.isna(texts)
@@ -244,40 +259,32 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
     patient_id = pd.Series(texts[codes], index=df.index, dtype=object)
     # One integer per patient (-1: no patient_id), for the per-patient checks at the end.
     patient_code = np.where(no_id, -1, pd.factorize(texts)[0])[codes]
-    report(
-        patient_code < 0,
-        "patient_id",
-        df["patient_id"],
-        lambda v: DomainError("patient_id", v, "every row needs a patient_id"),
-    )
+    report(patient_code < 0, "patient_id", "every row needs a patient_id")
     clean["patient_id"] = patient_id
 
-    clean["sex"], bad = _coded(df["sex"], SEX.codes, lambda v: SEX.parse(v, field="sex"))
-    report(bad, "sex", df["sex"], _error_of(lambda v: SEX.parse(v, field="sex")))
-    clean["etiology"], bad = _coded(df["etiology"], ETIOLOGY.codes, lambda v: ETIOLOGY.parse(v, field="etiology"))
-    report(bad, "etiology", df["etiology"], _error_of(lambda v: ETIOLOGY.parse(v, field="etiology")))
-    clean["timepoint"], bad = _coded(df["timepoint"], TIMEPOINT_CODES, _parse_timepoint)
-    report(bad, "timepoint", df["timepoint"], _error_of(_parse_timepoint))
+    for column in ("sex", "etiology", "timepoint"):
+        clean[column] = pd.Series(parsed(column), index=df.index, dtype=object)
 
-    vps = _numeric(df["vps"])
-    good = vps.notna() & (vps >= SCORE_MIN) & (vps <= SCORE_MAX)
-    clean["vps"], bad = _with_fallback(df["vps"], vps, good, parse_score)
-    report(bad, "vps", df["vps"], _error_of(parse_score))
+    # A row that only says why a score is missing (issue 12's flow) has a reason and no score.
+    unscored = np.zeros(len(df), dtype=bool)
+    if MISSING_REASON_COLUMN in df.columns:
+        reason_given = ~_blank(df[MISSING_REASON_COLUMN])
+        clean[MISSING_REASON_COLUMN] = pd.Series(parsed(MISSING_REASON_COLUMN, blank_ok=True), index=df.index, dtype=object)
+        blank_score = _blank(df["vps"])
+        unscored = reason_given & blank_score
+        report(reason_given & ~blank_score, MISSING_REASON_COLUMN, RULE_REASON_WITH_SCORE)
+    clean["vps"] = pd.Series(parsed("vps", blank_ok=unscored), index=df.index, dtype=np.float64)
+    age = pd.Series(parsed("age"), index=df.index, dtype=np.float64)
+    clean["age"] = age
 
-    age = _numeric(df["age"])
-    good = age.notna() & (age % 1 == 0) & (age >= AGE_MIN) & (age <= AGE_MAX)
-    clean["age"], bad = _with_fallback(df["age"], age, good, parse_age)
-    report(bad, "age", df["age"], _error_of(parse_age))
-
-    for column in ("procedure_date", "assessed_on", "birth_date"):  # optional; a date given must be one
+    # Optional columns: a value given must be one, by the same cell rule as in the import.
+    for column in ("procedure_date", "assessed_on", "birth_date", "levels", "cement_ml", "venue", "instrument", "pathologic_cause", "pathologic_basis"):
         if column in df.columns:
-            parse = lambda v, column=column: v if isinstance(v, date) else parse_iso_date(v, field=column)  # noqa: E731
-            report(_unreadable(df[column], parse), column, df[column], _error_of(parse))
+            parsed(column, blank_ok=True)
 
     if "days" in df.columns:
-        days = _numeric(df["days"])
-        good = days.notna() & (days % 1 == 0) & (days >= ASSESSMENT_DAYS_MIN) & (days <= ASSESSMENT_DAYS_MAX)
-        report((~good).to_numpy(), "days", df["days"], _error_of(_parse_days))
+        days = pd.Series(parsed("days", blank_ok=unscored), index=df.index, dtype=np.float64)
+        good = days.notna()
         clean["days"] = days.where(good, 0).astype(np.int64)
         in_window = _days_match_timepoints(clean["timepoint"], clean["days"])
         checkable = good.to_numpy() & clean["timepoint"].notna().to_numpy()
@@ -289,22 +296,22 @@ def _validated(df: pd.DataFrame, *, source: str, lines: Sequence[int] | None, co
                 problems.append(FlatProblem(source, int(line_of[position]), "days", day_values.iloc[position], error.rule))
 
     if "recurrent_pain" in df.columns:
-        flag = _numeric(df["recurrent_pain"])
-        codes, texts = _distinct_text(df["recurrent_pain"])
-        canonical = flag.isin([0.0, 1.0]) | pd.Series(pd.isna(texts)[codes], index=df.index)
-        flag, bad = _with_fallback(
-            df["recurrent_pain"], flag, canonical, lambda v: parse_flag(v, field="recurrent_pain")
-        )
-        report(bad, "recurrent_pain", df["recurrent_pain"], _error_of(lambda v: parse_flag(v, field="recurrent_pain")))
-        clean["recurrent_pain"] = flag.astype(np.float64)
+        flag = parsed("recurrent_pain", blank_ok=True)
+        clean["recurrent_pain"] = pd.Series(flag, index=df.index, dtype=object).astype(np.float64)
 
     problems.extend(_duplicate_timepoints(clean, patient_code, line_of, source))
-    problems.extend(_inconsistent_patients(clean, patient_code, line_of, source))
+    problems.extend(_inconsistent_patients(_fixed_values(df, distinct), clean["patient_id"], patient_code, line_of, source))
     if problems:
         raise FlatDataError(problems)
-    clean["vps"] = clean["vps"].astype(np.float64)
     clean["age"] = clean["age"].astype(np.int64)
     return clean
+
+
+def _days_in_range(value: str) -> int:
+    """Days from the procedure: the flat format's cell rule, then the registry's range."""
+    days = whole_days(value)
+    check_assessment_days(days, field="days")
+    return days
 
 
 def _distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -318,17 +325,10 @@ def _distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.array([*(v or None for v in stripped), None], dtype=object)
 
 
-def _unreadable(values: pd.Series, parse: Callable[[object], object]) -> np.ndarray:
-    """Rows whose non-blank value ``parse`` refuses, tried once per distinct value."""
+def _blank(values: pd.Series) -> np.ndarray:
+    """Rows that are missing or blank text."""
     codes, texts = _distinct_text(values)
-    refused = np.zeros(len(texts), dtype=bool)
-    for i, text in enumerate(texts[:-1]):
-        if text is not None:
-            try:
-                parse(text)
-            except DomainError:
-                refused[i] = True
-    return refused[codes]
+    return pd.isna(texts)[codes]
 
 
 def _missing(value: object) -> bool:
@@ -337,98 +337,6 @@ def _missing(value: object) -> bool:
     if isinstance(value, float) and np.isnan(value):
         return True
     return isinstance(value, str) and value.strip() == ""
-
-
-def _numeric(values: pd.Series) -> pd.Series:
-    """Numbers as float64; anything that is not a plain number (text, empty, booleans) becomes NaN."""
-    if values.dtype == bool:
-        return pd.Series(np.nan, index=values.index)
-    if values.dtype == object:
-        # Text from a CSV file: convert each distinct value once (a score column holds a few dozen).
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        numbers = pd.to_numeric(
-            pd.Series([np.nan if isinstance(v, bool) else v for v in uniques], dtype=object), errors="coerce"
-        ).to_numpy(dtype=np.float64, na_value=np.nan)
-        return pd.Series(np.append(numbers, np.nan)[codes], index=values.index)
-    return pd.to_numeric(values, errors="coerce").astype(np.float64)
-
-
-def _coded(
-    values: pd.Series, codes: Sequence[str], parse: Callable[[object], str]
-) -> tuple[pd.Series, np.ndarray]:
-    """Map values to vocabulary codes: canonical codes directly, the rest through the domain parser.
-
-    Each distinct value is looked at once; the rows then take their value's answer.
-    """
-    row_codes, texts = _distinct_text(values)
-    mapped = np.empty(len(texts), dtype=object)
-    refused = np.zeros(len(texts), dtype=bool)
-    for index, text in enumerate(texts):
-        if text in codes:
-            mapped[index] = text
-            continue
-        try:
-            mapped[index] = parse(text)
-        except DomainError:
-            mapped[index], refused[index] = None, True
-    return pd.Series(mapped[row_codes], index=values.index, dtype=object), refused[row_codes]
-
-
-def _with_fallback(
-    raw: pd.Series, parsed: pd.Series, good: pd.Series, parse: Callable[[object], object]
-) -> tuple[pd.Series, np.ndarray]:
-    """Keep vectorised values where ``good``; give the others to the domain parser, flag its refusals.
-
-    The parser sees each distinct raw value once, however many rows carry it.
-    """
-    result = parsed.where(good)
-    bad = np.zeros(len(raw), dtype=bool)
-    positions = np.flatnonzero(~good.to_numpy())
-    if not positions.size:
-        return result, bad
-    codes, uniques = pd.factorize(raw.iloc[positions], use_na_sentinel=True)
-    values = list(uniques)
-    if (codes < 0).any():  # a missing value (None, NaN) has code -1: it reads the last entry
-        values.append(raw.iloc[positions[codes < 0][0]])
-    answers = np.full(len(values), np.nan)
-    refused = np.zeros(len(values), dtype=bool)
-    for index, value in enumerate(values):
-        try:
-            answers[index] = float(parse(value))  # type: ignore[arg-type]
-        except DomainError:
-            refused[index] = True
-    result.iloc[positions] = answers[codes]
-    bad[positions] = refused[codes]
-    return result, bad
-
-
-def _error_of(parse: Callable[[object], object]) -> Callable[[object], DomainError]:
-    def error_for(value: object) -> DomainError:
-        try:
-            parse(value)
-        except DomainError as error:
-            return error
-        raise AssertionError(f"{value!r} was flagged but the domain parser accepts it")  # pragma: no cover
-
-    return error_for
-
-
-def _parse_timepoint(value: object) -> str:
-    text = "" if _missing(value) else str(value).strip().casefold()
-    if text in TIMEPOINT_CODES:
-        return text
-    raise DomainError("timepoint", value, f"timepoint must be one of: {', '.join(TIMEPOINT_CODES)}")
-
-
-def _parse_days(value: object) -> int:
-    rule = "days from the procedure must be a whole number"
-    if _missing(value) or isinstance(value, bool):
-        raise DomainError("days", value, rule)
-    number = plain_number(value, field="days", rule=rule)
-    if not number.is_integer():
-        raise DomainError("days", value, rule)
-    check_assessment_days(int(number), field="days")
-    return int(number)
 
 
 def _days_match_timepoints(timepoints: pd.Series, days: pd.Series) -> np.ndarray:
@@ -441,10 +349,14 @@ def _days_match_timepoints(timepoints: pd.Series, days: pd.Series) -> np.ndarray
 def _duplicate_timepoints(
     clean: pd.DataFrame, patient_code: np.ndarray, line_of: np.ndarray, source: str
 ) -> list[FlatProblem]:
-    timepoint_code = clean["timepoint"].map({code: index for index, code in enumerate(TIMEPOINT_CODES)})
-    scheduled = (patient_code >= 0) & timepoint_code.notna().to_numpy() & (clean["timepoint"] != UNSCHEDULED).to_numpy()
-    rows = np.flatnonzero(scheduled)
-    keys = pd.Series(patient_code[rows] * len(TIMEPOINT_CODES) + timepoint_code.to_numpy()[rows].astype(np.int64))
+    """The second and later rows of a repeated assessment (:func:`repeated_assessments`), each naming the first."""
+    timepoint_code = clean["timepoint"].map({code: index for index, code in enumerate(TIMEPOINT.codes)})
+    timepoint_code = timepoint_code.fillna(-1).to_numpy(dtype=np.int64)
+    # Without days, an unscheduled row cannot be placed in time: it is never a repeat.
+    days = clean["days"].to_numpy() if "days" in clean.columns else np.arange(len(clean)) + (1 << 40)
+    key = repeated_assessments(patient_code, timepoint_code, days)
+    rows = np.flatnonzero(key >= 0)
+    keys = pd.Series(key[rows])
     repeated = keys.duplicated(keep="first").to_numpy()
     if not repeated.any():
         return []
@@ -462,30 +374,42 @@ def _duplicate_timepoints(
     ]
 
 
+def _fixed_values(df: pd.DataFrame, distinct: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The fixed fields of :data:`FIXED_COLUMNS` present, as compared across a patient's rows: per column
+    ``(row codes, text per code)``, the text of the parsed value where a cell rule reads the column (a
+    date, a code, levels in craniocaudal order: two spellings of one value agree), None where blank or
+    broken. Works on the distinct values: the rows only carry their code."""
+    values = {}
+    for column in FIXED_COLUMNS:
+        if column in distinct:
+            codes, parsed = distinct[column]
+            joined = (";".join(v) if isinstance(v, tuple) else _as_text(v) for v in parsed)
+            values[column] = (codes, np.array(list(joined), dtype=object))
+        elif column in df.columns:
+            values[column] = _distinct_text(df[column])
+    return values
+
+
 def _inconsistent_patients(
-    clean: pd.DataFrame, patient_code: np.ndarray, line_of: np.ndarray, source: str
+    fixed: dict[str, tuple[np.ndarray, np.ndarray]], patient_id: pd.Series, patient_code: np.ndarray,
+    line_of: np.ndarray, source: str,
 ) -> list[FlatProblem]:
     """One problem per patient and fixed column with two different values, on the first row that differs."""
     problems = []
-    for column in _PATIENT_FIXED_COLUMNS:
-        if column not in clean.columns:
-            continue
-        value_code = _value_codes(clean[column])  # -1: missing, which is not a second value
+    for column, (codes, texts) in fixed.items():
+        missing = pd.isna(texts)
+        value_code = np.where(missing, -1, pd.factorize(np.where(missing, "", texts))[0])[codes]  # -1: no value
         known = (patient_code >= 0) & (value_code >= 0)
-        # Each patient's first known value: assigning in reverse row order lets the first row win.
-        first = np.full(int(patient_code.max(initial=-1)) + 1, -1)
-        first[patient_code[known][::-1]] = value_code[known][::-1]
-        differs = known & (value_code != first[np.maximum(patient_code, 0)])
-        if not differs.any():
+        conflicting = np.flatnonzero(conflicting_patients(patient_code, value_code))
+        if not len(conflicting):
             continue
-        rows = np.flatnonzero(known & np.isin(patient_code, patient_code[differs]))
+        rows = np.flatnonzero(known & np.isin(patient_code, conflicting))
         rows = rows[np.argsort(patient_code[rows], kind="stable")]  # each patient's rows together, in file order
         starts = np.flatnonzero(np.diff(patient_code[rows], prepend=-2))
-        values = clean[column]
         for patient_rows in np.split(rows, starts[1:]):
-            patient_values = [_as_text(values.iloc[r]) for r in patient_rows]
+            patient_values = [texts[codes[r]] for r in patient_rows]
             try:
-                check_consistent(column, patient_values, patient_id=clean["patient_id"].iloc[patient_rows[0]])
+                check_consistent(column, patient_values, patient_id=patient_id.iloc[patient_rows[0]])
             except DomainError as error:
                 first_row = patient_rows[0]
                 culprit = next(r for r, v in zip(patient_rows, patient_values) if v != patient_values[0])
@@ -496,19 +420,10 @@ def _inconsistent_patients(
                         column,
                         error.value,
                         f"{error.rule} (line {int(line_of[first_row])} says {patient_values[0]}, "
-                        f"line {int(line_of[culprit])} says {_as_text(values.iloc[culprit])})",
+                        f"line {int(line_of[culprit])} says {texts[codes[culprit]]})",
                     )
                 )
     return problems
-
-
-def _value_codes(values: pd.Series) -> np.ndarray:
-    """An integer per distinct value, -1 for a missing one (None, NaN, blank text), as ``check_consistent`` sees them."""
-    if values.dtype != object:
-        return pd.factorize(values, use_na_sentinel=True)[0]
-    codes, texts = _distinct_text(values)
-    missing = pd.isna(texts)
-    return np.where(missing, -1, pd.factorize(np.where(missing, "", texts))[0])[codes]
 
 
 def _as_text(value: object) -> str | None:
