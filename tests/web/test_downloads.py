@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import timedelta
 
 import pandas as pd
 import pytest
@@ -130,6 +131,14 @@ def test_investigator_downloads_the_report_of_their_site(world):
     html = response.content.decode()
     assert "<html" in html and "site SITE-A" in html
     assert "VPA0001" not in html and world.phi_a[0] not in html
+
+
+def test_analysts_report_gives_the_data_cut_off_as_its_year_only(world):
+    cutoff = (world.procedure_a.performed_on + timedelta(days=7)).isoformat()  # the 1-week score, the last one
+    investigator = world.client("investigator_a").get(reverse("web:download_report")).content.decode()
+    analyst = world.client("analyst_a").get(reverse("web:download_report")).content.decode()
+    assert f"data up to {cutoff}" in investigator
+    assert cutoff not in analyst and f"data up to {cutoff[:4]} " in analyst
 
 
 def test_dashboard_links_the_report_for_analysts_not_for_coordinators(world):

@@ -11,11 +11,12 @@ from .flat import flat_assessments_df, synthetic_site_codes
 PRIMARY = "post"
 
 
-def registry_report_html(*, site_codes: Sequence[str]) -> str:
+def registry_report_html(*, site_codes: Sequence[str], deidentified: bool) -> str:
     """The self-contained HTML report (figures embedded) of the pain assessments of ``site_codes``.
 
     The rows are read without identifiers (no name, MRN or date of birth): the report shows
-    aggregates only, so it is the same document for every role that may analyse these sites.
+    aggregates only. Its one date about patients, the data cut-off (the last assessment's date), is
+    shown as its year alone when ``deidentified`` (Safe Harbor keeps years only), as analysts read it.
 
     Raises
     ------
@@ -37,4 +38,6 @@ def registry_report_html(*, site_codes: Sequence[str]) -> str:
     notice = f"{SYNTHETIC_NOTICE} (Sites {', '.join(synthetic)}.)" if synthetic else None
     frame = validate_flat(rows, source=where)
     analysis = analyze(frame, primary=PRIMARY, validated=True)
+    if deidentified and analysis.get("data_cutoff"):
+        analysis = {**analysis, "data_cutoff": str(analysis["data_cutoff"])[:4]}
     return render_report(frame, analysis, primary=PRIMARY, source=where, notice=notice)

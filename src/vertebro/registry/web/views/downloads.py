@@ -84,6 +84,7 @@ def _page(request: HttpRequest, access: Access, form: ExportForm, *, error: str 
         "sites": access.analysis_memberships,
         "error": error,
         "de_identified_only": "identified" not in form.fields,
+        "report_year_only": not all(access.sees_phi(m.site_id) for m in access.analysis_memberships),
     }, status=status)
 
 
@@ -97,9 +98,10 @@ def downloads(request: HttpRequest) -> HttpResponse:
 def download_report(request: HttpRequest) -> HttpResponse:
     """The HTML report of the user's analysis sites, as `vertebro report` writes it."""
     access = _download_access(request)
-    codes = [m.site_code for m in access.analysis_memberships]
+    sites = access.analysis_memberships
+    deidentified = not all(access.sees_phi(m.site_id) for m in sites)
     try:
-        html = registry_report_html(site_codes=codes)
+        html = registry_report_html(site_codes=[m.site_code for m in sites], deidentified=deidentified)
     except VertebroError as error:
         return _page(request, access, ExportForm(access=access), error=f"The report could not be made: {error}", status=409)
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
