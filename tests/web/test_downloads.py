@@ -50,6 +50,7 @@ def test_analyst_downloads_a_deidentified_csv_of_their_site_only_and_it_is_logge
     client = world.client("analyst_a")
     page = client.get(reverse("web:downloads")).content.decode()
     assert "de-identified" in page and 'name="identified"' not in page
+    assert "cannot be made on this server" not in page
     response = _export(client, file_format="csv")
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="vertebro-SITE-A-deidentified-')
@@ -118,6 +119,8 @@ def test_fhir_export_downloads_as_a_zip_of_bundles(world):
 
 def test_deidentified_export_without_a_key_says_what_to_set_and_logs_nothing(world, settings):
     settings.DEID_SECRET = ""
+    page = world.client("analyst_a").get(reverse("web:downloads")).content.decode()
+    assert "De-identified exports cannot be made on this server yet" in page and "set VERTEBRO_DEID_SECRET" in page
     response = _export(world.client("analyst_a"), file_format="csv")
     assert response.status_code == 409
     assert "set VERTEBRO_DEID_SECRET" in response.content.decode()

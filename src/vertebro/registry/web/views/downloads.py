@@ -78,8 +78,20 @@ class ExportForm(forms.Form):
         return cleaned
 
 
+def _key_problem() -> str | None:
+    """Why de-identified exports cannot be made now (no hash key set), said on the page before anyone tries."""
+    from ....interop.deidentify import deidentification_secret
+
+    try:
+        deidentification_secret()
+    except VertebroError as error:
+        return str(error)
+    return None
+
+
 def _page(request: HttpRequest, access: Access, form: ExportForm, *, error: str | None = None, status: int = 200) -> HttpResponse:
     return render(request, "web/downloads.html", {
+        "key_problem": _key_problem(),
         "form": form,
         "sites": access.analysis_memberships,
         "error": error,
