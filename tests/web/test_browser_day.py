@@ -157,3 +157,13 @@ def test_analyst_downloads_a_deidentified_export_that_is_logged(browser, server,
     assert report.name.startswith("vertebro-report-") and "site SITE-A" in html and "VPA0001" not in html
     assert io.StringIO(html).read(15).lower().startswith("<!doctype html")
     context.close()
+
+
+def test_investigators_downloads_page_with_the_identified_choice_has_no_violation(browser, server, viewport):
+    context = browser.new_context(base_url=server["base"], viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    log_in(page, "inv_a", PASSWORD)
+    page.goto("/downloads/")
+    assert page.locator("input[name=identified]").count() == 1
+    _checked(page, viewport, "the investigator's downloads page")
+    context.close()
