@@ -355,6 +355,7 @@ def main() -> None:
             ("patients, name search", coordinator, ["/patients/?search=1"]),
             ("worklist, 1 site", coordinator, ["/worklist/"]),
             ("worklist, 2 sites", investigator, ["/worklist/"]),
+            ("worklist, upcoming, 1 site", coordinator, ["/worklist/?status=upcoming"]),
             ("patient page", coordinator, site_a_patients),
         ]
         results = []

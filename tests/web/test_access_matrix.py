@@ -23,6 +23,8 @@ from vertebro.registry.web import urls as web_urls
 PUBLIC, LOGOUT, ANY_MEMBER, EDITOR_ANYWHERE, SITE_READ, SITE_EDIT, SITE_OVERRIDE = (
     "public", "logout", "any member", "editor anywhere", "site read", "site edit", "site override",
 )
+#: Reports and exports: admin, investigator or analyst somewhere; the export takes a POST (GET: 405).
+ANALYST_ANYWHERE, ANALYST_POST = "analyst anywhere", "analyst post"
 #: URL name → (rule, the record of site A whose id the URL takes, or None).
 RULES: dict[str, tuple[str, str | None]] = {
     "login": (PUBLIC, None),
@@ -49,6 +51,9 @@ RULES: dict[str, tuple[str, str | None]] = {
     "follow_up_new": (SITE_EDIT, "procedure"),
     "follow_up_edit": (SITE_EDIT, "follow_up"),
     "eligibility_override": (SITE_OVERRIDE, "blocked_eligibility"),
+    "downloads": (ANALYST_ANYWHERE, None),
+    "download_report": (ANALYST_ANYWHERE, None),
+    "download_export": (ANALYST_POST, None),
 }
 #: username → (role at site A, role at site B); None: not a member there.
 USERS: dict[str, tuple[str | None, str | None]] = {
@@ -65,6 +70,7 @@ USERS: dict[str, tuple[str | None, str | None]] = {
     "anonymous": (None, None),
 }
 EDIT_ROLES = {"admin", "investigator", "coordinator"}
+ANALYSIS_ROLES = {"admin", "investigator", "analyst"}
 HISTORY_KINDS = {"patient": "patient", "fracture": "fracture", "procedure": "procedure", "complication": "complication",
                  "pain": "pain", "follow-up": "follow_up", "eligibility": "eligibility"}
 
@@ -89,6 +95,9 @@ def _expected_get(rule: str, username: str) -> int:
         return 200
     if rule == EDITOR_ANYWHERE:
         return 200 if {role_a, role_b} & EDIT_ROLES else 403
+    if rule in (ANALYST_ANYWHERE, ANALYST_POST):
+        allowed = 200 if rule == ANALYST_ANYWHERE else 405
+        return allowed if {role_a, role_b} & ANALYSIS_ROLES else 403
     if role_a is None:
         return 404  # another site's record looks exactly like a missing one
     if rule == SITE_READ:
@@ -148,6 +157,8 @@ def test_every_view_for_every_role_at_both_sites(matrix, name):
                 failures.append(f"GET {url} as {username} shows site A's study id")
             if role_a not in EDIT_ROLES and (name_a in body or mrn_a in body or dob_a.isoformat() in body):
                 failures.append(f"GET {url} as {username} shows a name, MRN or date of birth")
+            if rule == ANALYST_POST and expected == 405:
+                continue  # allowed: tests/web/test_downloads.py posts exports
             if rule in (PUBLIC, LOGOUT, ANY_MEMBER) or expected == 200 or name == "eligibility_override" and expected == 302:
                 continue
             # Denied: a POST is denied too (405 for read-only views) and writes nothing.

@@ -29,9 +29,10 @@ def _rows(html: str) -> list[tuple[str, str]]:
 def test_items_open_when_the_window_opens_and_turn_overdue_when_it_closes(world):
     procedure = _procedure(world.site_a, "VPW0001", days_ago=100)
     items = {i.timepoint.code: i for i in worklist_items(site_ids=[world.site_a.pk], today=date.today()) if i.procedure_id == procedure.pk}
-    # baseline (closed day 0) and post (day 2) closed more than 90 days ago: off the list.
-    assert set(items) == {"1w", "1m", "3m"}
+    # baseline (closed day 0) and post (day 2) closed more than 90 days ago: off the list; 6m opens on day 136.
+    assert set(items) == {"1w", "1m", "3m", "6m"}
     assert items["1w"].status == items["1m"].status == "overdue" and items["3m"].status == "due"
+    assert items["6m"].status == "upcoming" and items["6m"].days_to_open == 136 - 100
     assert items["3m"].days_left == 135 - 100 and items["1m"].days_left == 60 - 100
     assert items["3m"].default_assessed_on == date.today() and items["1m"].default_assessed_on is None
 
@@ -42,10 +43,10 @@ def test_overdue_items_leave_after_the_grace_period(world):
     assert "1w" not in codes and "1m" in codes
 
 
-def test_procedure_today_has_baseline_and_post_due(world):
+def test_procedure_today_has_baseline_and_post_due_and_the_1_week_visit_upcoming(world):
     procedure = _procedure(world.site_a, "VPW0003", days_ago=0)
-    codes = {i.timepoint.code for i in worklist_items(site_ids=[world.site_a.pk], today=date.today()) if i.procedure_id == procedure.pk}
-    assert codes == {"baseline", "post"}
+    statuses = {i.timepoint.code: i.status for i in worklist_items(site_ids=[world.site_a.pk], today=date.today()) if i.procedure_id == procedure.pk}
+    assert statuses == {"baseline": "due", "post": "due", "1w": "upcoming"}
 
 
 def test_coordinator_sees_only_their_site(world):

@@ -116,13 +116,15 @@ def _log_export(*, file_format: str, deidentified: bool, destination: Path, rows
 
 
 def export_registry(
-    *, file_format: str, out: Path, deidentified: bool = False, site_codes: list[str] | None = None, user=None, os_user: str | None = None  # noqa: ANN001
+    *, file_format: str, out: Path, deidentified: bool = False, site_codes: list[str] | None = None, user=None, os_user: str | None = None,  # noqa: ANN001
+    destination: str | None = None,
 ) -> ExportResult:
     """Write the registry to ``out`` in ``file_format``, logged before its first byte is written.
 
     ``user`` is the registry account the export is for (the CLI's ``--as``): it exports only its own
     sites (all of them when ``site_codes`` is not given), and identified data only where its role sees
-    identifiers. ``os_user`` defaults to the operating-system user; both are logged.
+    identifiers. ``os_user`` defaults to the operating-system user; both are logged. ``destination`` is
+what the log says the export went to (default: ``out``), e.g. a web download's file name and sites.
 
     Raises
     ------
@@ -146,7 +148,7 @@ def export_registry(
         records = redcap_rows(frame, deidentified=deidentified)
     rows = len(records) if records is not None else len(frame)
     # Logged first: an export that fails or is killed half-way has still let data out.
-    log = _log_export(file_format=file_format, deidentified=deidentified, destination=out, rows=rows, actor=actor)
+    log = _log_export(file_format=file_format, deidentified=deidentified, destination=destination or out, rows=rows, actor=actor)
     out.parent.mkdir(parents=True, exist_ok=True)
     if file_format == "fhir":
         from .fhir_export import write_fhir_bundles

@@ -4,7 +4,9 @@ For every procedure and scheduled timepoint (``domain/timepoints.py``) without a
 is **due** from the day its window opens until the day it closes, then **overdue**. Overdue items stay
 on the list for :data:`OVERDUE_SHOWN_DAYS` days after their window closed — long enough to chase a
 missed visit or enter a score taken in time, short enough that years-old gaps do not bury today's
-work. A score recorded at that timepoint takes the item off the list.
+work. A score recorded at that timepoint takes the item off the list. Each procedure's next window
+that has not opened yet is **upcoming** (a patient treated today has the 1-week visit upcoming): shown
+only when asked for, with its window dates, so the day's list stays the work that can be done today.
 
 One SQL statement finds a site's items (:func:`worklist_items`): it walks the site's procedures through
 the (patient, performed_on) index and probes the (procedure, timepoint) index of pain assessments for
@@ -33,7 +35,9 @@ from .data_version import registry_data_version
 OVERDUE_SHOWN_DAYS = 90
 #: Days after its procedure that a procedure can still put an item on the list (last window + grace).
 LISTED_FOR_DAYS = max(tp.last_day for tp in SCHEDULE) + OVERDUE_SHOWN_DAYS
-STATUSES = ("due", "overdue")
+STATUSES = ("due", "overdue", "upcoming")
+#: What the list shows when no status is chosen: the assessments that can be taken now or are late.
+ACTIONABLE = ("due", "overdue")
 #: Sort keys offered on the page; a leading "-" reverses.
 SORTS = {
     "closes": lambda item: (item.closes_on, item.study_id),
@@ -81,7 +85,14 @@ class WorklistItem:
 
     @property
     def status(self) -> str:
+        if self.today < self.opens_on:
+            return "upcoming"
         return "due" if self.today <= self.closes_on else "overdue"
+
+    @property
+    def days_to_open(self) -> int:
+        """Days until the window opens (positive while upcoming)."""
+        return (self.opens_on - self.today).days
 
     @property
     def days_left(self) -> int:
@@ -102,7 +113,10 @@ def worklist_items(
     phi_site_ids: Sequence[int] = (),
     overdue_days: int = OVERDUE_SHOWN_DAYS,
 ) -> list[WorklistItem]:
-    """Every due or recently overdue assessment at ``site_ids``, unsorted (see :data:`SORTS`)."""
+    """Every due, recently overdue or upcoming assessment at ``site_ids``, unsorted (see :data:`SORTS`).
+
+    Upcoming: the procedure's next scheduled window, which opens after today (the timepoint before it
+    has opened: ``previous.first_day <= today - performed_on < first_day``)."""
     if not site_ids:
         return []
     q = connection.ops.quote_name
@@ -115,6 +129,9 @@ def worklist_items(
         # The window has opened (procedure + first_day <= today) and closed no more than overdue_days ago.
         windows.append(f"(tp.code = %s AND pr.{q('performed_on')} BETWEEN %s AND %s)")
         window_params += [tp.code, today - timedelta(days=tp.last_day + overdue_days), today - timedelta(days=tp.first_day)]
+    for previous, tp in itertools.pairwise(SCHEDULE):
+        windows.append(f"(tp.code = %s AND pr.{q('performed_on')} BETWEEN %s AND %s)")
+        window_params += [tp.code, today - timedelta(days=tp.first_day - 1), today - timedelta(days=previous.first_day)]
     earliest = min(today - timedelta(days=tp.last_day + overdue_days) for tp in SCHEDULE)
     latest = max(today - timedelta(days=tp.first_day) for tp in SCHEDULE)
     sql = f"""
@@ -196,7 +213,7 @@ class WorklistPage:
     total : int
         Items matching the filters, over all pages.
     counts : Counter
-        Due and overdue items at the reader's sites, before the status and timepoint filters.
+        Due, overdue and upcoming items at the reader's sites, before the status and timepoint filters.
     """
 
     items: list[WorklistItem]
@@ -223,18 +240,20 @@ def worklist_page(
     sites = [_site_worklist(site_id, today, version) for site_id in site_ids]
     counts = sum((site.counts for site in sites), Counter())
 
+    shown = (status,) if status else ACTIONABLE
+
     def wanted(item: WorklistItem) -> bool:
-        return (not status or item.status == status) and (not timepoint or item.timepoint.code == timepoint)
+        return item.status in shown and (not timepoint or item.timepoint.code == timepoint)
 
     lists = [site.sorted_by(key) for site in sites]
     if sort.startswith("-"):
         lists = [list(reversed(items)) for items in lists]
     merged = heapq.merge(*lists, key=SORTS[key], reverse=sort.startswith("-"))
-    if status or timepoint:
+    if timepoint:
         total = sum(1 for items in lists for item in items if wanted(item))
-        merged = filter(wanted, merged)
     else:
-        total = sum(counts.values())
+        total = sum(counts[shown_status] for shown_status in shown)
+    merged = filter(wanted, merged)
     page = list(itertools.islice(merged, offset, offset + limit))
     allowed = set(phi_site_ids)
     page = [item if item.site_id in allowed else replace(item, name=None) for item in page]

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 EDIT_ROLES = frozenset({"admin", "investigator", "coordinator"})
 PHI_ROLES = frozenset({"admin", "investigator", "coordinator"})
 OVERRIDE_ROLES = frozenset({"admin", "investigator"})
+#: Roles that download the analysis report and exports (coordinators record data; they do not take it out).
+ANALYSIS_ROLES = frozenset({"admin", "investigator", "analyst"})
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,19 @@ class Access:
     @property
     def phi_site_ids(self) -> tuple[int, ...]:
         return self._sites_with(PHI_ROLES)
+
+    @property
+    def analysis_site_ids(self) -> tuple[int, ...]:
+        return self._sites_with(ANALYSIS_ROLES)
+
+    @property
+    def analysis_memberships(self) -> tuple[SiteRole, ...]:
+        """The sites whose report and exports the user may download."""
+        return tuple(m for m in self.memberships if m.role in ANALYSIS_ROLES)
+
+    @property
+    def can_download_anywhere(self) -> bool:
+        return bool(self.analysis_site_ids)
 
     def can_edit(self, site_id: int) -> bool:
         return self.role(site_id) in EDIT_ROLES

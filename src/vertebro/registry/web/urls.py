@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import assessments, auth, dashboard, fractures, health, history, patients, procedures, session, worklist
+from .views import assessments, auth, dashboard, downloads, fractures, health, history, patients, procedures, session, worklist
 
 app_name = "web"
 
@@ -31,4 +31,7 @@ urlpatterns = [
     path("follow-ups/<int:pk>/edit/", assessments.follow_up_edit, name="follow_up_edit"),
     path("worklist/", worklist.worklist, name="worklist"),
     path("history/<str:kind>/<int:pk>/", history.record_history_view, name="record_history"),
+    path("downloads/", downloads.downloads, name="downloads"),
+    path("downloads/report/", downloads.download_report, name="download_report"),
+    path("downloads/export/", downloads.download_export, name="download_export"),
 ]
