@@ -1,6 +1,7 @@
 """The flat format: one row per pain assessment, the shape statisticians and spreadsheets want.
 
 Rows refer to each patient's index (first) procedure. ``age`` is whole years at that procedure,
+``source`` (optional) says who put the score in (``ASSESSMENT_SOURCE``: staff, import, fhir, api, patient),
 ``days`` is days from it (negative before), ``recurrent_pain`` is 0/1 and empty for baseline.
 """
 
@@ -21,7 +22,7 @@ FLAT_COLUMNS: tuple[str, ...] = (
     "recurrent_pain",
 )
 #: Optional columns that may follow, in this order when present.
-FLAT_OPTIONAL_COLUMNS: tuple[str, ...] = ("assessed_on", "levels", "cement_ml")
+FLAT_OPTIONAL_COLUMNS: tuple[str, ...] = ("assessed_on", "levels", "cement_ml", "source")
 #: What the statistics need at the least (a de-identified export drops the rest).
 ANALYSIS_REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "sex", "age", "etiology", "timepoint", "vps")
 

@@ -21,7 +21,7 @@ from ..domain.errors import DomainError
 from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS, wrong_separator
 from ..domain.levels import parse_levels
 from ..domain.timepoints import SCHEDULE, UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
-from ..domain.vocabulary import ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE, Vocabulary
+from ..domain.vocabulary import ASSESSMENT_SOURCE, ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE, Vocabulary
 from .problems import combine, no_problems, problems_frame
 from .sanitize import restore_text
 
@@ -273,7 +273,7 @@ def validate_flat_frame(
     for column, vocabulary in (("sex", SEX), ("etiology", ETIOLOGY)):
         out[column] = c.vocabulary(column, vocabulary)
         c.fail(c.blank(column), column, "", f"every row needs its {column}")
-    for column, vocabulary in (("venue", VENUE), ("instrument", INSTRUMENT), ("pathologic_cause", PATHOLOGIC_CAUSE), ("pathologic_basis", PATHOLOGIC_BASIS)):
+    for column, vocabulary in (("venue", VENUE), ("instrument", INSTRUMENT), ("source", ASSESSMENT_SOURCE), ("pathologic_cause", PATHOLOGIC_CAUSE), ("pathologic_basis", PATHOLOGIC_BASIS)):
         out[column] = c.vocabulary(column, vocabulary)
     for column in ("mrn", "name"):
         out[column] = c.text(column)
