@@ -37,17 +37,23 @@ FINAL_STATES = ("answered", "expired", "failed", "opted_out")
 
 CHANNEL = Vocabulary("channel", (("email", "Email"), ("sms", "Text message (SMS)")))
 
-#: What one message record says happened. ``sending`` is written (and committed) before the message is
-#: handed to the mail server, ``sent`` after: a message still ``sending`` when its run died is
-#: ``uncertain`` — perhaps delivered, perhaps not — and is never sent again (at-most-once).
+#: What one message record says happened. A run claims due invitations and writes their messages
+#: ``queued`` (committed); just before handing one to the mail or SMS server it commits ``sending``,
+#: just after ``sent`` (or ``failed``/``bounced``). A run that dies leaves its messages behind: a
+#: ``queued`` one was never attempted and is sent by a later run (with a new link); a ``sending`` one
+#: may or may not have gone out, becomes ``uncertain`` and is never sent again. So each message goes
+#: out at most once, and at most one message per killed run is uncertain. ``cancelled``: not sent,
+#: because the score came in, the patient opted out or the window closed after the claim.
 MESSAGE_STATUS = Vocabulary(
     "message status",
     (
+        ("queued", "Queued"),
         ("sending", "Being sent"),
         ("sent", "Sent"),
         ("failed", "Failed"),
         ("bounced", "Bounced"),
         ("uncertain", "Uncertain (the run stopped while sending)"),
+        ("cancelled", "Not sent (answered, opted out or closed meanwhile)"),
     ),
 )
 MESSAGE_KIND = Vocabulary("message kind", (("invitation", "Invitation"), ("reminder", "Reminder")))

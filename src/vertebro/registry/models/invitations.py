@@ -62,7 +62,7 @@ class InvitationMessage(models.Model):
     invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=12, choices=MESSAGE_KIND.choices())
     channel = models.CharField(max_length=8, choices=CHANNEL.choices())
-    status = models.CharField(max_length=12, choices=MESSAGE_STATUS.choices(), default="sending")
+    status = models.CharField(max_length=12, choices=MESSAGE_STATUS.choices(), default="queued")
     token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the link token (never the token).")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -70,6 +70,7 @@ class InvitationMessage(models.Model):
 
     class Meta:
         ordering = ["invitation_id", "created_at", "id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="message_by_status")]
         constraints = [
             check("message_kind_known", in_vocabulary("kind", MESSAGE_KIND), "unknown message kind"),
             check("message_channel_known", in_vocabulary("channel", CHANNEL), "unknown channel"),
