@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import assessments, auth, dashboard, fractures, health, history, patients, procedures, session, worklist
+from .views import assessments, auth, dashboard, fractures, health, history, patients, procedures, respond, session, worklist
 
 app_name = "web"
 
@@ -31,4 +31,8 @@ urlpatterns = [
     path("follow-ups/<int:pk>/edit/", assessments.follow_up_edit, name="follow_up_edit"),
     path("worklist/", worklist.worklist, name="worklist"),
     path("history/<str:kind>/<int:pk>/", history.record_history_view, name="record_history"),
+    # The patient's own pages (issue 9): the token is the only identifier in these addresses.
+    path("r/thanks", respond.thanks, name="respond_thanks"),
+    path("r/<str:token>", respond.respond, name="respond"),
+    path("r/<str:token>/stop", respond.stop, name="respond_stop"),
 ]
