@@ -29,21 +29,28 @@ def send(
     through Django's SMTP backend (VERTEBRO_EMAIL_HOST, _PORT, _USE_TLS, _USER, _PASSWORD,
     VERTEBRO_EMAIL_FROM; VERTEBRO_EMAIL_BACKEND=file writes to var/mail/), SMS through VERTEBRO_SMS_URL
     (or VERTEBRO_SMS=file: var/sms/). Reminders go VERTEBRO_REMINDER_DAYS after the invitation (default 3,7).
-    Links start with VERTEBRO_PUBLIC_URL.
+    Links start with VERTEBRO_PUBLIC_URL. A message a killed run left unfinished is taken over after
+    VERTEBRO_SEND_LEASE_SECONDS (600).
     """
     open_registry()
     from ..domain.invitations import parse_reminder_days
     from ..registry.services.invitations import invitations_run
     from ..registry.services.senders import configured_senders
 
+    from datetime import timedelta
+
+    from ..registry.services.invitations import DEFAULT_LEASE
+
     try:
         reminder_days = parse_reminder_days(os.environ.get("VERTEBRO_REMINDER_DAYS"))
+        lease_text = os.environ.get("VERTEBRO_SEND_LEASE_SECONDS", "")
+        lease = timedelta(seconds=int(lease_text)) if lease_text else DEFAULT_LEASE
     except ValueError as error:
-        raise VertebroError(str(error)) from error
+        raise VertebroError(f"{error}: VERTEBRO_SEND_LEASE_SECONDS is a whole number of seconds") from error
     with Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), console=console, transient=True,
                   disable=not console.is_terminal) as progress:
         task = progress.add_task("send", total=None)
-        counts = invitations_run(senders=configured_senders(), dry_run=dry_run, reminder_days=reminder_days,
+        counts = invitations_run(senders=configured_senders(), dry_run=dry_run, reminder_days=reminder_days, lease=lease,
                                  on_message=lambda: progress.advance(task))
     table = Table(title="invitations (dry run: nothing written or sent)" if dry_run else "invitations")
     table.add_column("what")

@@ -215,8 +215,12 @@ def _recover(*, now: datetime, lease: timedelta, counts: RunCounts, reminder_day
             first = next(m for m in uncertain if m.invitation_id == invitation_id)
             _advance(Invitation.objects.get(pk=invitation_id), first.kind, now=first.created_at, reminder_days=reminder_days)
         counts.uncertain += len(uncertain)
-        # Never attempted: no copy of their link exists anywhere, so they are dropped and claimed anew.
-        InvitationMessage.objects.filter(status="queued", created_at__lt=stale).update(status="cancelled", finished_at=now, detail="queued by a run that stopped before trying: sent again by a later run")
+        # Never attempted: no copy of their link exists anywhere, so they are dropped and their
+        # invitations are due again at once (a new message, with a new link).
+        queued = InvitationMessage.objects.filter(status="queued", created_at__lt=stale)
+        retry = set(queued.values_list("invitation_id", flat=True)) - {m.invitation_id for m in uncertain}
+        queued.update(status="cancelled", finished_at=now, detail="queued by a run that stopped before trying: sent again by a later run")
+        Invitation.objects.filter(pk__in=retry, state__in=OPEN_STATES).update(next_send_at=now)
 
 
 def _advance(invitation: Invitation, kind: str, *, now: datetime, reminder_days: tuple[int, ...]) -> None:
