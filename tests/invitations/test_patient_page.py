@@ -120,3 +120,80 @@ def test_the_opt_out_link_asks_then_stops_every_message(token, due_patient):
     assert due_patient.contact_opted_out_at is not None
     assert Invitation.objects.get().state == "opted_out"
     assert client.get(url(token)).status_code == 404
+
+
+# --- what coordinators see ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff(site, django_user_model):
+    from vertebro.registry.services.accounts import membership_set
+    from vertebro.registry.services.clinical import site_create
+
+    users = {}
+    other = site_create(code="SITE-B", name="Site B")
+    for username, where, role in (("coordinator_a", site, "coordinator"), ("analyst_a", site, "analyst"), ("coordinator_b", other, "coordinator")):
+        users[username] = django_user_model.objects.create_user(username, password="long-enough-password")
+        membership_set(user=users[username], site=where, role=role)
+    return users
+
+
+def _client(user) -> Client:  # noqa: ANN001
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_coordinator_sees_the_invitations_and_their_states(token, due_patient, staff):
+    page = _client(staff["coordinator_a"]).get(reverse("web:patient", kwargs={"pk": due_patient.pk})).content.decode()
+    assert 'id="invitations"' in page and "Sent" in page and "1 sent" in page
+    assert "grace@example.org" in page
+
+
+def test_analyst_sees_states_but_never_the_address(token, due_patient, staff):
+    page = _client(staff["analyst_a"]).get(reverse("web:patient", kwargs={"pk": due_patient.pk})).content.decode()
+    assert 'id="invitations"' in page and "grace@example.org" not in page and "Grace" not in page
+
+
+def test_coordinator_cannot_see_other_sites_invitations(token, due_patient, staff):
+    assert _client(staff["coordinator_b"]).get(reverse("web:patient", kwargs={"pk": due_patient.pk})).status_code == 404
+
+
+def test_coordinator_sees_an_opted_out_patient(token, due_patient, staff):
+    Client().post(reverse("web:respond_stop", kwargs={"token": token}))
+    page = _client(staff["coordinator_a"]).get(reverse("web:patient", kwargs={"pk": due_patient.pk})).content.decode()
+    assert 'id="opted-out"' in page and "Opted out" in page
+
+
+def test_worklist_marks_who_has_an_open_invitation(token, due_patient, site, staff):
+    treated_patient(site, "VP-300", days_ago=20)  # no consent: staff must call
+    page = _client(staff["coordinator_a"]).get(reverse("web:worklist")).content.decode()
+    rows = {row.split("</tr>")[0] for row in page.split("<tr")[1:]}
+    invited = [row for row in rows if "VP-100" in row and "1 month" in row]
+    uninvited = [row for row in rows if "VP-300" in row or "1 week" in row]  # not asked; or its window closed
+    assert invited and all("patient invited" in row for row in invited)
+    assert uninvited and all("patient invited" not in row for row in uninvited)
+
+
+def test_dashboard_counts_capture_by_channel(smtp, site, staff):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from vertebro.registry.services.clinical import pain_assessment_record
+
+    # Two procedures whose 1-week window closed: one answered by the patient, one entered by staff.
+    first = treated_patient(site, "VP-400", days_ago=12, email="a@example.org")
+    second = treated_patient(site, "VP-401", days_ago=12)
+    invitations_run(senders={"email": EmailSender()})
+    Client().post(url(token_in(smtp.bodies_to("a@example.org")[0])), {"score": "2", "recurrent_pain": "no"})
+    pain_assessment_record(procedure=second.procedures.get(), assessed_on=timezone.localdate(), score=5, timepoint="1w")
+    cache.clear()
+    data = _client(staff["coordinator_a"]).get(reverse("web:dashboard"), HTTP_HOST="testserver")
+    later = timezone.localdate() + timedelta(days=3)  # the windows close on day 14
+    from vertebro.registry.selectors.dashboard import dashboard_for_sites
+
+    week = next(c for c in dashboard_for_sites(site_ids=[site.pk], today=later).capture if c.timepoint.code == "1w")
+    assert (week.eligible, week.captured, week.by_patient, week.by_staff) == (2, 2, 1, 1)
+    assert data.status_code == 200 and "By the patient" in data.content.decode()
+    assert first.invitations.get(timepoint="1w").state == "answered"
