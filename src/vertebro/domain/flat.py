@@ -22,7 +22,10 @@ FLAT_COLUMNS: tuple[str, ...] = (
     "recurrent_pain",
 )
 #: Optional columns that may follow, in this order when present.
-FLAT_OPTIONAL_COLUMNS: tuple[str, ...] = ("assessed_on", "levels", "cement_ml", "source")
+FLAT_OPTIONAL_COLUMNS: tuple[str, ...] = ("assessed_on", "levels", "cement_ml")
+#: Who put each score in (issue 9), optional: the registry's exports write it, a file may leave it out
+#: (imported scores then take the importer's source). Not written by `vertebro synth`.
+SOURCE_COLUMN = "source"
 #: What the statistics need at the least (a de-identified export drops the rest).
 ANALYSIS_REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "sex", "age", "etiology", "timepoint", "vps")
 

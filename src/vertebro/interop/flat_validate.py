@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..domain import rules
 from ..domain.errors import DomainError
-from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS, wrong_separator
+from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS, SOURCE_COLUMN, wrong_separator
 from ..domain.levels import parse_levels
 from ..domain.timepoints import SCHEDULE, UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
 from ..domain.vocabulary import ASSESSMENT_SOURCE, ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE, Vocabulary
@@ -27,7 +27,7 @@ from .sanitize import restore_text
 
 TIMEPOINT = Vocabulary("timepoint", tuple((tp.code, tp.label) for tp in SCHEDULE) + ((UNSCHEDULED, "Unscheduled"),))
 #: Columns a flat file may carry beyond the flat format's own.
-EXTRA_COLUMNS = ("birth_date", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument")
+EXTRA_COLUMNS = ("birth_date", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument", SOURCE_COLUMN)
 KNOWN_COLUMNS = tuple(dict.fromkeys(FLAT_COLUMNS + FLAT_OPTIONAL_COLUMNS + EXTRA_COLUMNS))
 #: A patient's fixed fields: the same on every row of that patient.
 FIXED_COLUMNS = (
