@@ -197,3 +197,10 @@ def test_dashboard_counts_capture_by_channel(smtp, site, staff):
     assert (week.eligible, week.captured, week.by_patient, week.by_staff) == (2, 2, 1, 1)
     assert data.status_code == 200 and "By the patient" in data.content.decode()
     assert first.invitations.get(timepoint="1w").state == "answered"
+
+
+def test_the_history_names_the_patient_through_the_invitation(token, due_patient, staff):
+    Client().post(url(token), {"score": "3", "recurrent_pain": "no"})
+    invitation = Invitation.objects.get()
+    page = _client(staff["coordinator_a"]).get(reverse("web:patient_history", kwargs={"pk": due_patient.pk})).content.decode()
+    assert f"the patient (through invitation {invitation.pk})" in page
