@@ -34,4 +34,4 @@ def test_every_free_text_field_of_a_clinical_record_is_classified():
 def test_the_free_text_fields_the_issue_names_are_possibly_identifying():
     named = {("eligibilityassessment", "override_reason"), ("complication", "notes"), ("fracture", "primary_site"), ("procedure", "operator")}
     assert named <= {(kind, f) for kind, fields in POSSIBLY_IDENTIFYING.items() for f in fields}
-    assert set(IDENTIFIERS["patient"]) == {"mrn", "name", "birth_date"}
+    assert set(IDENTIFIERS["patient"]) == {"mrn", "name", "birth_date", "email", "mobile"}

@@ -20,8 +20,8 @@ from vertebro.registry.services.accounts import membership_set
 from vertebro.registry.services.clinical import eligibility_record, patient_create
 from vertebro.registry.web import urls as web_urls
 
-PUBLIC, LOGOUT, ANY_MEMBER, EDITOR_ANYWHERE, SITE_READ, SITE_EDIT, SITE_OVERRIDE = (
-    "public", "logout", "any member", "editor anywhere", "site read", "site edit", "site override",
+PUBLIC, LOGOUT, ANY_MEMBER, EDITOR_ANYWHERE, SITE_READ, SITE_EDIT, SITE_OVERRIDE, PATIENT_LINK = (
+    "public", "logout", "any member", "editor anywhere", "site read", "site edit", "site override", "patient link",
 )
 #: Reports and exports: admin, investigator or analyst somewhere; the export takes a POST (GET: 405).
 ANALYST_ANYWHERE, ANALYST_POST = "analyst anywhere", "analyst post"
@@ -54,6 +54,11 @@ RULES: dict[str, tuple[str, str | None]] = {
     "downloads": (ANALYST_ANYWHERE, None),
     "download_report": (ANALYST_ANYWHERE, None),
     "download_export": (ANALYST_POST, None),
+    # The patient's pages (issue 9): no login; the token is the credential, so an unknown one is a 404
+    # for everybody, staff included (tests/invitations/test_patient_page.py tests real tokens).
+    "respond_thanks": (PUBLIC, None),
+    "respond": (PATIENT_LINK, "token"),
+    "respond_stop": (PATIENT_LINK, "token"),
 }
 #: username → (role at site A, role at site B); None: not a member there.
 USERS: dict[str, tuple[str | None, str | None]] = {
@@ -87,6 +92,8 @@ def _expected_get(rule: str, username: str) -> int:
     role_a, role_b = USERS[username]
     if rule == PUBLIC:
         return 200
+    if rule == PATIENT_LINK:
+        return 404
     if username == "anonymous":
         return 302
     if rule == LOGOUT:
@@ -130,6 +137,8 @@ def _history_rows() -> int:
 def _urls(name: str, key: str | None, ids: dict) -> list[str]:
     if key is None:
         return [reverse(f"web:{name}")]
+    if key == "token":
+        return [reverse(f"web:{name}", kwargs={"token": "x" * 43})]
     if key == "history":
         return [reverse("web:record_history", kwargs={"kind": kind, "pk": ids[k]}) for kind, k in HISTORY_KINDS.items()]
     kwarg = {"patient": "patient_pk", "procedure": "procedure_pk"}.get(key) if name.endswith("_new") else "pk"
@@ -159,7 +168,7 @@ def test_every_view_for_every_role_at_both_sites(matrix, name):
                 failures.append(f"GET {url} as {username} shows a name, MRN or date of birth")
             if rule == ANALYST_POST and expected == 405:
                 continue  # allowed: tests/web/test_downloads.py posts exports
-            if rule in (PUBLIC, LOGOUT, ANY_MEMBER) or expected == 200 or name == "eligibility_override" and expected == 302:
+            if rule in (PUBLIC, LOGOUT, ANY_MEMBER, PATIENT_LINK) or expected == 200 or name == "eligibility_override" and expected == 302:
                 continue
             # Denied: a POST is denied too (405 for read-only views) and writes nothing.
             before = _history_rows()

@@ -16,7 +16,7 @@ from ..domain.vocabulary import STUDY_GROUPS
 from ..report import formatting as fmt
 from ..stats.reviewer import DEFAULT_IMPUTATIONS, DEFAULT_SEED, ReviewerSettings
 from .app import app, console
-from .flat_source import INSTRUMENTS_HELP, analyse_flat_source, check_primary, spinner
+from .flat_source import INSTRUMENTS_HELP, SOURCE_HELP, analyse_flat_source, check_primary, parse_sources, spinner
 
 _HELP = (
     "Answer the study question: is the response to vertebroplasty different between osteoporotic and "
@@ -44,6 +44,7 @@ def analyze(
         show_default=False,
     ),
     instruments: Path | None = typer.Option(None, "--instruments", help=INSTRUMENTS_HELP, show_default=False),
+    source_filter: str | None = typer.Option(None, "--source", help=SOURCE_HELP, show_default=False),
     primary: str = typer.Option(
         "post", "--primary", help=f"Timepoint of the power calculation: {', '.join(FOLLOW_UP_CODES)}."
     ),
@@ -60,8 +61,11 @@ def analyze(
 ) -> None:
     check_primary(primary)
     settings = ReviewerSettings(enabled=not core_only, imputations=imputations, seed=seed)
+    sources = parse_sources(source_filter)
     with spinner() as say:
-        source, result = analyse_flat_source(csv, primary=primary, say=say, instruments=instruments, reviewer=settings)
+        source, result = analyse_flat_source(
+            csv, primary=primary, say=say, instruments=instruments, reviewer=settings, sources=sources
+        )
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, allow_nan=False) + "\n")
         sys.stdout.flush()

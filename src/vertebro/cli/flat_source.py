@@ -29,7 +29,14 @@ INSTRUMENTS_HELP = (
     "days, instance, item, answer), as `vertebro synth --instruments-out` writes."
 )
 
-__all__ = ["INSTRUMENTS_HELP", "FlatSource", "analyse_flat_source", "check_primary", "load_flat_source", "spinner"]
+#: The --source option of `vertebro analyze` and `vertebro report` (issue 9).
+SOURCE_HELP = (
+    "Keep only follow-up scores from these sources (comma-separated: staff, import, fhir, api, patient), e.g. "
+    "--source patient for what patients reported at home; baseline scores are kept whatever their source, since "
+    "every change is measured from them. Needs the flat `source` column (the registry always has it)."
+)
+
+__all__ = ["INSTRUMENTS_HELP", "SOURCE_HELP", "FlatSource", "restrict_to_sources", "analyse_flat_source", "check_primary", "load_flat_source", "spinner"]
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,31 @@ def spinner() -> Iterator[Callable[[str], None]]:
         yield lambda text: progress.update(task, description=text)
 
 
+def parse_sources(text: str | None) -> tuple[str, ...] | None:
+    """The codes of ``--source`` ("patient" or "staff,import"), refused by name when unknown."""
+    if not text:
+        return None
+    from ..domain.vocabulary import ASSESSMENT_SOURCE
+
+    codes = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    unknown = [code for code in codes if code not in ASSESSMENT_SOURCE]
+    if unknown or not codes:
+        raise VertebroError(f"--source {text!r}: {', '.join(unknown) or 'nothing'} is not a source; use one or more of {', '.join(ASSESSMENT_SOURCE.codes)}.")
+    return codes
+
+
+def restrict_to_sources(source: FlatSource, sources: tuple[str, ...]) -> FlatSource:
+    """Keep baseline scores and the follow-up scores of ``sources`` (see :data:`SOURCE_HELP`)."""
+    frame = source.frame
+    if "source" not in frame.columns:
+        raise VertebroError(f"{source.where} has no `source` column, so --source cannot choose scores; drop --source or add the column.")
+    keep = (frame["timepoint"] == "baseline") | frame["source"].isin(sources)
+    if not (keep & (frame["timepoint"] != "baseline")).any():
+        raise VertebroError(f"{source.where} holds no follow-up score from {', '.join(sources)}; drop --source or choose another.")
+    label = f"{source.where}, follow-up scores from {', '.join(sources)} only"
+    return replace(source, frame=frame[keep].reset_index(drop=True), where=label, name=f"{source.name}, follow-up scores from {', '.join(sources)} only")
+
+
 def analyse_flat_source(
     csv: Path | None,
     *,
@@ -116,6 +148,7 @@ def analyse_flat_source(
     say: Callable[[str], None],
     instruments: Path | None = None,
     reviewer: Any = None,
+    sources: tuple[str, ...] | None = None,
 ) -> tuple[FlatSource, dict[str, Any]]:
     """Load and validate the rows (see :func:`load_flat_source`) and run the analysis contract on them.
 
@@ -125,6 +158,8 @@ def analyse_flat_source(
     ``reviewer`` is a :class:`vertebro.stats.reviewer.ReviewerSettings` (the defaults when None).
     """
     source = load_flat_source(csv)
+    if sources:
+        source = restrict_to_sources(source, sources)
     if instruments is not None:
         from ..stats.instrument_scores import load_instrument_csv
 

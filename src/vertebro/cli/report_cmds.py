@@ -9,7 +9,7 @@ import typer
 from ..domain.timepoints import FOLLOW_UP_CODES
 from ..errors import VertebroError
 from .app import app, console
-from .flat_source import INSTRUMENTS_HELP, analyse_flat_source, check_primary, spinner
+from .flat_source import INSTRUMENTS_HELP, SOURCE_HELP, analyse_flat_source, check_primary, parse_sources, spinner
 
 
 _HELP = (
@@ -35,15 +35,17 @@ def report(
         show_default=False,
     ),
     instruments: Path | None = typer.Option(None, "--instruments", help=INSTRUMENTS_HELP, show_default=False),
+    source_filter: str | None = typer.Option(None, "--source", help=SOURCE_HELP, show_default=False),
     primary: str = typer.Option(
         "post", "--primary", help=f"Primary timepoint for the headline and power: {', '.join(FOLLOW_UP_CODES)}."
     ),
 ) -> None:
     """Analyse, render and write DIR/report.html."""
     check_primary(primary)
+    sources = parse_sources(source_filter)
     _check_out_folder(out)
     with spinner() as say:
-        source, analysis = analyse_flat_source(csv, primary=primary, say=say, instruments=instruments)
+        source, analysis = analyse_flat_source(csv, primary=primary, say=say, instruments=instruments, sources=sources)
         say("Drawing the figures and writing the report")
         from ..report import render_report, write_report
 

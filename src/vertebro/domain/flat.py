@@ -1,6 +1,7 @@
 """The flat format: one row per pain assessment, the shape statisticians and spreadsheets want.
 
 Rows refer to each patient's index (first) procedure. ``age`` is whole years at that procedure,
+``source`` (optional) says who put the score in (``ASSESSMENT_SOURCE``: staff, import, fhir, api, patient),
 ``days`` is days from it (negative before), ``recurrent_pain`` is 0/1 and empty for baseline.
 """
 
@@ -27,6 +28,9 @@ FLAT_OPTIONAL_COLUMNS: tuple[str, ...] = ("assessed_on", "levels", "cement_ml")
 #: analysis's flow counts these rows (issue 12); the import takes scores only and refuses them. Kept out
 #: of FLAT_OPTIONAL_COLUMNS: a file of scores alone (the synthetic cohort) does not carry it.
 MISSING_REASON_COLUMN = "missing_reason"
+#: Who put each score in (issue 9), optional: the registry's exports write it, a file may leave it out
+#: (imported scores then take the importer's source). Not written by `vertebro synth`.
+SOURCE_COLUMN = "source"
 #: What the statistics need at the least (a de-identified export drops the rest).
 ANALYSIS_REQUIRED_COLUMNS: tuple[str, ...] = ("patient_id", "sex", "age", "etiology", "timepoint", "vps")
 

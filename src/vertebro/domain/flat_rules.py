@@ -29,6 +29,7 @@ from .errors import DomainError
 from .levels import parse_levels
 from .timepoints import SCHEDULE, UNSCHEDULED
 from .vocabulary import (
+    ASSESSMENT_SOURCE,
     ETIOLOGY,
     INSTRUMENT,
     MISSING_REASON,
@@ -69,6 +70,7 @@ CODED_COLUMNS: dict[str, Vocabulary] = {
     "pathologic_cause": PATHOLOGIC_CAUSE,
     "pathologic_basis": PATHOLOGIC_BASIS,
     "missing_reason": MISSING_REASON,
+    "source": ASSESSMENT_SOURCE,
 }
 
 

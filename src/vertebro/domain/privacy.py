@@ -2,7 +2,8 @@
 
 Two kinds, both kept from de-identified readers (analysts) in pages, history and exports:
 
-- **identifiers** (:data:`IDENTIFIERS`): the patient's name, medical record number and date of birth;
+- **identifiers** (:data:`IDENTIFIERS`): the patient's name, medical record number, date of birth and
+  contact address (email, mobile number: issue 9's invitations use them, nothing else shows them);
 - **free text** (:data:`POSSIBLY_IDENTIFYING`): what people type in a text box — an override reason,
   a complication note, the primary tumour, the operator — may hold a name, a date, a place or a
   record number, so it is treated as possibly identifying, as REDCap treats fields marked
@@ -15,7 +16,7 @@ that is in neither list.
 
 from __future__ import annotations
 
-IDENTIFIERS: dict[str, tuple[str, ...]] = {"patient": ("mrn", "name", "birth_date")}
+IDENTIFIERS: dict[str, tuple[str, ...]] = {"patient": ("mrn", "name", "birth_date", "email", "mobile")}
 POSSIBLY_IDENTIFYING: dict[str, tuple[str, ...]] = {
     "fracture": ("primary_site",),
     "procedure": ("operator",),

@@ -18,15 +18,15 @@ import pandas as pd
 
 from ..domain import rules
 from ..domain.errors import DomainError
-from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS, MISSING_REASON_COLUMN, wrong_separator
+from ..domain.flat import FLAT_COLUMNS, FLAT_OPTIONAL_COLUMNS, MISSING_REASON_COLUMN, SOURCE_COLUMN, wrong_separator
 from ..domain.flat_rules import FIXED_COLUMNS, TIMEPOINT, cell_rules, conflicting_patients, parse_distinct, repeated_assessments
 from ..domain.timepoints import UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
-from ..domain.vocabulary import ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE, Vocabulary
+from ..domain.vocabulary import ASSESSMENT_SOURCE, ETIOLOGY, INSTRUMENT, PATHOLOGIC_BASIS, PATHOLOGIC_CAUSE, SEX, VENUE, Vocabulary
 from .problems import combine, no_problems, problems_frame
 from .sanitize import restore_text
 
 #: Columns a flat file may carry beyond the flat format's own.
-EXTRA_COLUMNS = ("birth_date", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument", MISSING_REASON_COLUMN)
+EXTRA_COLUMNS = ("birth_date", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument", MISSING_REASON_COLUMN, SOURCE_COLUMN)
 #: A row that only says why a score is missing: the analysis counts it, the registry has no place for it.
 RULE_REASON_NOT_IMPORTED = (
     "a row with a missing-data reason is read by vertebro analyze (the flow), not imported: "
@@ -241,7 +241,7 @@ def validate_flat_frame(
     for column, vocabulary in (("sex", SEX), ("etiology", ETIOLOGY)):
         out[column] = c.vocabulary(column, vocabulary)
         c.fail(c.blank(column), column, "", f"every row needs its {column}")
-    for column, vocabulary in (("venue", VENUE), ("instrument", INSTRUMENT), ("pathologic_cause", PATHOLOGIC_CAUSE), ("pathologic_basis", PATHOLOGIC_BASIS)):
+    for column, vocabulary in (("venue", VENUE), ("instrument", INSTRUMENT), ("source", ASSESSMENT_SOURCE), ("pathologic_cause", PATHOLOGIC_CAUSE), ("pathologic_basis", PATHOLOGIC_BASIS)):
         out[column] = c.vocabulary(column, vocabulary)
     for column in ("mrn", "name"):
         out[column] = c.text(column)

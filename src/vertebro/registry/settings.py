@@ -255,3 +255,29 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# Patient-reported follow-up (issue 9): invitation mail through Django's email backend. SMTP by default
+# (host, port, TLS, user, password and the From address from the environment); VERTEBRO_EMAIL_BACKEND=file
+# writes every message into var/mail/ instead (development, the demo), =console prints it.
+VERTEBRO_HOME = HOME
+_EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+}
+_email_backend = os.environ.get("VERTEBRO_EMAIL_BACKEND", "smtp").strip().lower()
+if _email_backend not in _EMAIL_BACKENDS:
+    raise ImproperlyConfigured(f"VERTEBRO_EMAIL_BACKEND={_email_backend!r} is not one of {', '.join(_EMAIL_BACKENDS)}")
+EMAIL_BACKEND = _EMAIL_BACKENDS[_email_backend]
+EMAIL_FILE_PATH = HOME / "var" / "mail"
+EMAIL_HOST = os.environ.get("VERTEBRO_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = _env_int("VERTEBRO_EMAIL_PORT", 25)
+EMAIL_USE_TLS = _env_flag("VERTEBRO_EMAIL_USE_TLS")
+EMAIL_HOST_USER = os.environ.get("VERTEBRO_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("VERTEBRO_EMAIL_PASSWORD", "")
+EMAIL_TIMEOUT = _env_int("VERTEBRO_EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = os.environ.get("VERTEBRO_EMAIL_FROM", "vertebro registry <noreply@localhost>")
+#: The address patients' links start with (no trailing slash), e.g. https://registry.example.org.
+VERTEBRO_PUBLIC_URL = os.environ.get("VERTEBRO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+#: Answers allowed per client address per hour on the patient page (wrong tokens included).
+VERTEBRO_RESPONSE_RATE_PER_HOUR = _env_int("VERTEBRO_RESPONSE_RATE_PER_HOUR", 60)

@@ -113,6 +113,7 @@ def render_report(
         "forest_rows": forest_rows,
         "forest_figure": figures.forest(forest_rows),
         "completeness": list(analysis.get("completeness") or []),
+        "channels": _channel_view(summaries.scores_by_channel(df)),
         "power_paragraph": text.power_paragraph(analysis, primary),
         "methods": text.methods_paragraphs(primary),
         "warnings": [_warning_text(w) for w in analysis.get("warnings") or []],
@@ -122,6 +123,10 @@ def render_report(
         "flow": flow_view(analysis),
     }
     return _ENVIRONMENT.get_template("report.html.j2").render(context)
+
+
+def _channel_view(channels: pd.DataFrame | None) -> list[dict[str, Any]] | None:
+    return None if channels is None else channels.to_dict("records")
 
 
 def _rank_marks(timepoints: list[Mapping[str, Any]]) -> dict[str, bool]:

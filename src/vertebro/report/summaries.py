@@ -118,3 +118,43 @@ def at_risk(times: pd.DataFrame | None, days: list[float]) -> dict[str, list[int
         group: [int((times.loc[times["group"] == group, "days"] >= day).sum()) for day in days]
         for group in STUDY_GROUPS
     }
+
+
+#: Columns of :func:`scores_by_channel`.
+CHANNEL_COLUMNS = ("timepoint", "n", "by_patient", "by_staff", "patient_share", "mean_patient", "mean_staff")
+
+
+def scores_by_channel(df: pd.DataFrame) -> pd.DataFrame | None:
+    """Follow-up scores by channel (issue 9): who gave each score, per scheduled follow-up timepoint.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        None when the rows carry no ``source`` column. Otherwise one row per follow-up timepoint that
+        has scores (schedule order), columns :data:`CHANNEL_COLUMNS`: ``n`` scores; ``by_patient``
+        (source ``patient``: answered at home through an invitation) and ``by_staff`` (every other
+        source: staff, import, FHIR, API); ``patient_share`` = by_patient / n; ``mean_patient`` and
+        ``mean_staff`` the mean 0–10 score of each channel (NaN without scores). Unrounded.
+    """
+    if "source" not in df.columns:
+        return None
+    rows = _study_rows(df)
+    rows = rows[~rows["timepoint"].isin(("baseline", UNSCHEDULED))]
+    out = []
+    for tp in SCHEDULE:
+        at = rows[rows["timepoint"] == tp.code]
+        if at.empty:
+            continue
+        patient = at["source"] == "patient"
+        out.append(
+            {
+                "timepoint": tp.code,
+                "n": len(at),
+                "by_patient": int(patient.sum()),
+                "by_staff": int((~patient).sum()),
+                "patient_share": float(patient.mean()),
+                "mean_patient": float(at.loc[patient, "vps"].mean()) if patient.any() else math.nan,
+                "mean_staff": float(at.loc[~patient, "vps"].mean()) if (~patient).any() else math.nan,
+            }
+        )
+    return pd.DataFrame(out, columns=list(CHANNEL_COLUMNS))

@@ -11,6 +11,7 @@ from .clinical import (
     TreatedLevel,
 )
 from .drafts import FormDraft
+from .invitations import Invitation, InvitationMessage
 from .people import ROLE, Patient, Site, StaffMembership
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "FormDraft",
     "Fracture",
     "ImportBatch",
+    "Invitation",
+    "InvitationMessage",
     "PainAssessment",
     "Patient",
     "Procedure",

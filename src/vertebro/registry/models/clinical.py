@@ -13,6 +13,7 @@ from ...domain.timepoints import TIMEPOINT_CODES, UNSCHEDULED
 from ...domain.vocabulary import (
     ANALGESIC,
     APPROACH,
+    ASSESSMENT_SOURCE,
     BIOPSY_RESULT,
     COMPLICATION,
     ETIOLOGY,
@@ -187,6 +188,10 @@ class PainAssessment(RegistryRecord):
     instrument = models.CharField(max_length=8, choices=INSTRUMENT.choices(), default="vps")
     timepoint = models.CharField(max_length=12, choices=TIMEPOINT.choices())
     venue = models.CharField(max_length=32, choices=VENUE.choices(), null=True, blank=True)
+    source = models.CharField(
+        max_length=8, choices=ASSESSMENT_SOURCE.choices(), default="staff",
+        help_text="Who put the score in: staff, a file import, FHIR, the API, or the patient through an invitation.",
+    )
 
     class Meta:
         ordering = ["patient_id", "assessed_on", "id"]
@@ -196,6 +201,7 @@ class PainAssessment(RegistryRecord):
             check("pain_timepoint_known", in_vocabulary("timepoint", TIMEPOINT), "unknown timepoint"),
             check("pain_instrument_known", in_vocabulary("instrument", INSTRUMENT), "unknown pain instrument"),
             check("pain_venue_known", in_vocabulary("venue", VENUE, nullable=True), "unknown venue"),
+            check("pain_source_known", in_vocabulary("source", ASSESSMENT_SOURCE), "unknown assessment source"),
             models.UniqueConstraint(
                 fields=["procedure", "timepoint"],
                 condition=~Q(timepoint=UNSCHEDULED),

@@ -83,6 +83,21 @@ class Patient(RegistryRecord):
     )
     mrn = models.CharField(max_length=64, null=True, blank=True, help_text="Protected (PHI): medical record number.")
     name = models.CharField(max_length=200, null=True, blank=True, help_text="Protected (PHI): patient name.")
+    # Contact for patient-reported follow-up (issue 9). Identifiers: hidden from analysts, never exported
+    # de-identified; only the invitation sender reads them.
+    email = models.EmailField(max_length=254, null=True, blank=True, help_text="Protected (PHI): email address for survey invitations.")
+    mobile = models.CharField(
+        max_length=20, null=True, blank=True,
+        validators=[RegexValidator(r"^\+[1-9][0-9]{6,14}$", "a mobile number is written in international form, e.g. +441632960123")],
+        help_text="Protected (PHI): mobile number (international form, +CC...) for survey invitations.",
+    )
+    contact_consent_on = models.DateField(null=True, blank=True, help_text="When the patient agreed to be contacted for follow-up.")
+    contact_consent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Who recorded the contact consent.",
+    )
+    contact_opted_out_at = models.DateTimeField(null=True, blank=True, help_text="When the patient asked to get no more messages.")
+    withdrawn_on = models.DateField(null=True, blank=True, help_text="When the patient withdrew from the registry: nobody contacts them.")
 
     class Meta:
         ordering = ["study_id"]
@@ -100,7 +115,22 @@ class Patient(RegistryRecord):
                 "a patient needs a date of birth or the age at the index procedure",
             ),
             check("patient_study_id_not_blank", ~Q(study_id=""), "a patient needs a study id"),
+            check(
+                "patient_consent_has_date_and_recorder",
+                Q(contact_consent_on__isnull=True, contact_consent_by__isnull=True) | Q(contact_consent_on__isnull=False),
+                "a contact consent records its date",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.study_id
+
+    @property
+    def may_be_contacted(self) -> bool:
+        """Consented, not opted out, not withdrawn: the only patients an invitation may reach."""
+        return self.contact_consent_on is not None and self.contact_opted_out_at is None and self.withdrawn_on is None
+
+    @property
+    def first_name(self) -> str:
+        """The one identifier a message may carry; empty when no name is recorded."""
+        return (self.name or "").split()[0] if (self.name or "").strip() else ""

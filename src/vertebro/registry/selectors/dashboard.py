@@ -45,11 +45,19 @@ class CaptureRate:
         Procedures whose window for this timepoint has closed.
     captured : int
         Of those, the ones with a score at this timepoint.
+    by_patient : int
+        Of the captured, the scores the patient reported through an invitation (source ``patient``);
+        the rest were entered by staff or imported (issue 9: capture by channel).
     """
 
     timepoint: Timepoint
     eligible: int
     captured: int
+    by_patient: int = 0
+
+    @property
+    def by_staff(self) -> int:
+        return self.captured - self.by_patient
 
     @property
     def rate(self) -> float | None:
@@ -137,6 +145,7 @@ def _site_aggregates(today: date) -> dict:
     patients: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys((*GROUPS, NO_GROUP), 0))
     eligible: dict[int, dict[str, int]] = defaultdict(dict)
     captured: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys((tp.code for tp in SCHEDULE), 0))
+    by_patient: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys((tp.code for tp in SCHEDULE), 0))
     pain_sums: dict[int, dict[tuple[str, str], list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
     # A window has closed when procedure date + last day < today.
     closed_before = {tp.code: today - timedelta(days=tp.last_day) for tp in SCHEDULE}
@@ -170,7 +179,8 @@ def _site_aggregates(today: date) -> dict:
         cursor.execute(
             f"""
             SELECT pt.{q('site_id')}, pa.{q('timepoint')}, g.grp, COUNT(*), SUM(pa.{q('score')}),
-                   SUM(CASE WHEN {closed} THEN 1 ELSE 0 END)
+                   SUM(CASE WHEN {closed} THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN ({closed}) AND pa.{q('source')} = 'patient' THEN 1 ELSE 0 END)
             FROM {pain} pa
             JOIN {procedure} pr ON pr.{q('id')} = pa.{q('procedure_id')}
             JOIN {patient} pt ON pt.{q('id')} = pr.{q('patient_id')}
@@ -179,11 +189,12 @@ def _site_aggregates(today: date) -> dict:
                        GROUP BY tl.{q('procedure_id')}) g ON g.procedure_id = pa.{q('procedure_id')}
             GROUP BY pt.{q('site_id')}, pa.{q('timepoint')}, g.grp
             """,
-            [value for tp in SCHEDULE for value in (tp.code, closed_before[tp.code])],
+            [value for tp in SCHEDULE for value in (tp.code, closed_before[tp.code])] * 2,
         )
-        for site_id, timepoint, rank, n, total, n_closed in cursor.fetchall():
+        for site_id, timepoint, rank, n, total, n_closed, n_patient in cursor.fetchall():
             if timepoint in captured[site_id]:
                 captured[site_id][timepoint] += int(n_closed or 0)
+                by_patient[site_id][timepoint] += int(n_patient or 0)
                 cell = pain_sums[site_id][(timepoint, _RANK_GROUP.get(rank, NO_GROUP))]
                 cell[0] += n
                 cell[1] += float(total)
@@ -191,6 +202,7 @@ def _site_aggregates(today: date) -> dict:
         "patients": {k: dict(v) for k, v in patients.items()},
         "eligible": dict(eligible),
         "captured": {k: dict(v) for k, v in captured.items()},
+        "by_patient": {k: dict(v) for k, v in by_patient.items()},
         "pain": {k: {key: tuple(cell) for key, cell in v.items()} for k, v in pain_sums.items()},
     }
 
@@ -250,7 +262,8 @@ def dashboard_for_sites(*, site_ids: Sequence[int], today: date) -> Dashboard:
     for tp in SCHEDULE:
         eligible = sum(aggregates["eligible"].get(s, {}).get(tp.code, 0) for s in codes)
         captured = sum(aggregates["captured"].get(s, {}).get(tp.code, 0) for s in codes)
-        capture.append(CaptureRate(tp, eligible, captured))
+        reported = sum(aggregates.get("by_patient", {}).get(s, {}).get(tp.code, 0) for s in codes)
+        capture.append(CaptureRate(tp, eligible, captured, reported))
     pain = []
     for tp in SCHEDULE:
         for group in ("osteoporotic", "pathologic"):

@@ -79,7 +79,7 @@ def flat_assessments_df(*, site_codes: list[str] | None = None, include_identifi
 
     assessments = _frame(
         PainAssessment.objects.filter(patient__in=patients),
-        ["procedure_id", "assessed_on", "score", "timepoint", "venue", "follow_up_id"],
+        ["procedure_id", "assessed_on", "score", "timepoint", "venue", "follow_up_id", "source"],
     )
     follow_ups = _frame(FollowUp.objects.filter(patient__in=patients), ["id", "venue", "recurrent_pain"]).rename(
         columns={"id": "follow_up_id", "venue": "follow_up_venue"}
@@ -107,6 +107,7 @@ def flat_assessments_df(*, site_codes: list[str] | None = None, include_identifi
             "assessed_on": rows["assessed_on"],
             "levels": rows["levels"],
             "cement_ml": rows["cement_ml"].astype(float),
+            "source": rows["source"],
         }
     )
     if include_identifiers:

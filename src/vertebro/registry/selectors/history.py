@@ -279,13 +279,23 @@ def _entries(kind: str, rows: Iterable, display: ValueDisplay, labels: dict) -> 
         if before is None and action == "changed":
             # The first saved state of an imported record: there is nothing older to compare with.
             action = "state before the first recorded change"
-        user = row.history_user.get_username() if row.history_user_id else "(no user: command line or import)"
+        user = row.history_user.get_username() if row.history_user_id else _anonymous_actor(row)
         entries.append(
             HistoryEntry(row.history_date, display.moment(row.history_date), user, action, kind, row.id, changes,
                          display.reason(row.history_change_reason or ""))
         )
         previous[row.id] = row
     return entries
+
+
+def _anonymous_actor(row) -> str:  # noqa: ANN001
+    """Who made a change without an account: the patient, answering through an invitation (issue 9:
+    their score's history names them so), or the command line and imports."""
+    reason = row.history_change_reason or ""
+    for prefix in ("answered by the patient through invitation ", "the patient opted out of messages through invitation "):
+        if reason.startswith(prefix):
+            return f"the patient (through invitation {reason.removeprefix(prefix)})"
+    return "(no user: command line or import)"
 
 
 def _importer(batch: ImportBatch | None) -> str:

@@ -29,7 +29,8 @@ from django.db import connection
 from django.db.models import Max
 
 from ...domain.timepoints import BY_CODE, SCHEDULE, Timepoint, schedule_order
-from ..models import PainAssessment, Patient, Procedure, Site
+from ...domain.invitations import OPEN_STATES
+from ..models import Invitation, PainAssessment, Patient, Procedure, Site
 from .data_version import registry_data_version
 
 OVERDUE_SHOWN_DAYS = 90
@@ -74,6 +75,8 @@ class WorklistItem:
     performed_on: date
     timepoint: Timepoint
     today: date
+    #: The state of the open invitation asking the patient for this score (issue 9), or None.
+    invitation: str | None = None
 
     @property
     def opens_on(self) -> date:
@@ -257,6 +260,14 @@ def worklist_page(
     page = list(itertools.islice(merged, offset, offset + limit))
     allowed = set(phi_site_ids)
     page = [item if item.site_id in allowed else replace(item, name=None) for item in page]
+    # Read fresh for the page (not cached with the list): a message sent since changes no score.
+    invited = dict(
+        ((procedure_id, timepoint), state)
+        for procedure_id, timepoint, state in Invitation.objects.filter(
+            procedure_id__in={item.procedure_id for item in page}, state__in=OPEN_STATES
+        ).values_list("procedure_id", "timepoint", "state")
+    )
+    page = [replace(item, invitation=invited.get((item.procedure_id, item.timepoint.code))) for item in page]
     return WorklistPage(items=page, total=total, counts=counts)
 
 

@@ -18,6 +18,7 @@ from ...domain.sites import parse_site_code
 from ...domain.timepoints import UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
 from ...domain.vocabulary import (
     ANALGESIC,
+    ASSESSMENT_SOURCE,
     COMPLICATION,
     ETIOLOGY,
     INSTRUMENT,
@@ -277,6 +278,7 @@ def follow_up_record(
     further_procedure: bool = False,
     analgesics: str | None = None,
     user=None,  # noqa: ANN001
+    reason: str | None = None,
 ) -> FollowUp:
     rules.check_date_plausible(seen_on, field="seen_on")
     if seen_on < procedure.performed_on:
@@ -292,7 +294,7 @@ def follow_up_record(
         further_procedure=further_procedure,
         analgesics=ANALGESIC.parse(analgesics, field="analgesics") if analgesics else None,
     )
-    return record_save(record=follow_up, user=user)
+    return record_save(record=follow_up, user=user, reason=reason)
 
 
 def assessment_timepoint(
@@ -321,8 +323,11 @@ def pain_assessment_record(
     venue: str | None = None,
     follow_up: FollowUp | None = None,
     user=None,  # noqa: ANN001
+    source: str = "staff",
+    reason: str | None = None,
 ) -> PainAssessment:
-    """Record a pain score. A 100 mm VAS (instrument ``vas100``) is given in mm and stored divided by 10."""
+    """Record a pain score. A 100 mm VAS (instrument ``vas100``) is given in mm and stored divided by 10.
+    ``source`` says who gave it (ASSESSMENT_SOURCE; ``patient`` through an invitation)."""
     instrument = INSTRUMENT.parse(instrument, field="instrument")
     if instrument == "vas100":
         score = rules.parse_score(score, field="score", scale=100) / 10
@@ -343,8 +348,9 @@ def pain_assessment_record(
         instrument=instrument,
         timepoint=timepoint,
         venue=VENUE.parse(venue, field="venue") if venue else None,
+        source=ASSESSMENT_SOURCE.parse(source, field="source"),
     )
-    return record_save(record=assessment, user=user)
+    return record_save(record=assessment, user=user, reason=reason)
 
 
 def eligibility_record(

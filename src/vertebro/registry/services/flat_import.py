@@ -384,6 +384,7 @@ def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_
             **({"instrument": instrument} if has_instrument else {}),
             "timepoint": timepoint[new],
             "venue": venue[new],
+            "source": _sources(r["source"], new, batch=batch),
         },
         batch=batch,
         now=now,
@@ -416,6 +417,17 @@ def _assessments(r: dict[str, np.ndarray], *, patient_pk: np.ndarray, procedure_
         "follow-ups": (len(fu_rows), *fu_counts),
     }
     return is_new, changed, counts
+
+
+def _sources(given: np.ndarray | None, rows: np.ndarray, *, batch: ImportBatch) -> np.ndarray:
+    """Who put each created score in (issue 9): the file's ``source`` column where it says, else the
+    importer itself (``fhir`` for a FHIR bundle, ``import`` for any other file). A stored score keeps its
+    source: a re-import changes values, never who first entered them."""
+    default = "fhir" if batch.file_format == "fhir" else "import"
+    if given is None:
+        return np.full(len(rows), default, dtype=object)
+    chosen = given[rows]
+    return np.where(present(chosen), chosen, default).astype(object)
 
 
 def _stored_assessments(rows: pd.DataFrame, positions: np.ndarray, *, batch: ImportBatch, now, changes: Counter, has_instrument: bool) -> tuple[pd.DataFrame, np.ndarray, tuple[int, int]]:  # noqa: ANN001

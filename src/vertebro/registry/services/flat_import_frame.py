@@ -74,7 +74,7 @@ def prepare_frame(frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarra
     ``datetime64[ns]`` dates, floats. Also the patient of each row, as codes into the distinct
     study ids (in order of first appearance)."""
     frame = frame.reset_index(drop=True)
-    r = {column: text_values(frame, column) for column in ("site", "sex", "etiology", "venue", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument")}
+    r = {column: text_values(frame, column) for column in ("site", "sex", "etiology", "venue", "mrn", "name", "pathologic_cause", "pathologic_basis", "instrument", "source")}
     patients, study_ids = coded(frame, "patient_id")
     r["procedure_date"] = procedure = dates(frame, "procedure_date")
     r["birth_date"] = dates(frame, "birth_date")
@@ -105,6 +105,8 @@ def prepare_frame(frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarra
         raise DomainError("recurrent_pain", r["recurrent_pain"][orphan][0], "recurrent pain is recorded at a follow-up encounter, which needs its venue")
     if "instrument" not in frame:
         r["instrument"] = None  # every assessment takes the default, one constant
+    if "source" not in frame:
+        r["source"] = None  # the importer's own: import, or fhir
     return r, patients, study_ids
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import assessments, auth, dashboard, downloads, fractures, health, history, patients, procedures, session, worklist
+from .views import assessments, auth, dashboard, downloads, fractures, health, history, patients, procedures, respond, session, worklist
 
 app_name = "web"
 
@@ -34,4 +34,8 @@ urlpatterns = [
     path("downloads/", downloads.downloads, name="downloads"),
     path("downloads/report/", downloads.download_report, name="download_report"),
     path("downloads/export/", downloads.download_export, name="download_export"),
+    # The patient's own pages (issue 9): the token is the only identifier in these addresses.
+    path("r/thanks", respond.thanks, name="respond_thanks"),
+    path("r/<str:token>", respond.respond, name="respond"),
+    path("r/<str:token>/stop", respond.stop, name="respond_stop"),
 ]

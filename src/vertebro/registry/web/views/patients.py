@@ -20,6 +20,7 @@ from ....domain.timepoints import SCHEDULE
 from ....domain.vocabulary import ETIOLOGY
 from ...models import Patient, Site
 from ...selectors.history import patient_history
+from ...selectors.invitations import patient_invitations
 from ...selectors.patients import patient_list_count, patient_list_queryset, patient_overview, patient_rows
 from ...services.clinical import STUDY_ID_TAKEN, patient_create, patient_update
 from ..charts import Series, line_chart
@@ -114,6 +115,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit": access.can_edit(patient.site_id),
             "can_override": access.can_override(patient.site_id),
             "pain_chart": _patient_pain_chart(overview),
+            "invitations": patient_invitations(patient_id=patient.pk),
         },
     )
 
