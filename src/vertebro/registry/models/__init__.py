@@ -11,10 +11,12 @@ from .clinical import (
     TreatedLevel,
 )
 from .drafts import FormDraft
+from .instruments import AnalgesicEntry, InstrumentResponse, InstrumentScore
 from .people import ROLE, Patient, Site, StaffMembership
 
 __all__ = [
     "ROLE",
+    "AnalgesicEntry",
     "Complication",
     "EligibilityAssessment",
     "ExportLog",
@@ -22,6 +24,8 @@ __all__ = [
     "FormDraft",
     "Fracture",
     "ImportBatch",
+    "InstrumentResponse",
+    "InstrumentScore",
     "PainAssessment",
     "Patient",
     "Procedure",
