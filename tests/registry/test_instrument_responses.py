@@ -214,3 +214,12 @@ def test_db_check_finds_stored_instrument_data_that_disagrees_with_the_definitio
     problems = _instrument_problems()
     assert problems[check] >= 1
     assert all(count == 0 for name, count in problems.items() if name != check)
+
+
+def test_a_procedure_date_that_would_move_an_instrument_out_of_its_window_is_refused(procedure):
+    from vertebro.registry.services.capture import procedure_update
+
+    instrument_response_record(procedure=procedure, instrument="rdq24", assessed_on=PERFORMED + timedelta(days=30), answers={"rdq_01": 1})
+    treated = [(level.fracture, level.cement_ml) for level in procedure.treated_levels.all()]
+    with pytest.raises(DomainError, match=r"1m rdq24 of 2012-07-15"):
+        procedure_update(procedure=procedure, expected_version=procedure.version, changes={"performed_on": PERFORMED + timedelta(days=25)}, treated=treated)
