@@ -101,3 +101,12 @@ def test_the_score_frame_leaves_out_missing_assessments_unscorable_answers_and_l
         {"patient_id": "VP000001", "instrument": "odi", "measure": "odi", "timepoint": "baseline", "days": -1, "score": pytest.approx(40.0)}
     ]
     assert instrument_score_frame(site_codes=["SITE-B"]).empty
+
+
+def test_the_registry_summary_counts_responses_and_missing_instruments(procedure):
+    from vertebro.registry.selectors.summary import registry_counts
+
+    instrument_response_record(procedure=procedure, instrument="odi", assessed_on=procedure.performed_on, answers=ODI_ALL_TWOS, timepoint="baseline")
+    instrument_missing_record(procedure=procedure, instrument="odi", timepoint="3m", missing_reason="died")
+    counts = registry_counts()
+    assert (counts["instrument responses"], counts["instruments recorded as missing"]) == (1, 1)
