@@ -1,3 +1,4 @@
+import json
 import sqlite3
 
 
@@ -13,11 +14,17 @@ def test_demo_twice_leaves_one_cohort_and_writes_the_report(run_vertebro, tmp_pa
     assert (count(db, "registry_patient"), count(db, "registry_procedure")) == (300, 300)
     assessments = count(db, "registry_painassessment")
     history_rows = count(db, "registry_historicalpainassessment")
+    responses = count(db, "registry_instrumentresponse")
+    assert responses > 300 and count(db, "registry_instrumentscore") >= responses  # the instruments are in the registry
+    assert count(db, "registry_analgesicentry") > 0
+    assert "unchanged 0 responses" in first.stdout
 
     second = run_vertebro("demo", env=env, check=True)
     assert "created 0, updated 0, unchanged 1," in second.stdout
     assert (count(db, "registry_patient"), count(db, "registry_painassessment")) == (300, assessments)
     assert count(db, "registry_historicalpainassessment") == history_rows  # nothing changed, nothing logged
+    assert f"unchanged {responses:,} responses" in second.stdout
+    assert count(db, "registry_historicalinstrumentresponse") == responses  # stored once, never again
     assert count(db, "auth_user") == 7  # one demo account per role at two sites, once
 
     report = tmp_path / "var" / "demo" / "report" / "report.html"
@@ -27,6 +34,14 @@ def test_demo_twice_leaves_one_cohort_and_writes_the_report(run_vertebro, tmp_pa
     later = run_vertebro("report", "--out", str(tmp_path / "later"), check=True)  # any report of this registry says so
     assert '<p class="notice" role="note"><strong>Synthetic data.' in (tmp_path / "later" / "report.html").read_text()
     assert "Synthetic data." in run_vertebro("analyze", check=True).stdout
+    contract = json.loads(run_vertebro("analyze", "--json", check=True).stdout)
+    instruments_file = str(tmp_path / "var" / "demo" / "instruments.csv")
+    from_file = json.loads(run_vertebro("analyze", "--instruments", instruments_file, "--json", check=True).stdout)
+    for measure in ("rdq", "odi", "eq5d5l_index_us", "mme_per_day"):  # the registry's stored scores are the file's
+        stored, filed = contract["instruments"][measure], from_file["instruments"][measure]
+        assert stored["patients"] == filed["patients"] > 250 and len(stored["timepoints"]) == len(filed["timepoints"]) > 0
+        assert stored["timepoints"][0]["comparison"] == filed["timepoints"][0]["comparison"]
+    assert "Oswestry" in report.read_text()
     assert "Osteoporotic minus pathologic" in second.stdout and "Power at post" in second.stdout
     assert "share the password" not in second.stdout + second.stderr  # a chosen password is never echoed
 

@@ -16,11 +16,14 @@ from vertebro.registry.models import (
     Complication,
     EligibilityAssessment,
     FollowUp,
+    AnalgesicEntry,
     FormDraft,
     Fracture,
     ImportBatch,
     Invitation,
     InvitationMessage,
+    InstrumentResponse,
+    InstrumentScore,
     PainAssessment,
     Patient,
     Procedure,
@@ -83,6 +86,25 @@ CASES = [
     ("message_kind_known", InvitationMessage, {"kind": "spam", "token_hash": "b" * 64}, "kind"),
     ("message_channel_known", InvitationMessage, {"channel": "pigeon", "token_hash": "c" * 64}, "channel"),
     ("message_status_known", InvitationMessage, {"status": "lost", "token_hash": "d" * 64}, "status"),
+    ("instrument_response_instrument_known", InstrumentResponse, {"instrument": "sf36", "timepoint": "1m"}, "instrument"),
+    ("instrument_response_timepoint_known", InstrumentResponse, {"timepoint": "2w"}, "timepoint"),
+    ("instrument_response_missing_reason_known", InstrumentResponse,
+     {"timepoint": "3m", "assessed_on": None, "missing_reason": "bored"}, "missing reason"),
+    ("instrument_response_source_known", InstrumentResponse, {"timepoint": "1m", "source": "rumour"}, "source"),
+    ("instrument_response_dated_or_missing", InstrumentResponse, {"timepoint": "3m", "missing_reason": "declined"},
+     "date and missing reason"),
+    ("instrument_response_dated_or_missing", InstrumentResponse, {"timepoint": "3m", "assessed_on": None},
+     "neither date nor missing reason"),
+    ("instrument_response_once_per_timepoint", InstrumentResponse, {}, "second response at one timepoint"),
+    ("instrument_score_measure_known", InstrumentScore, {"measure": "sf36"}, "measure"),
+    ("instrument_score_once_per_measure", InstrumentScore, {}, "second score of one measure"),
+    ("analgesic_entry_drug_known", AnalgesicEntry, {"position": 2, "drug": "whisky"}, "drug"),
+    ("analgesic_entry_unit_known", AnalgesicEntry, {"position": 2, "unit": "spoon"}, "unit"),
+    ("analgesic_entry_route_known", AnalgesicEntry, {"position": 2, "route": "nasal_spray"}, "route"),
+    ("analgesic_entry_dose_not_negative", AnalgesicEntry, {"position": 2, "dose": -1}, "negative dose"),
+    ("analgesic_entry_frequency_in_range", AnalgesicEntry, {"position": 2, "doses_per_day": 49}, "too often"),
+    ("analgesic_entry_mme_not_negative", AnalgesicEntry, {"position": 2, "mme_per_day": -0.5}, "negative mme"),
+    ("analgesic_entry_once_per_position", AnalgesicEntry, {}, "second entry at one position"),
 ]
 
 
@@ -94,7 +116,14 @@ def world(procedure, patient, fracture, site, django_user_model):
     PainAssessment.objects.create(patient=patient, procedure=procedure, assessed_on=date(2012, 6, 16), score=3, timepoint="post")
     other_fracture = Fracture.objects.create(patient=patient, level="L2", etiology="osteoporotic")
     second_procedure = Procedure.objects.create(patient=patient, performed_on=date(2013, 1, 1))
+    response = InstrumentResponse.objects.create(patient=patient, procedure=second_procedure, instrument="analgesics",
+                                                 timepoint="baseline", assessed_on=date(2012, 12, 31))
     return {
+        InstrumentResponse: {"patient": patient, "procedure": procedure, "instrument": "odi", "timepoint": "baseline",
+                             "assessed_on": date(2012, 6, 14), "answers": {"odi_01": 2}},
+        InstrumentScore: {"response": response, "measure": "mme_per_day", "value": 0.0},
+        AnalgesicEntry: {"response": response, "position": 1, "drug": "morphine", "dose": 10, "unit": "mg", "route": "oral",
+                         "doses_per_day": 2, "mme_per_day": 20.0},
         Patient: {"study_id": "VP9", "site": site, "sex": "F", "age_at_index": 70},
         Fracture: {"patient": patient, "level": "L1", "etiology": "osteoporotic"},
         Procedure: {"patient": patient, "performed_on": date(2012, 1, 1)},

@@ -18,8 +18,8 @@ _HELP = (
     "OUT/cohort.csv; 3. imports it with full validation; 4. creates demo accounts for the web app; "
     "5. prints what the registry holds; 6. analyses it and prints the headline table; 7. writes the HTML "
     "report to OUT/report/report.html.\n\n"
-    "The cohort's outcome instruments (RDQ, ODI, EQ-5D-5L, analgesics) are written to OUT/instruments.csv and "
-    "analysed from that file: the registry does not store instruments yet.\n\n"
+    "The cohort's outcome instruments (RDQ, ODI, EQ-5D-5L, analgesics) are written item by item to "
+    "OUT/instruments.csv, stored in the registry with their scores, and analysed from the registry.\n\n"
     "Idempotent: running it again leaves one cohort, not two (the import finds every row unchanged). "
     "It refuses to add the demo cohort to a registry that holds other patients."
 )
@@ -40,8 +40,7 @@ def demo(
     # Two sites, so that the web app's site boundaries show; the published figures do not depend on it.
     params = CohortParameters(sites=site_codes(2))
     candidate = out / "cohort.csv.new"  # the cohort in place is replaced only once this one may go in
-    # Phase-1 wiring (issue 10): the registry does not store instruments yet, so the demo's analysis and
-    # report read the cohort's synthetic instrument answers from this file beside the cohort.
+    # The cohort's synthetic instrument answers, item by item; stored in the registry after the cohort.
     instruments_file = out / "instruments.csv"
     summary = write_cohort(
         candidate, seed=DEFAULT_SEED if seed is None else seed, params=params, instruments_out=instruments_file
@@ -65,17 +64,18 @@ def demo(
         f"created {counts.rows_created:,}, updated {counts.rows_updated:,}, unchanged {counts.rows_unchanged:,} rows.",
         highlight=False,
     )
+    _store_instruments(instruments_file)
     _demo_accounts()
     console.print(f"[bold yellow]{SYNTHETIC_NOTICE}[/]", highlight=False)
     console.print(_registry_table(where))
 
     from ..registry.selectors.flat import flat_assessments_df
+    from ..registry.selectors.instrument_scores import instrument_score_frame
     from ..stats.analysis import analyze
-    from ..stats.instrument_scores import load_instrument_csv
 
     df = flat_assessments_df()
     with console.status("Analysing"):
-        scores = load_instrument_csv(instruments_file)
+        scores = instrument_score_frame()
         analysis = analyze(df, primary=primary, instruments=scores)
     from .analysis_cmds import comparison_table, power_sentence
 
@@ -90,6 +90,21 @@ def demo(
         )
         path = write_report(report, out / "report")
     console.print(f"[bold]Report:[/] {path.resolve()}", highlight=False, soft_wrap=True)
+
+
+def _store_instruments(path: Path) -> None:
+    """Store the cohort's instrument answers (scored by the definitions on write); again, nothing changes."""
+    from ..registry.services.instrument_import import instrument_answers_store
+    from ..stats.validate import read_csv_as_text
+
+    frame = read_csv_as_text(path, kind="an instrument answer file", rows="one line per answer")
+    with console.status("Storing the cohort's instrument answers (RDQ, ODI, EQ-5D-5L, analgesics)"):
+        counts = instrument_answers_store(frame=frame, source_name=str(path), source="import")
+    console.print(
+        f"[green]Instruments[/] {path}: created {counts.created:,}, updated {counts.updated:,}, "
+        f"unchanged {counts.unchanged:,} responses.",
+        highlight=False,
+    )
 
 
 def _synthetic_sites(codes) -> None:  # noqa: ANN001

@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pandas is imported lazily: `vertebro --help` must stay quic
 INSTRUMENTS_HELP = (
     "Also analyse the outcome instruments (RDQ, ODI, EQ-5D-5L, analgesic use) in this CSV file: a score file "
     "(patient_id, measure, timepoint, days, score) or an item answer file (patient_id, instrument, timepoint, "
-    "days, instance, item, answer), as `vertebro synth --instruments-out` writes."
+    "days, instance, item, answer), as `vertebro synth --instruments-out` writes. Without it, the registry's "
+    "stored instrument scores are analysed (when it holds any)."
 )
 
 #: The --source option of `vertebro analyze` and `vertebro report` (issue 9).
@@ -56,7 +57,9 @@ class FlatSource:
     notice : str or None
         Said above the results: that the registry's patients are the demo's synthetic ones.
     instruments : pandas.DataFrame or None
-        The instrument score frame read from ``--instruments``, when given.
+        The instrument score frame: read from ``--instruments`` when given, else the registry's
+        (:func:`vertebro.registry.selectors.instrument_scores.instrument_score_frame`) when it holds
+        any; None for a CSV source without ``--instruments``.
     """
 
     frame: pd.DataFrame
@@ -97,7 +100,10 @@ def load_flat_source(csv: Path | None) -> FlatSource:
         raise VertebroError(f"{where} holds no pain assessments; add patients first or pass --csv FILE.")
     synthetic = synthetic_site_codes()
     notice = f"{SYNTHETIC_NOTICE} (Sites {', '.join(synthetic)}.)" if synthetic else None
-    return FlatSource(validate_flat(rows, source=where), where, where, notice)
+    from ..registry.selectors.instrument_scores import instrument_score_frame
+
+    scores = instrument_score_frame()
+    return FlatSource(validate_flat(rows, source=where), where, where, notice, None if scores.empty else scores)
 
 
 def check_primary(primary: str) -> None:
@@ -154,7 +160,7 @@ def analyse_flat_source(
 
     ``instruments`` names an instrument score or answer CSV file
     (:func:`vertebro.stats.instrument_scores.load_instrument_csv`) for the contract's ``instruments``
-    section; until the registry stores instruments (phase 2) that file is their only source.
+    section; it replaces the registry's own instrument scores.
     ``reviewer`` is a :class:`vertebro.stats.reviewer.ReviewerSettings` (the defaults when None).
     """
     source = load_flat_source(csv)

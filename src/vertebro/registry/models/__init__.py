@@ -11,11 +11,13 @@ from .clinical import (
     TreatedLevel,
 )
 from .drafts import FormDraft
+from .instruments import AnalgesicEntry, InstrumentResponse, InstrumentScore
 from .invitations import Invitation, InvitationMessage
 from .people import ROLE, Patient, Site, StaffMembership
 
 __all__ = [
     "ROLE",
+    "AnalgesicEntry",
     "Complication",
     "EligibilityAssessment",
     "ExportLog",
@@ -23,6 +25,8 @@ __all__ = [
     "FormDraft",
     "Fracture",
     "ImportBatch",
+    "InstrumentResponse",
+    "InstrumentScore",
     "Invitation",
     "InvitationMessage",
     "PainAssessment",

@@ -97,6 +97,7 @@ def _window_findings() -> list[IntegrityFinding]:
 def registry_integrity_findings() -> list[IntegrityFinding]:
     """Run every check; the registry is clean when no finding of severity ``error`` has problems."""
     from .audit_integrity import audit_findings, unfinished_imports_finding
+    from .instrument_integrity import instrument_findings
 
     findings = _engine_checks()
     findings.append(_unapplied_migrations())
@@ -117,6 +118,7 @@ def registry_integrity_findings() -> list[IntegrityFinding]:
             "treated fractures belong to their procedure's patient",
         ),
         *_window_findings(),
+        *instrument_findings(),
         *(_mismatched(queryset, f"no record where {check}") for check, queryset in date_order_querysets()),
         IntegrityFinding(
             "procedures record at least one treated level",

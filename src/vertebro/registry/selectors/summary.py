@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count
 
 from ...domain.timepoints import schedule_order
-from ..models import FollowUp, Fracture, ImportBatch, PainAssessment, Patient, Procedure, Site
+from ..models import FollowUp, Fracture, ImportBatch, InstrumentResponse, PainAssessment, Patient, Procedure, Site
 from .flat import procedure_etiology
 
 
@@ -17,6 +17,8 @@ def registry_counts() -> dict[str, int]:
         "procedures": Procedure.objects.count(),
         "pain assessments": PainAssessment.objects.count(),
         "follow-ups": FollowUp.objects.count(),
+        "instrument responses": InstrumentResponse.objects.filter(missing_reason__isnull=True).count(),
+        "instruments recorded as missing": InstrumentResponse.objects.filter(missing_reason__isnull=False).count(),
         "imports": ImportBatch.objects.count(),
     }
 

@@ -101,6 +101,11 @@ def _check_scores_stay_in_windows(procedure: Procedure, performed_on) -> None:  
         window = BY_CODE.get(assessment.timepoint)
         if (window is not None and not window.contains(days)) or not (rules.ASSESSMENT_DAYS_MIN <= days <= rules.ASSESSMENT_DAYS_MAX):
             misplaced.append(f"{assessment.timepoint} score of {assessment.assessed_on}")
+    for response in procedure.instrument_responses.filter(assessed_on__isnull=False).order_by("assessed_on"):
+        days = (response.assessed_on - performed_on).days
+        window = BY_CODE.get(response.timepoint)
+        if (window is not None and not window.contains(days)) or not (rules.ASSESSMENT_DAYS_MIN <= days <= rules.ASSESSMENT_DAYS_MAX):
+            misplaced.append(f"{response.timepoint} {response.instrument} of {response.assessed_on}")
     early = procedure.follow_ups.filter(seen_on__lt=performed_on).order_by("seen_on").values_list("seen_on", flat=True).first()
     if early is not None:
         raise DomainError(
@@ -111,7 +116,7 @@ def _check_scores_stay_in_windows(procedure: Procedure, performed_on) -> None:  
         raise DomainError(
             "performed_on",
             performed_on.isoformat(),
-            f"this date would put {len(misplaced)} recorded pain score(s) outside their timepoint windows "
+            f"this date would put {len(misplaced)} recorded pain score(s) or instrument(s) outside their timepoint windows "
             f"({', '.join(misplaced[:3])}); correct those scores first",
         )
 
