@@ -11,7 +11,7 @@ from .clinical import (
     TreatedLevel,
 )
 from .drafts import FormDraft
-from .people import ROLE, Patient, Site, StaffMembership
+from .people import ROLE, Patient, Site, SiteMrnSystem, StaffMembership
 
 __all__ = [
     "ROLE",
@@ -26,6 +26,7 @@ __all__ = [
     "Patient",
     "Procedure",
     "Site",
+    "SiteMrnSystem",
     "StaffMembership",
     "TreatedLevel",
 ]
