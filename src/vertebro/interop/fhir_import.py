@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import VertebroError
-from .fhir_export import DAYS_EXTENSION, LOINC, MRN_SYSTEM_PREFIX, PAIN_LOINC, STUDY_ID_SYSTEM, TIMEPOINT_EXTENSION, VENUE_SYSTEM
+from ..domain.identifiers import own_mrn_system
+from .fhir_export import DAYS_EXTENSION, LOINC, MR_TYPE_SYSTEM, PAIN_LOINC, STUDY_ID_SYSTEM, TIMEPOINT_EXTENSION, VENUE_SYSTEM
 from .flat_validate import validate_flat_frame
 from .importer import ImportOutcome, import_flat_table
 from .problems import combine, problems_frame
@@ -113,7 +114,11 @@ def pain_score(observation: dict) -> float:
     return _value(observation, "Observation")
 
 
-def _identifiers(subject: dict, patients: dict[str, dict]) -> tuple[tuple[str, str], ...]:
+def _identifiers(subject: dict, patients: dict[str, dict]) -> tuple[tuple[str, str, str], ...]:
+    """The identifiers that may name a registry patient: the study id, any identifier typed ``MR``
+    (v2-0203), and any other that has a system (matched only when it is one of a site's MRN systems).
+    Others (a system-less value, a social security number under its own system) never match a site's
+    MRN, and are not repeated in the error report either."""
     found = []
     candidates = [subject.get("identifier")] if isinstance(subject.get("identifier"), dict) else []
     target = patients.get(str(subject.get("reference", "")))
@@ -122,12 +127,14 @@ def _identifiers(subject: dict, patients: dict[str, dict]) -> tuple[tuple[str, s
     for identifier in candidates:
         value = identifier.get("value")
         value = value.strip() if isinstance(value, str) else ""
-        codes = {c.get("code") for c in _codings(identifier.get("type"))}
+        codes = {c.get("code") for c in _codings(identifier.get("type")) if c.get("system") in (MR_TYPE_SYSTEM, None)}
         system = str(identifier.get("system") or "")
         if value and system == STUDY_ID_SYSTEM:
             found.append(("study_id", value, system))
         elif value and "MR" in codes:
             found.append(("mrn", value, system))
+        elif value and system:
+            found.append(("system", value, system))
     return tuple(dict.fromkeys(found))
 
 
@@ -227,7 +234,8 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
                     subject = resource.get("subject") if isinstance(resource.get("subject"), dict) else {}
                     identifiers = _identifiers(subject, patients)
                     if not identifiers:
-                        raise FhirProblem("Observation.subject", json.dumps(subject)[:80], "the subject names no study id (urn:vertebro:study-id) or MRN: it cannot be matched")
+                        raise FhirProblem("Observation.subject", json.dumps(subject)[:80],
+                                      "the subject names no study id (urn:vertebro:study-id) or MRN (an identifier typed MR, or under a site's MRN system): it cannot be matched")
                     found.append(PainObservation(where, identifiers, pain_score(resource), _effective(resource),
                                                  _extension(resource, TIMEPOINT_EXTENSION), _venue(resource, encounters)))
                 except FhirProblem as exc:
@@ -241,7 +249,7 @@ def _registry_patients(observations: list[PainObservation]) -> pd.DataFrame:
     from ..registry.models import Patient, Procedure, TreatedLevel
 
     study_ids = {v for o in observations for k, v, _ in o.identifiers if k == "study_id"}
-    mrns = {v for o in observations for k, v, _ in o.identifiers if k == "mrn"}
+    mrns = {v for o in observations for k, v, _ in o.identifiers if k in ("mrn", "system")}
     rows = list(Patient.objects.filter(study_id__in=study_ids).values_list("id", "study_id", "mrn", "site__code", "sex", "birth_date", "age_at_index"))
     rows += list(Patient.objects.filter(mrn__in=mrns).values_list("id", "study_id", "mrn", "site__code", "sex", "birth_date", "age_at_index"))
     people = pd.DataFrame(rows, columns=["pk", "patient_id", "mrn", "site", "sex", "birth_date", "age"]).drop_duplicates("pk")
@@ -262,8 +270,21 @@ def _registry_patients(observations: list[PainObservation]) -> pd.DataFrame:
     return people.merge(procedures, on="pk", how="left").merge(summary, on="procedure", how="left")
 
 
-def fhir_flat_table(observations: list[PainObservation | None], registry: pd.DataFrame) -> tuple[Table, pd.DataFrame, dict[int, str]]:
-    """Flat rows for the matched Observations; problems for the unmatched; each line's location."""
+def site_mrn_systems() -> dict[str, tuple[str, ...]]:
+    """Each site's configured MRN systems, in order."""
+    from ..registry.models import SiteMrnSystem
+
+    systems: dict[str, list[str]] = {}
+    for code, system in SiteMrnSystem.objects.order_by("site__code", "position").values_list("site__code", "system"):
+        systems.setdefault(code, []).append(system)
+    return {code: tuple(s) for code, s in systems.items()}
+
+
+def fhir_flat_table(observations: list[PainObservation | None], registry: pd.DataFrame,
+                    site_systems: dict[str, tuple[str, ...]] | None = None) -> tuple[Table, pd.DataFrame, dict[int, str]]:
+    """Flat rows for the matched Observations; problems for the unmatched; each line's location.
+    ``site_systems`` gives each site's configured MRN systems (its own ``urn:vertebro:mrn:<code>`` always counts)."""
+    site_systems = site_systems or {}
     rows, lines, problems, where = [], [], [], {}
     by_study = {r.patient_id: r for r in registry.itertuples(index=False)}
     by_mrn: dict[str, list] = {}
@@ -278,16 +299,19 @@ def fhir_flat_table(observations: list[PainObservation | None], registry: pd.Dat
         for kind, value, system in observation.identifiers:
             if kind == "study_id" and value in by_study:
                 matches[by_study[value].pk] = by_study[value]
-            for r in by_mrn.get(value, []) if kind == "mrn" else []:
-                if system == f"{MRN_SYSTEM_PREFIX}{r.site}":
+            for r in by_mrn.get(value, []) if kind != "study_id" else []:
+                issued_by = [own_mrn_system(r.site), *site_systems.get(r.site, ())]
+                if system in issued_by:
                     matches[r.pk] = r
-                else:
-                    foreign.append(f"{system or 'no system'} (patient {r.patient_id}'s MRN is issued by {MRN_SYSTEM_PREFIX}{r.site})")
-        shown = ", ".join(f"{k} {v}" for k, v, _ in observation.identifiers)
+                elif kind == "mrn":
+                    foreign.append(f"{system or 'no system'}, and patient {r.patient_id}'s site {r.site} issues its MRNs under "
+                                   f"{', '.join(issued_by)} (add the hospital's system with `vertebro site set {r.site} --mrn-system URI`)")
+        shown = ", ".join(f"{'study id' if k == 'study_id' else 'MRN'} {v}" + (f" ({s})" if k != "study_id" else "") for k, v, s in observation.identifiers if k != "system")
+        shown = shown or "(no study id and no MR-typed identifier)"
         if not matches:
             rule = "no registry patient has this identifier"
             if foreign:
-                rule = f"an MRN matches only when issued by the patient's site; this one is issued by {foreign[0]}"
+                rule = f"an MRN matches only under a system of the patient's site; this one is issued under {foreign[0]}"
             problems.append((number, f"{observation.where}: Observation.subject", shown, rule))
             continue
         if len(matches) > 1:
@@ -323,7 +347,7 @@ def import_fhir_path(
 
     observations, read_problems = read_pain_observations(path)
     registry = _registry_patients([o for o in observations if o is not None])
-    flat, match_problems, where = fhir_flat_table(observations, registry)
+    flat, match_problems, where = fhir_flat_table(observations, registry, site_mrn_systems())
     validation = validate_flat_frame(flat.frame, lines=flat.lines, site=site)
     problems = combine([read_problems, match_problems, _in_fhir_terms(validation.problems, where)])
     validation = type(validation)(validation.frame, problems, len(observations))
