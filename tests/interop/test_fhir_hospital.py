@@ -113,3 +113,43 @@ def test_export_writes_the_first_system_and_reimports_unchanged(registry, tmp_pa
     assert (HOSPITAL, "MRN-3") in mrns and ("urn:vertebro:mrn:north", "MRN-1") in mrns  # north has no system: its own urn
     again = import_fhir_path(path=tmp_path / "out")
     assert again.counts.rows_created == 0 and again.counts.rows_updated == 0 and again.counts.rows_unchanged == again.batch.rows_read
+
+
+def test_a_bulk_export_folder_of_ndjson_imports_as_one_batch(registry, tmp_path):
+    from vertebro.interop.fhir_import import ignored_ndjson_files
+
+    site_mrn_systems_set(site=Site.objects.get(code="south"), systems=[HOSPITAL])
+    folder = tmp_path / "export"
+    folder.mkdir()
+    patient = dict(_synthea_patient("MRN-3"), id="pat-9")
+    observations = [_pain(v, when, n=i)["resource"] for i, (v, when) in enumerate([(6, "2020-01-20"), (3.5, "2020-07-10"), (1, "2020-12-01")])]
+    for o in observations:
+        o["subject"] = {"reference": "Patient/pat-9"}
+        del o["encounter"]
+    (folder / "Patient.ndjson").write_text(json.dumps(patient) + "\n")
+    (folder / "Observation.ndjson").write_text("\n".join(json.dumps(o) for o in observations) + "\n")
+    (folder / "Condition.ndjson").write_text(json.dumps({"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/pat-9"}}) + "\n")
+    outcome = import_fhir_path(path=folder)
+    assert ImportBatch.objects.filter(file_format="fhir").count() == 1 and outcome.counts.rows_created == 3
+    created = set(PainAssessment.objects.filter(import_batch=outcome.batch).values_list("timepoint", "assessed_on__year", "score"))
+    assert created == {("1w", 2020, 6.0), ("6m", 2020, 3.5), ("12m", 2020, 1.0)}
+    assert ignored_ndjson_files(folder) == ["Condition.ndjson (Condition)"]
+
+
+def test_a_bad_line_of_an_ndjson_folder_is_named_and_nothing_is_written(registry, tmp_path):
+    site_mrn_systems_set(site=Site.objects.get(code="south"), systems=[HOSPITAL])
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Patient.ndjson").write_text(json.dumps(dict(_synthea_patient("MRN-3"), id="pat-9")) + "\n")
+    good, bad = (_pain(v, "2020-07-10", n=i)["resource"] for i, v in enumerate((4, 11)))
+    for o in (good, bad):
+        o["subject"] = {"reference": "Patient/pat-9"}
+    bad["effectiveDateTime"] = "2020-12-01"
+    (folder / "Observation.ndjson").write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    before = registry_snapshot()
+    with pytest.raises(ImportRejected) as caught:
+        import_fhir_path(path=folder)
+    problem = caught.value.problems.iloc[0]
+    assert len(caught.value.problems) == 1 and problem["column"] == "Observation.ndjson line 2: Observation.value"
+    assert problem["value"] == "11.0" and "from 0 to 10" in problem["rule"]
+    assert registry_snapshot() == before

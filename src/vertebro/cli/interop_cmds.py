@@ -52,7 +52,7 @@ def _problem_table(problems, *, title: str) -> Table:  # noqa: ANN001
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="The file (or, for --format fhir, a folder of Bundle files) to import."),
+    file: Path = typer.Argument(..., help="The file (or, for --format fhir, a folder of Bundle files or a bulk $export folder of NDJSON files: one batch) to import."),
     file_format: str = typer.Option(None, "--format", help=f"One of {', '.join(IMPORT_FORMATS)} (default: redcap with --dictionary or a REDCap header, else from the file name)."),
     dictionary: Path = typer.Option(None, "--dictionary", help="REDCap data dictionary of the project (--format redcap)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and count what would change; write nothing but the audit record."),
@@ -93,6 +93,11 @@ def import_(
         err_console.print(_problem_table(rejected.problems, title=f"Problems in {file.name} — nothing was imported"))
         raise
     _show_outcome(outcome, file=file, dry_run=dry_run)
+    if chosen == "fhir":
+        from ..interop.fhir_import import ignored_ndjson_files
+
+        for ignored in ignored_ndjson_files(file):
+            console.print(f"Note: {escape(ignored)} holds no Patient or Observation resources; its pain scores, if any, are not read.", highlight=False)
 
 
 def _guess_import_format(path: Path, *, dictionary: Path | None) -> str:

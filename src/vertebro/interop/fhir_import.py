@@ -199,6 +199,7 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
         raise VertebroError(f"{path} does not exist; give a FHIR Bundle file or a folder of them")
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".json", ".ndjson")) if path.is_dir() else [path]
     found, problems, number = [], [], 0
+    read: list[tuple[Path, list]] = []
     for file in files:
         try:
             text = file.read_text(encoding="utf-8-sig")
@@ -208,6 +209,12 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
             problems.append((number, file.name, "", f"not readable JSON: {exc}"))
             found.append(None)
             continue
+        read.append((file, documents))
+    # Bulk $export output keeps each resource type in its own NDJSON file: an Observation in
+    # Observation.ndjson names its Patient in Patient.ndjson, so their references resolve across files.
+    shared = {f"{d.get('resourceType')}/{d.get('id')}": d for file, documents in read if file.suffix.lower() == ".ndjson"
+              for d in documents if isinstance(d, dict) and d.get("id") and d.get("resourceType") in ("Patient", "Encounter")}
+    for file, documents in read:
         for d, document in enumerate(documents):
             try:
                 resources = _resources(document, file.name if len(documents) == 1 else f"{file.name} line {d + 1}")
@@ -216,7 +223,7 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
                 problems.append((number, f"{file.name}: {exc.field}", str(exc.value), exc.rule))
                 found.append(None)
                 continue
-            by_url = {}
+            by_url = dict(shared)
             for _, resource in resources:
                 for key in (resource.get("_fullUrl"), f"{resource.get('resourceType')}/{resource.get('id')}"):
                     if key:
@@ -242,6 +249,23 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
                     problems.append((number, f"{where}: {exc.field}", str(exc.value), exc.rule))
                     found.append(None)  # keeps numbering: the n-th pain Observation is line n
     return found, combine([problems_frame(*zip(*problems))] if problems else [])
+
+
+def ignored_ndjson_files(path: Path) -> list[str]:
+    """The NDJSON files of a bulk export folder that hold neither Patients nor Observations (Encounter,
+    Condition, Claim, …): read for references only, or not at all; told to the person importing."""
+    if not path.is_dir():
+        return []
+    ignored = []
+    for file in sorted(path.rglob("*.ndjson")):
+        try:
+            with file.open(encoding="utf-8-sig") as handle:
+                kinds = {json.loads(line).get("resourceType") for line in handle if line.strip()}
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            continue  # reported by the import itself
+        if not kinds & {"Patient", "Observation"}:
+            ignored.append(f"{file.relative_to(path)} ({', '.join(sorted(str(k) for k in kinds))})")
+    return ignored
 
 
 def _registry_patients(observations: list[PainObservation]) -> pd.DataFrame:
