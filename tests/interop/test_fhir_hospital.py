@@ -153,3 +153,31 @@ def test_a_bad_line_of_an_ndjson_folder_is_named_and_nothing_is_written(registry
     assert len(caught.value.problems) == 1 and problem["column"] == "Observation.ndjson line 2: Observation.value"
     assert problem["value"] == "11.0" and "from 0 to 10" in problem["rule"]
     assert registry_snapshot() == before
+
+
+def test_observations_outside_every_window_are_reported_then_imported_as_unscheduled_on_request(registry, tmp_path):
+    site_mrn_systems_set(site=Site.objects.get(code="south"), systems=[HOSPITAL])
+    bundle = tmp_path / "years.json"
+    late = [_pain(5, "2023-03-15", n=1), _pain(2.25, "2024-09-01", n=2)]  # days 1160 and 1696 from 2020-01-10
+    bundle.write_text(json.dumps(_synthea_bundle(_synthea_patient("MRN-3"), *late, _pain(4, "2020-07-10", n=3))))
+    before = registry_snapshot()
+    with pytest.raises(ImportRejected) as caught:
+        import_fhir_path(path=bundle)
+    problems = caught.value.problems
+    assert problems["value"].tolist() == ["2023-03-15", "2024-09-01"]
+    assert problems["rule"].iloc[0].startswith("assessed on 2023-03-15, day 1160 from the procedure of 2020-01-10: outside every timepoint window")
+    assert "--unscheduled" in problems["rule"].iloc[1] and "day 1696" in problems["rule"].iloc[1]
+    assert registry_snapshot() == before
+    outcome = import_fhir_path(path=bundle, unscheduled=True)
+    created = set(PainAssessment.objects.filter(import_batch=outcome.batch).values_list("timepoint", "assessed_on__year", "score"))
+    assert created == {("unscheduled", 2023, 5.0), ("unscheduled", 2024, 2.25), ("6m", 2020, 4.0)}
+
+
+def test_an_observation_before_day_minus_30_is_refused_even_with_unscheduled(registry, tmp_path):
+    site_mrn_systems_set(site=Site.objects.get(code="south"), systems=[HOSPITAL])
+    bundle = tmp_path / "early.json"
+    bundle.write_text(json.dumps(_synthea_bundle(_synthea_patient("MRN-3"), _pain(7, "2017-05-02", n=1))))
+    with pytest.raises(ImportRejected) as caught:
+        import_fhir_path(path=bundle, unscheduled=True)
+    rule = caught.value.problems["rule"].tolist()
+    assert len(rule) == 1 and rule[0].startswith("assessed on 2017-05-02, day -983 from the procedure of 2020-01-10: a score more than 30 days")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ import pandas as pd
 
 from ..errors import VertebroError
 from ..domain.identifiers import own_mrn_system
+from ..domain.rules import ASSESSMENT_DAYS_MIN, RULE_SCORE_TOO_EARLY
+from ..domain.timepoints import SCHEDULE, UNSCHEDULED
 from .fhir_export import DAYS_EXTENSION, LOINC, MR_TYPE_SYSTEM, PAIN_LOINC, STUDY_ID_SYSTEM, TIMEPOINT_EXTENSION, VENUE_SYSTEM
 from .flat_validate import validate_flat_frame
 from .importer import ImportOutcome, import_flat_table
@@ -304,8 +307,33 @@ def site_mrn_systems() -> dict[str, tuple[str, ...]]:
     return {code: tuple(s) for code, s in systems.items()}
 
 
+LAST_WINDOW_DAY = SCHEDULE[-1].last_day
+
+
+def _window(observation: PainObservation, patient, *, unscheduled: bool) -> tuple[str, str]:  # noqa: ANN001
+    """The timepoint to import an Observation at, and why it cannot be imported ("" when it can).
+
+    An Observation that names no timepoint and lies outside every window is reported with its date
+    and its day from the procedure: after the last window (day 545) it is imported as an unscheduled
+    assessment only with ``unscheduled``; more than 30 days before the procedure it is always refused."""
+    try:
+        taken = date.fromisoformat(observation.assessed_on)
+    except ValueError:
+        return observation.timepoint, ""  # the flat validation names the date
+    days = (taken - pd.Timestamp(patient.procedure_date).date()).days
+    where = f"assessed on {taken}, day {days} from the procedure of {pd.Timestamp(patient.procedure_date).date()}"
+    if days < ASSESSMENT_DAYS_MIN:
+        return observation.timepoint, f"{where}: {RULE_SCORE_TOO_EARLY}"
+    if observation.timepoint or days <= LAST_WINDOW_DAY:
+        return observation.timepoint, ""
+    if unscheduled:
+        return UNSCHEDULED, ""
+    return "", (f"{where}: outside every timepoint window (baseline opens day {ASSESSMENT_DAYS_MIN}, 12m closes day {LAST_WINDOW_DAY}); "
+                "import with --unscheduled to keep it as an unscheduled assessment")
+
+
 def fhir_flat_table(observations: list[PainObservation | None], registry: pd.DataFrame,
-                    site_systems: dict[str, tuple[str, ...]] | None = None) -> tuple[Table, pd.DataFrame, dict[int, str]]:
+                    site_systems: dict[str, tuple[str, ...]] | None = None, *, unscheduled: bool = False) -> tuple[Table, pd.DataFrame, dict[int, str]]:
     """Flat rows for the matched Observations; problems for the unmatched; each line's location.
     ``site_systems`` gives each site's configured MRN systems (its own ``urn:vertebro:mrn:<code>`` always counts)."""
     site_systems = site_systems or {}
@@ -345,13 +373,17 @@ def fhir_flat_table(observations: list[PainObservation | None], registry: pd.Dat
         if pd.isna(patient.procedure_date):
             problems.append((number, f"{observation.where}: Observation.subject", shown, f"patient {patient.patient_id} has no procedure in the registry to time the score against"))
             continue
+        timepoint, outside = _window(observation, patient, unscheduled=unscheduled)
+        if outside:
+            problems.append((number, f"{observation.where}: Observation.effectiveDateTime", observation.assessed_on, outside))
+            continue
         born = not pd.isna(patient.birth_date)
         rows.append({
             "patient_id": patient.patient_id, "site": patient.site, "sex": patient.sex,
             "birth_date": str(patient.birth_date) if born else "", "age": "" if born or pd.isna(patient.age) else str(int(patient.age)),
             "etiology": patient.etiology if isinstance(patient.etiology, str) else "", "procedure_date": str(patient.procedure_date),
             "levels": patient.levels if isinstance(patient.levels, str) else "", "assessed_on": observation.assessed_on,
-            "timepoint": observation.timepoint, "vps": repr(observation.score), "venue": observation.venue,
+            "timepoint": timepoint, "vps": repr(observation.score), "venue": observation.venue,
         })
         lines.append(number)
     frame = pd.DataFrame(rows, columns=["patient_id", "site", "sex", "birth_date", "age", "etiology", "procedure_date", "levels", "assessed_on", "timepoint", "vps", "venue"], dtype="object")
@@ -364,14 +396,15 @@ FLAT_TO_FHIR = {"vps": "Observation.value", "assessed_on": "Observation.effectiv
 
 def import_fhir_path(
     *, path: Path, site: str | None = None, dry_run: bool = False, skip_invalid: bool = False, user=None,  # noqa: ANN001
-    os_user: str | None = None, progress: Callable[[str, int, int], None] | None = None,
+    os_user: str | None = None, progress: Callable[[str, int, int], None] | None = None, unscheduled: bool = False,
 ) -> ImportOutcome:
-    """Import the pain Observations of a Bundle file or folder (all or nothing, like a CSV import)."""
+    """Import the pain Observations of a Bundle file or folder (all or nothing, like a CSV import);
+    ``unscheduled`` imports those after the last window as unscheduled assessments (see :func:`_window`)."""
     from .tabular import file_sha256
 
     observations, read_problems = read_pain_observations(path)
     registry = _registry_patients([o for o in observations if o is not None])
-    flat, match_problems, where = fhir_flat_table(observations, registry, site_mrn_systems())
+    flat, match_problems, where = fhir_flat_table(observations, registry, site_mrn_systems(), unscheduled=unscheduled)
     validation = validate_flat_frame(flat.frame, lines=flat.lines, site=site)
     problems = combine([read_problems, match_problems, _in_fhir_terms(validation.problems, where)])
     validation = type(validation)(validation.frame, problems, len(observations))
