@@ -181,3 +181,16 @@ def test_an_observation_before_day_minus_30_is_refused_even_with_unscheduled(reg
         import_fhir_path(path=bundle, unscheduled=True)
     rule = caught.value.problems["rule"].tolist()
     assert len(rule) == 1 and rule[0].startswith("assessed on 2017-05-02, day -983 from the procedure of 2020-01-10: a score more than 30 days")
+
+
+def test_a_decimal_score_in_a_csv_is_stored_as_given(db, tmp_path):
+    """The same decimal policy as FHIR and the web form: stored as given."""
+    from vertebro.interop.importer import import_flat_file
+
+    from .flat_rows import flat_rows
+
+    frame = flat_rows(1)
+    frame.loc[1, "vps"] = "3.93"
+    frame.to_csv(tmp_path / "decimal.csv", index=False)
+    import_flat_file(path=tmp_path / "decimal.csv")
+    assert set(PainAssessment.objects.values_list("timepoint", "score")) == {("baseline", 8.0), ("post", 3.93), ("1m", 3.0), ("3m", 5.0)}
