@@ -6,10 +6,10 @@ carrying 72514-3, or a LOINC answer code LA6111-4 … LA13942-0 (0 … 10); any 
 name, and so is an Observation whose status is not a result (only ``final``, ``amended`` and
 ``corrected`` are read: ``entered-in-error``, ``cancelled``, ``preliminary`` … are reported). Each
 Observation is matched to a registry patient by identifier — the study id (``urn:vertebro:study-id``)
-or a medical record number (identifier type ``MR``) issued by the patient's own site (system
-``urn:vertebro:mrn:<site code>``, as vertebro exports them: an MRN is only unique within the hospital
+or a medical record number issued under one of the patient's site's MRN systems (``vertebro site set
+--mrn-system``) or its own ``urn:vertebro:mrn:<site code>`` (an MRN is only unique within the hospital
 that issued it), given on the subject reference or on the Patient resource it points to in the
-Bundle. Nothing is guessed:
+Bundle (or, in a bulk export folder, in ``Patient.ndjson``). Nothing is guessed:
 an Observation whose patient is unknown, ambiguous, or has no procedure to time the score against is
 reported, as is anything malformed. Matched scores become flat rows (the patient's fixed fields from
 the registry) and go through the same validation and write path as a CSV import; in the error report
