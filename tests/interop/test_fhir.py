@@ -183,8 +183,9 @@ def test_an_mrn_from_another_hospital_does_not_match(registry, tmp_path):
     with pytest.raises(ImportRejected) as caught:
         import_fhir_path(path=tmp_path / "foreign.json")
     assert caught.value.problems["rule"].tolist() == [
-        "an MRN matches only when issued by the patient's site; this one is issued by http://some-other-hospital.example/mrn "
-        "(patient P003's MRN is issued by urn:vertebro:mrn:south)"
+        "an MRN matches only under a system of the patient's site; this one is issued under http://some-other-hospital.example/mrn, "
+        "and patient P003's site south issues its MRNs under urn:vertebro:mrn:south "
+        "(add the hospital's system with `vertebro site set south --mrn-system URI`)"
     ]
     assert registry_snapshot() == before
 

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 
 from vertebro.registry.services.accounts import membership_set
-from vertebro.registry.services.clinical import eligibility_record, patient_create
+from vertebro.registry.services.clinical import eligibility_record, patient_create, site_mrn_systems_set
 from vertebro.registry.web import urls as web_urls
 
 PUBLIC, LOGOUT, ANY_MEMBER, EDITOR_ANYWHERE, SITE_READ, SITE_EDIT, SITE_OVERRIDE, PATIENT_LINK = (
@@ -127,6 +127,7 @@ def matrix(world, django_user_model):
     blocked = patient_create(study_id="VPA0002", site=world.site_a, sex="M", age_at_index=80, user=world.users["coordinator_a"])
     checklist = eligibility_record(patient=blocked, assessed_on=date.today(), indications=["osteoporotic_refractory"],
                                    absolute=["coagulopathy"], relative=[], user=world.users["coordinator_a"])
+    site_mrn_systems_set(site=world.site_a, systems=["http://hospital-a.example.org"])  # the admin shows them read-only
     return world, checklist.pk
 
 

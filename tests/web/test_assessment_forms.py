@@ -183,3 +183,11 @@ def test_edit_follow_up_and_conflict(world):
     visit.refresh_from_db()
     assert (visit.venue, visit.recurrent_pain, visit.version) == ("primary_care", True, 2)
     assert world.client("investigator_a").post(url, data | {"venue": "telephone"}).status_code == 409
+
+
+def test_a_decimal_score_is_stored_as_given(world, fresh_procedure):
+    """The registry's one decimal policy (README, "Decimal scores"): a 0–10 score is kept as the source
+    gave it, never rounded nor refused — the same in this form, a CSV import and a FHIR import."""
+    day = fresh_procedure.performed_on + timedelta(days=30)
+    world.client("coordinator_a").post(_pain_url(fresh_procedure), {"assessed_on": day.isoformat(), "score": "3.93", "instrument": "vps"})
+    assert PainAssessment.objects.get(procedure=fresh_procedure).score == 3.93

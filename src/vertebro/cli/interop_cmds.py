@@ -52,12 +52,13 @@ def _problem_table(problems, *, title: str) -> Table:  # noqa: ANN001
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="The file (or, for --format fhir, a folder of Bundle files) to import."),
+    file: Path = typer.Argument(..., help="The file (or, for --format fhir, a folder of Bundle files or a bulk $export folder of NDJSON files: one batch) to import."),
     file_format: str = typer.Option(None, "--format", help=f"One of {', '.join(IMPORT_FORMATS)} (default: redcap with --dictionary or a REDCap header, else from the file name)."),
     dictionary: Path = typer.Option(None, "--dictionary", help="REDCap data dictionary of the project (--format redcap)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and count what would change; write nothing but the audit record."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the valid rows and list the skipped ones (default: any problem stops the whole import)."),
     site: str = typer.Option(None, "--site", help="Import for this site only: fills a missing site column, refuses rows of other sites."),
+    unscheduled: bool = typer.Option(False, "--unscheduled", help="FHIR: import Observations after the last timepoint window (day 545) as unscheduled assessments (default: reported, with their date and day). A score more than 30 days before its procedure is refused either way."),
     as_user: str = typer.Option(None, "--as", help=AS_HELP + " Importing into a site needs the coordinator, investigator or admin role there."),
 ) -> None:
     """Import pain assessments in the flat format (CSV or XLSX), a REDCap export or FHIR R4 Bundles.
@@ -85,7 +86,11 @@ def import_(
     chosen = (file_format or _guess_import_format(file, dictionary=dictionary)).lower()
     if chosen not in IMPORT_FORMATS:
         raise VertebroError(f"unknown import format {chosen!r}; use one of {', '.join(IMPORT_FORMATS)}")
+    if unscheduled and chosen != "fhir":
+        raise VertebroError("--unscheduled applies to FHIR Observations (--format fhir); a flat or REDCap file states each row's timepoint, `unscheduled` included")
     options = dict(dry_run=dry_run, skip_invalid=skip_invalid, user=actor.user, os_user=actor.os_user)
+    if chosen == "fhir":
+        options["unscheduled"] = unscheduled
     try:
         with _progress(f"Importing {file.name}") as update:
             outcome = _run_import(chosen, file, dictionary=dictionary, site=site, progress=update, **options)
@@ -93,6 +98,11 @@ def import_(
         err_console.print(_problem_table(rejected.problems, title=f"Problems in {file.name} — nothing was imported"))
         raise
     _show_outcome(outcome, file=file, dry_run=dry_run)
+    if chosen == "fhir":
+        from ..interop.fhir_import import ignored_ndjson_files
+
+        for ignored in ignored_ndjson_files(file):
+            console.print(f"Note: {escape(ignored)} holds no Patient or Observation resources; its pain scores, if any, are not read.", highlight=False)
 
 
 def _guess_import_format(path: Path, *, dictionary: Path | None) -> str:

@@ -236,33 +236,84 @@ def user_list() -> None:
     console.print(table)
 
 
+MRN_SYSTEM_HELP = (
+    "An identifier system the site's MRNs are issued under (absolute URI, e.g. http://hospital.example.org); "
+    "repeat for several. FHIR export writes the first; FHIR import recognises all of them."
+)
+
+
 @site_app.command("add")
 def site_add(
     code: str = typer.Argument(..., help="Short code, e.g. NIR-1."),
-    name: str = typer.Argument(..., help="Full name of the centre."),
+    name_argument: str = typer.Argument(None, metavar="[NAME]", help="Full name of the centre (or --name)."),
+    name: str = typer.Option(None, "--name", help="Full name of the centre."),
+    mrn_system: list[str] = typer.Option(None, "--mrn-system", help=MRN_SYSTEM_HELP),
 ) -> None:
-    """Register a participating site."""
+    """Register a participating site, optionally with the identifier systems of its MRNs."""
     open_registry()
-    from ..registry.models import Site
-    from ..registry.services.clinical import site_create
+    from django.db import transaction
 
+    from ..registry.models import Site
+    from ..registry.services.clinical import site_create, site_mrn_systems_set
+
+    if name and name_argument and name != name_argument:
+        raise VertebroError("give the site's name once: as NAME or as --name")
+    full_name = name or name_argument
+    if not full_name:
+        raise VertebroError(f"a site needs its full name: `vertebro site add {code} --name \"Full name\"`")
     if Site.objects.filter(code=code).exists():
-        raise VertebroError(f"site {code!r} already exists")
-    site_create(code=code, name=name)
-    console.print(f"[green]Site {code}[/] added.")
+        raise VertebroError(f"site {code!r} already exists; change it with `vertebro site set {code} ...`")
+    with transaction.atomic():
+        site = site_create(code=code, name=full_name)
+        systems = site_mrn_systems_set(site=site, systems=mrn_system or [])
+    console.print(f"[green]Site {code}[/] added" + (f" with MRN system(s) {', '.join(systems)}." if systems else "."), highlight=False)
+
+
+@site_app.command("set")
+def site_set(
+    code: str = typer.Argument(..., help="The site's code."),
+    name: str = typer.Option(None, "--name", help="A new full name (the code stays)."),
+    mrn_system: list[str] = typer.Option(None, "--mrn-system", help=MRN_SYSTEM_HELP + " Replaces the site's list."),
+    no_mrn_systems: bool = typer.Option(False, "--no-mrn-systems", help="Remove every MRN system of the site."),
+) -> None:
+    """Change a site's name or the identifier systems of its MRNs (each change is in the history)."""
+    open_registry()
+    from django.db import transaction
+
+    from ..registry.models import Site
+    from ..registry.services.clinical import site_mrn_systems_set, site_rename
+
+    site = Site.objects.filter(code=code).first()
+    if site is None:
+        known = ", ".join(Site.objects.values_list("code", flat=True)) or "none"
+        raise VertebroError(f"there is no site {code!r} (known: {known}); create it with `vertebro site add CODE --name N`")
+    if mrn_system and no_mrn_systems:
+        raise VertebroError("give --mrn-system or --no-mrn-systems, not both")
+    if name is None and not mrn_system and not no_mrn_systems:
+        raise VertebroError("nothing to change: give --name, --mrn-system URI (repeatable) or --no-mrn-systems")
+    with transaction.atomic():
+        if name is not None:
+            site_rename(site=site, name=name)
+        systems = site_mrn_systems_set(site=site, systems=mrn_system or []) if (mrn_system or no_mrn_systems) else None
+    said = [f"name {site.name!r}"] if name is not None else []
+    if systems is not None:
+        said.append(f"MRN systems {', '.join(systems) or '(none)'}")
+    console.print(f"[green]Site {code}[/]: {'; '.join(said)}.", highlight=False)
 
 
 @site_app.command("list")
 def site_list() -> None:
-    """List the sites with their patient counts."""
+    """List the sites with their MRN systems (the first is what FHIR exports write) and counts."""
     open_registry()
     from django.db.models import Count
 
     from ..registry.models import Site
 
     table = Table(title="Sites")
-    for column in ("code", "name", "patients", "staff"):
-        table.add_column(column)
-    for s in Site.objects.annotate(n=Count("patients", distinct=True), staff=Count("memberships", distinct=True)):
-        table.add_row(s.code, s.name, str(s.n), str(s.staff))
+    for column in ("code", "name", "MRN systems", "patients", "staff"):
+        table.add_column(column, overflow="fold")
+    sites = Site.objects.annotate(n=Count("patients", distinct=True), staff=Count("memberships", distinct=True)).prefetch_related("mrn_systems")
+    for s in sites:
+        systems = "\n".join(m.system for m in s.mrn_systems.all()) or "—"
+        table.add_row(s.code, s.name, systems, str(s.n), str(s.staff))
     console.print(table)

@@ -152,8 +152,10 @@ what the log says the export went to (default: ``out``), e.g. a web download's f
     out.parent.mkdir(parents=True, exist_ok=True)
     if file_format == "fhir":
         from .fhir_export import write_fhir_bundles
+        from .fhir_import import site_mrn_systems
 
-        write_fhir_bundles(frame=frame, out=out, deidentified=deidentified)
+        first_systems = {code: systems[0] for code, systems in site_mrn_systems().items()}
+        write_fhir_bundles(frame=frame, out=out, deidentified=deidentified, mrn_systems=first_systems)
     elif file_format == "redcap":
         from .redcap_export import write_redcap_records
 

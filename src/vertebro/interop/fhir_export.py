@@ -23,6 +23,7 @@ import json
 import re
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +42,8 @@ CPT = "http://www.ama-assn.org/go/cpt"
 UCUM = "http://unitsofmeasure.org"
 STUDY_ID_SYSTEM = "urn:vertebro:study-id"
 MRN_SYSTEM_PREFIX = "urn:vertebro:mrn:"  # + the site code: an MRN is unique within its hospital only
-MRN_TYPE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR", "display": "Medical record number"}]}
+MR_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
+MRN_TYPE = {"coding": [{"system": MR_TYPE_SYSTEM, "code": "MR", "display": "Medical record number"}]}
 LEVEL_SYSTEM = "urn:vertebro:vertebral-level"
 VENUE_SYSTEM = "urn:vertebro:follow-up-venue"
 TIMEPOINT_EXTENSION = "urn:vertebro:fhir:timepoint"
@@ -83,8 +85,10 @@ def _when(resource: dict, field: str, date: object, days: object, *, deidentifie
         resource[field] = _iso(date)
 
 
-def patient_bundle(visits: pd.DataFrame, *, deidentified: bool) -> dict:
-    """One patient's Bundle (a validated ``fhir.resources.R4B`` Bundle, dumped to JSON-ready dicts)."""
+def patient_bundle(visits: pd.DataFrame, *, deidentified: bool, mrn_systems: Mapping[str, str] | None = None) -> dict:
+    """One patient's Bundle (a validated ``fhir.resources.R4B`` Bundle, dumped to JSON-ready dicts).
+    The MRN is written under ``mrn_systems[site]`` (the site's first configured system), else under
+    ``urn:vertebro:mrn:<site>``."""
     first = visits.iloc[0]
     study_id = str(first["patient_id"])
     patient_url = _urn("Patient", study_id)
@@ -95,7 +99,8 @@ def patient_bundle(visits: pd.DataFrame, *, deidentified: bool) -> dict:
     }
     if not deidentified:
         if not _missing(first.get("mrn")):
-            patient["identifier"].append({"type": MRN_TYPE, "system": f"{MRN_SYSTEM_PREFIX}{first['site']}", "value": str(first["mrn"])})
+            system = (mrn_systems or {}).get(first["site"]) or f"{MRN_SYSTEM_PREFIX}{first['site']}"
+            patient["identifier"].append({"type": MRN_TYPE, "system": system, "value": str(first["mrn"])})
         if not _missing(first.get("name")):
             patient["name"] = [{"text": str(first["name"])}]
         if not _missing(first.get("birth_date")):
@@ -213,14 +218,14 @@ def check_bundle_folder(out: Path) -> None:
         )
 
 
-def write_fhir_bundles(*, frame: pd.DataFrame, out: Path, deidentified: bool) -> int:
+def write_fhir_bundles(*, frame: pd.DataFrame, out: Path, deidentified: bool, mrn_systems: Mapping[str, str] | None = None) -> int:
     """Write one Bundle per patient of ``frame`` into the new or empty folder ``out``; returns the
     number of pain Observations. No file is ever overwritten (each is created exclusively)."""
     check_bundle_folder(out)
     names = bundle_file_names([str(sid) for sid in frame["patient_id"].unique()])
     out.mkdir(parents=True, exist_ok=True)
     for study_id, visits in frame.groupby("patient_id", sort=True):
-        bundle = patient_bundle(visits, deidentified=deidentified)
+        bundle = patient_bundle(visits, deidentified=deidentified, mrn_systems=mrn_systems)
         with (out / names[str(study_id)]).open("x", encoding="utf-8") as handle:
             handle.write(json.dumps(bundle, indent=1))
     return len(frame)

@@ -6,10 +6,10 @@ carrying 72514-3, or a LOINC answer code LA6111-4 … LA13942-0 (0 … 10); any 
 name, and so is an Observation whose status is not a result (only ``final``, ``amended`` and
 ``corrected`` are read: ``entered-in-error``, ``cancelled``, ``preliminary`` … are reported). Each
 Observation is matched to a registry patient by identifier — the study id (``urn:vertebro:study-id``)
-or a medical record number (identifier type ``MR``) issued by the patient's own site (system
-``urn:vertebro:mrn:<site code>``, as vertebro exports them: an MRN is only unique within the hospital
+or a medical record number issued under one of the patient's site's MRN systems (``vertebro site set
+--mrn-system``) or its own ``urn:vertebro:mrn:<site code>`` (an MRN is only unique within the hospital
 that issued it), given on the subject reference or on the Patient resource it points to in the
-Bundle. Nothing is guessed:
+Bundle (or, in a bulk export folder, in ``Patient.ndjson``). Nothing is guessed:
 an Observation whose patient is unknown, ambiguous, or has no procedure to time the score against is
 reported, as is anything malformed. Matched scores become flat rows (the patient's fixed fields from
 the registry) and go through the same validation and write path as a CSV import; in the error report
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import VertebroError
-from .fhir_export import DAYS_EXTENSION, LOINC, MRN_SYSTEM_PREFIX, PAIN_LOINC, STUDY_ID_SYSTEM, TIMEPOINT_EXTENSION, VENUE_SYSTEM
+from ..domain.identifiers import own_mrn_system
+from ..domain.rules import ASSESSMENT_DAYS_MIN, RULE_SCORE_TOO_EARLY
+from ..domain.timepoints import SCHEDULE, UNSCHEDULED
+from .fhir_export import DAYS_EXTENSION, LOINC, MR_TYPE_SYSTEM, PAIN_LOINC, STUDY_ID_SYSTEM, TIMEPOINT_EXTENSION, VENUE_SYSTEM
 from .flat_validate import validate_flat_frame
 from .importer import ImportOutcome, import_flat_table
 from .problems import combine, problems_frame
@@ -113,7 +117,11 @@ def pain_score(observation: dict) -> float:
     return _value(observation, "Observation")
 
 
-def _identifiers(subject: dict, patients: dict[str, dict]) -> tuple[tuple[str, str], ...]:
+def _identifiers(subject: dict, patients: dict[str, dict]) -> tuple[tuple[str, str, str], ...]:
+    """The identifiers that may name a registry patient: the study id, any identifier typed ``MR``
+    (v2-0203), and any other that has a system (matched only when it is one of a site's MRN systems).
+    Others (a system-less value, a social security number under its own system) never match a site's
+    MRN, and are not repeated in the error report either."""
     found = []
     candidates = [subject.get("identifier")] if isinstance(subject.get("identifier"), dict) else []
     target = patients.get(str(subject.get("reference", "")))
@@ -122,12 +130,14 @@ def _identifiers(subject: dict, patients: dict[str, dict]) -> tuple[tuple[str, s
     for identifier in candidates:
         value = identifier.get("value")
         value = value.strip() if isinstance(value, str) else ""
-        codes = {c.get("code") for c in _codings(identifier.get("type"))}
+        codes = {c.get("code") for c in _codings(identifier.get("type")) if c.get("system") in (MR_TYPE_SYSTEM, None)}
         system = str(identifier.get("system") or "")
         if value and system == STUDY_ID_SYSTEM:
             found.append(("study_id", value, system))
         elif value and "MR" in codes:
             found.append(("mrn", value, system))
+        elif value and system:
+            found.append(("system", value, system))
     return tuple(dict.fromkeys(found))
 
 
@@ -192,6 +202,7 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
         raise VertebroError(f"{path} does not exist; give a FHIR Bundle file or a folder of them")
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".json", ".ndjson")) if path.is_dir() else [path]
     found, problems, number = [], [], 0
+    read: list[tuple[Path, list]] = []
     for file in files:
         try:
             text = file.read_text(encoding="utf-8-sig")
@@ -201,6 +212,12 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
             problems.append((number, file.name, "", f"not readable JSON: {exc}"))
             found.append(None)
             continue
+        read.append((file, documents))
+    # Bulk $export output keeps each resource type in its own NDJSON file: an Observation in
+    # Observation.ndjson names its Patient in Patient.ndjson, so their references resolve across files.
+    shared = {f"{d.get('resourceType')}/{d.get('id')}": d for file, documents in read if file.suffix.lower() == ".ndjson"
+              for d in documents if isinstance(d, dict) and d.get("id") and d.get("resourceType") in ("Patient", "Encounter")}
+    for file, documents in read:
         for d, document in enumerate(documents):
             try:
                 resources = _resources(document, file.name if len(documents) == 1 else f"{file.name} line {d + 1}")
@@ -209,7 +226,7 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
                 problems.append((number, f"{file.name}: {exc.field}", str(exc.value), exc.rule))
                 found.append(None)
                 continue
-            by_url = {}
+            by_url = dict(shared)
             for _, resource in resources:
                 for key in (resource.get("_fullUrl"), f"{resource.get('resourceType')}/{resource.get('id')}"):
                     if key:
@@ -227,7 +244,8 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
                     subject = resource.get("subject") if isinstance(resource.get("subject"), dict) else {}
                     identifiers = _identifiers(subject, patients)
                     if not identifiers:
-                        raise FhirProblem("Observation.subject", json.dumps(subject)[:80], "the subject names no study id (urn:vertebro:study-id) or MRN: it cannot be matched")
+                        raise FhirProblem("Observation.subject", json.dumps(subject)[:80],
+                                      "the subject names no study id (urn:vertebro:study-id) or MRN (an identifier typed MR, or under a site's MRN system): it cannot be matched")
                     found.append(PainObservation(where, identifiers, pain_score(resource), _effective(resource),
                                                  _extension(resource, TIMEPOINT_EXTENSION), _venue(resource, encounters)))
                 except FhirProblem as exc:
@@ -236,12 +254,29 @@ def read_pain_observations(path: Path) -> tuple[list[PainObservation], pd.DataFr
     return found, combine([problems_frame(*zip(*problems))] if problems else [])
 
 
+def ignored_ndjson_files(path: Path) -> list[str]:
+    """The NDJSON files of a bulk export folder that hold neither Patients nor Observations (Encounter,
+    Condition, Claim, …): read for references only, or not at all; told to the person importing."""
+    if not path.is_dir():
+        return []
+    ignored = []
+    for file in sorted(path.rglob("*.ndjson")):
+        try:
+            with file.open(encoding="utf-8-sig") as handle:
+                kinds = {json.loads(line).get("resourceType") for line in handle if line.strip()}
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            continue  # reported by the import itself
+        if not kinds & {"Patient", "Observation"}:
+            ignored.append(f"{file.relative_to(path)} ({', '.join(sorted(str(k) for k in kinds))})")
+    return ignored
+
+
 def _registry_patients(observations: list[PainObservation]) -> pd.DataFrame:
     """Fixed fields of every registry patient an Observation names, with its index procedure."""
     from ..registry.models import Patient, Procedure, TreatedLevel
 
     study_ids = {v for o in observations for k, v, _ in o.identifiers if k == "study_id"}
-    mrns = {v for o in observations for k, v, _ in o.identifiers if k == "mrn"}
+    mrns = {v for o in observations for k, v, _ in o.identifiers if k in ("mrn", "system")}
     rows = list(Patient.objects.filter(study_id__in=study_ids).values_list("id", "study_id", "mrn", "site__code", "sex", "birth_date", "age_at_index"))
     rows += list(Patient.objects.filter(mrn__in=mrns).values_list("id", "study_id", "mrn", "site__code", "sex", "birth_date", "age_at_index"))
     people = pd.DataFrame(rows, columns=["pk", "patient_id", "mrn", "site", "sex", "birth_date", "age"]).drop_duplicates("pk")
@@ -262,8 +297,46 @@ def _registry_patients(observations: list[PainObservation]) -> pd.DataFrame:
     return people.merge(procedures, on="pk", how="left").merge(summary, on="procedure", how="left")
 
 
-def fhir_flat_table(observations: list[PainObservation | None], registry: pd.DataFrame) -> tuple[Table, pd.DataFrame, dict[int, str]]:
-    """Flat rows for the matched Observations; problems for the unmatched; each line's location."""
+def site_mrn_systems() -> dict[str, tuple[str, ...]]:
+    """Each site's configured MRN systems, in order."""
+    from ..registry.models import SiteMrnSystem
+
+    systems: dict[str, list[str]] = {}
+    for code, system in SiteMrnSystem.objects.order_by("site__code", "position").values_list("site__code", "system"):
+        systems.setdefault(code, []).append(system)
+    return {code: tuple(s) for code, s in systems.items()}
+
+
+LAST_WINDOW_DAY = SCHEDULE[-1].last_day
+
+
+def _window(observation: PainObservation, patient, *, unscheduled: bool) -> tuple[str, str]:  # noqa: ANN001
+    """The timepoint to import an Observation at, and why it cannot be imported ("" when it can).
+
+    An Observation that names no timepoint and lies outside every window is reported with its date
+    and its day from the procedure: after the last window (day 545) it is imported as an unscheduled
+    assessment only with ``unscheduled``; more than 30 days before the procedure it is always refused."""
+    try:
+        taken = date.fromisoformat(observation.assessed_on)
+    except ValueError:
+        return observation.timepoint, ""  # the flat validation names the date
+    days = (taken - pd.Timestamp(patient.procedure_date).date()).days
+    where = f"assessed on {taken}, day {days} from the procedure of {pd.Timestamp(patient.procedure_date).date()}"
+    if days < ASSESSMENT_DAYS_MIN:
+        return observation.timepoint, f"{where}: {RULE_SCORE_TOO_EARLY}"
+    if observation.timepoint or days <= LAST_WINDOW_DAY:
+        return observation.timepoint, ""
+    if unscheduled:
+        return UNSCHEDULED, ""
+    return "", (f"{where}: outside every timepoint window (baseline opens day {ASSESSMENT_DAYS_MIN}, 12m closes day {LAST_WINDOW_DAY}); "
+                "import with --unscheduled to keep it as an unscheduled assessment")
+
+
+def fhir_flat_table(observations: list[PainObservation | None], registry: pd.DataFrame,
+                    site_systems: dict[str, tuple[str, ...]] | None = None, *, unscheduled: bool = False) -> tuple[Table, pd.DataFrame, dict[int, str]]:
+    """Flat rows for the matched Observations; problems for the unmatched; each line's location.
+    ``site_systems`` gives each site's configured MRN systems (its own ``urn:vertebro:mrn:<code>`` always counts)."""
+    site_systems = site_systems or {}
     rows, lines, problems, where = [], [], [], {}
     by_study = {r.patient_id: r for r in registry.itertuples(index=False)}
     by_mrn: dict[str, list] = {}
@@ -278,16 +351,19 @@ def fhir_flat_table(observations: list[PainObservation | None], registry: pd.Dat
         for kind, value, system in observation.identifiers:
             if kind == "study_id" and value in by_study:
                 matches[by_study[value].pk] = by_study[value]
-            for r in by_mrn.get(value, []) if kind == "mrn" else []:
-                if system == f"{MRN_SYSTEM_PREFIX}{r.site}":
+            for r in by_mrn.get(value, []) if kind != "study_id" else []:
+                issued_by = [own_mrn_system(r.site), *site_systems.get(r.site, ())]
+                if system in issued_by:
                     matches[r.pk] = r
-                else:
-                    foreign.append(f"{system or 'no system'} (patient {r.patient_id}'s MRN is issued by {MRN_SYSTEM_PREFIX}{r.site})")
-        shown = ", ".join(f"{k} {v}" for k, v, _ in observation.identifiers)
+                elif kind == "mrn":
+                    foreign.append(f"{system or 'no system'}, and patient {r.patient_id}'s site {r.site} issues its MRNs under "
+                                   f"{', '.join(issued_by)} (add the hospital's system with `vertebro site set {r.site} --mrn-system URI`)")
+        shown = ", ".join(f"{'study id' if k == 'study_id' else 'MRN'} {v}" + (f" ({s})" if k != "study_id" else "") for k, v, s in observation.identifiers if k != "system")
+        shown = shown or "(no study id and no MR-typed identifier)"
         if not matches:
             rule = "no registry patient has this identifier"
             if foreign:
-                rule = f"an MRN matches only when issued by the patient's site; this one is issued by {foreign[0]}"
+                rule = f"an MRN matches only under a system of the patient's site; this one is issued under {foreign[0]}"
             problems.append((number, f"{observation.where}: Observation.subject", shown, rule))
             continue
         if len(matches) > 1:
@@ -297,13 +373,17 @@ def fhir_flat_table(observations: list[PainObservation | None], registry: pd.Dat
         if pd.isna(patient.procedure_date):
             problems.append((number, f"{observation.where}: Observation.subject", shown, f"patient {patient.patient_id} has no procedure in the registry to time the score against"))
             continue
+        timepoint, outside = _window(observation, patient, unscheduled=unscheduled)
+        if outside:
+            problems.append((number, f"{observation.where}: Observation.effectiveDateTime", observation.assessed_on, outside))
+            continue
         born = not pd.isna(patient.birth_date)
         rows.append({
             "patient_id": patient.patient_id, "site": patient.site, "sex": patient.sex,
             "birth_date": str(patient.birth_date) if born else "", "age": "" if born or pd.isna(patient.age) else str(int(patient.age)),
             "etiology": patient.etiology if isinstance(patient.etiology, str) else "", "procedure_date": str(patient.procedure_date),
             "levels": patient.levels if isinstance(patient.levels, str) else "", "assessed_on": observation.assessed_on,
-            "timepoint": observation.timepoint, "vps": repr(observation.score), "venue": observation.venue,
+            "timepoint": timepoint, "vps": repr(observation.score), "venue": observation.venue,
         })
         lines.append(number)
     frame = pd.DataFrame(rows, columns=["patient_id", "site", "sex", "birth_date", "age", "etiology", "procedure_date", "levels", "assessed_on", "timepoint", "vps", "venue"], dtype="object")
@@ -316,14 +396,15 @@ FLAT_TO_FHIR = {"vps": "Observation.value", "assessed_on": "Observation.effectiv
 
 def import_fhir_path(
     *, path: Path, site: str | None = None, dry_run: bool = False, skip_invalid: bool = False, user=None,  # noqa: ANN001
-    os_user: str | None = None, progress: Callable[[str, int, int], None] | None = None,
+    os_user: str | None = None, progress: Callable[[str, int, int], None] | None = None, unscheduled: bool = False,
 ) -> ImportOutcome:
-    """Import the pain Observations of a Bundle file or folder (all or nothing, like a CSV import)."""
+    """Import the pain Observations of a Bundle file or folder (all or nothing, like a CSV import);
+    ``unscheduled`` imports those after the last window as unscheduled assessments (see :func:`_window`)."""
     from .tabular import file_sha256
 
     observations, read_problems = read_pain_observations(path)
     registry = _registry_patients([o for o in observations if o is not None])
-    flat, match_problems, where = fhir_flat_table(observations, registry)
+    flat, match_problems, where = fhir_flat_table(observations, registry, site_mrn_systems(), unscheduled=unscheduled)
     validation = validate_flat_frame(flat.frame, lines=flat.lines, site=site)
     problems = combine([read_problems, match_problems, _in_fhir_terms(validation.problems, where)])
     validation = type(validation)(validation.frame, problems, len(observations))

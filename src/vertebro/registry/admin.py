@@ -32,6 +32,7 @@ from .models import (
     Patient,
     Procedure,
     Site,
+    SiteMrnSystem,
     StaffMembership,
     TreatedLevel,
 )
@@ -42,10 +43,34 @@ admin.site.site_header = "vertebro registry administration"
 admin.site.site_title = "vertebro admin"
 
 
+class MrnSystemsShown(admin.TabularInline):
+    """A site's MRN systems, shown on its page; they are set with `vertebro site set CODE --mrn-system URI`
+    (which checks every URI), never here."""
+
+    model = SiteMrnSystem
+    fields = readonly_fields = ("position", "system")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ("code", "name")
+    list_display = ("code", "name", "mrn_systems_shown")
     search_fields = ("code", "name")
+    inlines = (MrnSystemsShown,)
+
+    @admin.display(description="MRN systems")
+    def mrn_systems_shown(self, site: Site) -> str:
+        return ", ".join(m.system for m in site.mrn_systems.all()) or "—"
+
+    def get_queryset(self, request):  # noqa: ANN001, ANN201
+        return super().get_queryset(request).prefetch_related("mrn_systems")
 
 
 @admin.register(StaffMembership)
@@ -86,6 +111,15 @@ class ReadOnlyHistoryAdmin(ReadOnlyViews, SimpleHistoryAdmin):
 
     def revert_disabled(self, request, obj=None) -> bool:  # noqa: ANN001
         return True
+
+
+@admin.register(SiteMrnSystem)
+class SiteMrnSystemAdmin(ReadOnlyHistoryAdmin):
+    """MRN systems and their history (who added or removed which, when); set with `vertebro site set`."""
+
+    list_display = ("site", "position", "system")
+    list_filter = ("site",)
+    list_select_related = ("site",)
 
 
 @admin.register(Patient)

@@ -13,7 +13,7 @@ from .clinical import (
 from .drafts import FormDraft
 from .instruments import AnalgesicEntry, InstrumentResponse, InstrumentScore
 from .invitations import Invitation, InvitationMessage
-from .people import ROLE, Patient, Site, StaffMembership
+from .people import ROLE, Patient, Site, SiteMrnSystem, StaffMembership
 
 __all__ = [
     "ROLE",
@@ -33,6 +33,7 @@ __all__ = [
     "Patient",
     "Procedure",
     "Site",
+    "SiteMrnSystem",
     "StaffMembership",
     "TreatedLevel",
 ]

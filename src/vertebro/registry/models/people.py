@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from ...domain.identifiers import SYSTEM_MAX, parse_mrn_system
+from ...domain.errors import DomainError
 from ...domain.privacy import IDENTIFIERS
 from ...domain.rules import AGE_MAX, AGE_MIN
 from ...domain.sites import SITE_CODE_MAX, SITE_CODE_PATTERN, SITE_CODE_RULE
@@ -42,6 +44,37 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+def _valid_mrn_system(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    try:
+        parse_mrn_system(value, field="system")
+    except DomainError as exc:
+        raise ValidationError(exc.rule) from None
+
+
+class SiteMrnSystem(models.Model):
+    """An identifier system a site's MRNs are issued under (``domain.identifiers``); a site may have
+    several, in order: FHIR export writes the first, FHIR import recognises all of them."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="mrn_systems")
+    position = models.PositiveSmallIntegerField(help_text="1 for the system exports write; import reads all.")
+    system = models.CharField(max_length=SYSTEM_MAX, validators=[_valid_mrn_system], help_text="Absolute URI, e.g. http://hospital.example.org.")
+    history = HistoricalRecords()  # which systems identified a site's patients, and when, is part of the audit trail
+
+    class Meta:
+        ordering = ["site", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "position"], name="site_mrn_system_one_per_position"),
+            models.UniqueConstraint(fields=["site", "system"], name="site_mrn_system_once_per_site"),
+            check("site_mrn_system_position_from_1", Q(position__gte=1), "positions start at 1"),
+            check("site_mrn_system_not_blank", ~Q(system=""), "an MRN system cannot be blank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site.code} #{self.position}: {self.system}"
 
 
 class StaffMembership(models.Model):

@@ -13,6 +13,7 @@ from django.db import transaction
 from ...domain import chronology, rules
 from ...domain.eligibility import assess_eligibility
 from ...domain.errors import DomainError
+from ...domain.identifiers import parse_mrn_system
 from ...domain.levels import parse_level
 from ...domain.sites import parse_site_code
 from ...domain.timepoints import UNSCHEDULED, check_timepoint_matches_days, derive_timepoint
@@ -36,6 +37,7 @@ from ..models import (
     Patient,
     Procedure,
     Site,
+    SiteMrnSystem,
     TreatedLevel,
 )
 from .records import record_save, record_update
@@ -53,6 +55,29 @@ class SameLevelRecorded(DomainError):
 def site_create(*, code: str, name: str) -> Site:
     """A new site; its code must be a plain code (``domain.sites``: refused with the rule otherwise)."""
     return record_save(record=Site(code=parse_site_code(code, field="code"), name=name.strip()))
+
+
+@transaction.atomic
+def site_mrn_systems_set(*, site: Site, systems: list[str], user=None) -> list[str]:  # noqa: ANN001
+    """Make ``systems`` (absolute URIs, in order: exports write the first) the site's MRN systems.
+
+    Each is checked (``domain.identifiers``) before anything is written; one given twice is refused.
+    Rows that stay at their position are kept; the others are removed and added, so the site's MRN
+    systems history (append-only) says what changed and when.
+    """
+    wanted = [parse_mrn_system(s, field="mrn_system") for s in systems]
+    twice = sorted({s for s in wanted if wanted.count(s) > 1})
+    if twice:
+        raise DomainError("mrn_system", twice[0], "an MRN system is given once per site")
+    current = {row.position: row for row in site.mrn_systems.all()}
+    for position, row in current.items():
+        if position > len(wanted) or wanted[position - 1] != row.system:
+            row._history_user = user
+            row.delete()
+    for position, system in enumerate(wanted, start=1):
+        if position not in current or current[position].system != system:
+            record_save(record=SiteMrnSystem(site=site, position=position, system=system), user=user)
+    return wanted
 
 
 def site_rename(*, site: Site, name: str) -> Site:
