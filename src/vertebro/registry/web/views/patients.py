@@ -101,7 +101,7 @@ def _patient_pain_chart(overview) -> str | None:  # noqa: ANN001
 
 @require_GET
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = visible_or_404(request, Patient.objects.select_related("site"), site_field="site_id", pk=pk)
+    patient = visible_or_404(request, Patient.objects.select_related("site", "contact_consent_by"), site_field="site_id", pk=pk)
     access = access_for(request)
     overview = patient_overview(patient=patient)
     index_on = overview.index_procedure.performed_on if overview.index_procedure else None
