@@ -1,5 +1,6 @@
 """Registry models. Every clinical model keeps its history (django-simple-history)."""
 
+from .api import ApiCallLog, ApiToken
 from .audit import ExportLog, ImportBatch
 from .clinical import (
     Complication,
@@ -14,6 +15,8 @@ from .drafts import FormDraft
 from .people import ROLE, Patient, Site, StaffMembership
 
 __all__ = [
+    "ApiCallLog",
+    "ApiToken",
     "ROLE",
     "Complication",
     "EligibilityAssessment",
