@@ -10,6 +10,11 @@ from ..models import FollowUp, ImportBatch, PainAssessment, Patient, Procedure
 from ..web.permissions import Access
 
 
+def _only_where_identified(*names: str) -> dict:
+    """Marks fields absent for de-identified readers as optional, so the schema says so."""
+    return {name: {"required": False, "help_text": "Only for roles that see identifiers at the record's site."} for name in names}
+
+
 class _ScopedSerializer(serializers.ModelSerializer):
     """Drops ``identified_fields`` for records of sites where the reader does not see identifiers."""
 
@@ -36,7 +41,7 @@ class PatientSerializer(_ScopedSerializer):
     class Meta:
         model = Patient
         fields = ["id", "study_id", "site", "sex", "age", "etiology", "version", "updated_at", "mrn", "name", "birth_date"]
-        extra_kwargs = {f: {"required": False, "help_text": "Only for roles that may see identifiers."} for f in ("mrn", "name", "birth_date")}
+        extra_kwargs = _only_where_identified("mrn", "name", "birth_date")
 
     def _site_id(self, instance) -> int:  # noqa: ANN001
         return instance.site_id
@@ -50,6 +55,7 @@ class ProcedureSerializer(_ScopedSerializer):
         model = Procedure
         fields = ["id", "patient", "study_id", "kind", "approach", "biopsy_taken", "biopsy_result", "version", "updated_at",
                   "performed_on", "operator"]
+        extra_kwargs = _only_where_identified("performed_on", "operator")
 
     def _site_id(self, instance) -> int:  # noqa: ANN001
         return instance.patient.site_id
@@ -64,6 +70,7 @@ class AssessmentSerializer(_ScopedSerializer):
         model = PainAssessment
         fields = ["id", "patient", "procedure", "study_id", "timepoint", "days_from_procedure", "score", "instrument", "venue",
                   "version", "updated_at", "assessed_on"]
+        extra_kwargs = _only_where_identified("assessed_on")
 
     def get_days_from_procedure(self, assessment: PainAssessment) -> int:
         return (assessment.assessed_on - assessment.procedure.performed_on).days
@@ -92,6 +99,7 @@ class FollowUpSerializer(_ScopedSerializer):
         model = FollowUp
         fields = ["id", "patient", "procedure", "study_id", "days_from_procedure", "venue", "recurrent_pain", "new_fracture",
                   "new_fracture_level", "further_procedure", "analgesics", "version", "updated_at", "seen_on"]
+        extra_kwargs = _only_where_identified("seen_on")
 
     def get_days_from_procedure(self, follow_up: FollowUp) -> int:
         return (follow_up.seen_on - follow_up.procedure.performed_on).days
