@@ -109,6 +109,14 @@ class FollowUpSerializer(_ScopedSerializer):
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
+    # Declared, not derived: the derived maximum follows the database backend (SQLite 2^63-1,
+    # PostgreSQL 2^31-1), and the committed schema must be one file.
+    rows_read = serializers.IntegerField(read_only=True, min_value=0)
+    rows_created = serializers.IntegerField(read_only=True, min_value=0)
+    rows_updated = serializers.IntegerField(read_only=True, min_value=0)
+    rows_unchanged = serializers.IntegerField(read_only=True, min_value=0)
+    rows_skipped = serializers.IntegerField(read_only=True, min_value=0)
+
     class Meta:
         model = ImportBatch
         fields = ["id", "file_format", "file_sha256", "started_at", "finished_at", "status", "rows_read", "rows_created",
