@@ -183,9 +183,11 @@ def test_a_thousand_wrong_tokens_are_throttled(world, settings):
 
 def test_analysis_contract_of_visible_sites(world):
     response = _client(world, "analyst_a").get("/api/v1/analysis/")
-    assert response.status_code in (200, 422), response.content
-    if response.status_code == 200:
-        assert response.json()["schema"] == "vertebro.analysis/1"
+    assert response.status_code == 200, response.content
+    contract = response.json()
+    assert contract["schema"] == "vertebro.analysis/1"
+    assert contract["cohort"], "the contract describes the visible cohort"
+    assert world.phi_a[0] not in response.content.decode() and world.patient_b.study_id not in response.content.decode()
 
 
 def test_imports_list_only_own_batches(world):
