@@ -18,6 +18,7 @@ from . import interop_cmds  # noqa: E402,F401
 from . import analysis_cmds  # noqa: E402,F401
 from . import report_cmds  # noqa: E402,F401
 from . import web_cmds  # noqa: E402,F401
+from . import api_cmds  # noqa: E402,F401
 from . import invitation_cmds  # noqa: E402,F401
 
 HELP_PANELS = {

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
     "vertebro.registry",
 ]
 
@@ -102,6 +104,7 @@ MIDDLEWARE = [
     "vertebro.registry.web.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "vertebro.registry.api.logging.ApiCallLogMiddleware",
     # django-axes wants to be last: it turns a lockout raised during authentication into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -140,6 +143,29 @@ AXES_LOCKOUT_PARAMETERS = ["username", *(["ip_address"] if _env_flag("VERTEBRO_L
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "vertebro.registry.web.middleware.client_ip_address"
+
+# The REST API (issue 11): bearer tokens only (no session, so no CSRF), pages of up to 1,000.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["vertebro.registry.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "vertebro.registry.api.pagination.RegistryPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "vertebro registry API",
+    "DESCRIPTION": "Patients, procedures, pain assessments, follow-ups, imports and the vertebro.analysis/1 contract "
+    "of the caller's sites. Authenticate with `Authorization: Bearer <token>` (`vertebro user token create`).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+#: Wrong API tokens one address may present within the window before all its API requests are 429.
+VERTEBRO_API_FAILURE_LIMIT = _env_int("VERTEBRO_API_FAILURE_LIMIT", 20)
+VERTEBRO_API_FAILURE_WINDOW_SECONDS = _env_int("VERTEBRO_API_FAILURE_WINDOW_MINUTES", 15) * 60
 
 # HTTPS and the reverse proxy, from the environment.
 VERTEBRO_BEHIND_PROXY = _env_flag("VERTEBRO_BEHIND_PROXY")

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("vertebro.registry.api.urls")),
     path("", include("vertebro.registry.web.urls")),
 ]
 

@@ -1,5 +1,6 @@
 """Registry models. Every clinical model keeps its history (django-simple-history)."""
 
+from .api import ApiCallLog, ApiToken
 from .audit import ExportLog, ImportBatch
 from .clinical import (
     Complication,
@@ -16,6 +17,8 @@ from .invitations import Invitation, InvitationMessage
 from .people import ROLE, Patient, Site, SiteMrnSystem, StaffMembership
 
 __all__ = [
+    "ApiCallLog",
+    "ApiToken",
     "ROLE",
     "AnalgesicEntry",
     "Complication",

@@ -1,0 +1,120 @@
+"""Every API endpoint, for every role at the record's site, at the other site, a user with different roles
+at the two sites, a superuser and an anonymous caller, always about site A's records.
+
+A list shows exactly the caller's sites; a site A record is 200 for its members and 404 for everyone else
+(the same answer as for a record that does not exist); a write is allowed to site A's editors only and a
+refused write changes nothing; identifiers appear only for roles that see them at the record's site.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from vertebro.registry.api import urls as api_urls
+from vertebro.registry.models import PainAssessment
+from vertebro.registry.services.accounts import membership_set
+from vertebro.registry.services.api_tokens import api_token_create
+
+#: username → (role at site A, role at site B); None: not a member there.
+USERS: dict[str, tuple[str | None, str | None]] = {
+    "coordinator_a": ("coordinator", None),
+    "investigator_a": ("investigator", None),
+    "analyst_a": ("analyst", None),
+    "site_admin_a": ("admin", None),
+    "coordinator_b": (None, "coordinator"),
+    "investigator_b": (None, "investigator"),
+    "analyst_b": (None, "analyst"),
+    "site_admin_b": (None, "admin"),
+    "analyst_a_coordinator_b": ("analyst", "coordinator"),
+    "superuser": ("admin", "admin"),
+    "anonymous": (None, None),
+}
+EDIT_ROLES = {"admin", "investigator", "coordinator"}
+LISTS = {"patients": "/api/v1/patients/", "procedures": "/api/v1/procedures/", "assessments": "/api/v1/assessments/",
+         "follow_ups": "/api/v1/follow-ups/"}
+#: URL names tested here; every URL of vertebro.registry.api.urls must be in one of them.
+COVERED = set(LISTS) | {"patient", "assessment", "imports", "analysis", "schema"}
+
+
+def test_every_api_url_is_in_the_matrix():
+    assert {p.name for p in api_urls.urlpatterns} == COVERED
+
+
+@pytest.fixture
+def callers(world, django_user_model):
+    for username, (role_a, role_b) in USERS.items():
+        if username == "anonymous":
+            continue
+        if username not in world.users:
+            world.users[username] = django_user_model.objects.create_user(username, password=world.password)
+            for site, role in ((world.site_a, role_a), (world.site_b, role_b)):
+                if role:
+                    membership_set(user=world.users[username], site=site, role=role)
+    clients = {"anonymous": Client()}
+    for username in USERS:
+        if username != "anonymous":
+            clients[username] = Client(HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=world.users[username], label='m').secret}")
+    return world, clients
+
+
+@pytest.mark.parametrize("username", list(USERS))
+@pytest.mark.parametrize("name", list(LISTS))
+def test_lists_show_exactly_the_callers_sites(callers, username, name):
+    world, clients = callers
+    response = clients[username].get(LISTS[name])
+    if username == "anonymous":
+        assert response.status_code == 401
+        return
+    assert response.status_code == 200
+    role_a, role_b = USERS[username]
+    expected = {code for code, role in (("VPA0001", role_a), ("VPB0001", role_b)) if role}
+    assert {row["study_id"] for row in response.json()["results"]} == expected
+
+
+@pytest.mark.parametrize("username", list(USERS))
+def test_site_a_patient_and_assessment_for_each_caller(callers, username):
+    world, clients = callers
+    assessment = world.procedure_a.pain_assessments.get(timepoint="post")
+    client = clients[username]
+    role_a = USERS[username][0]
+    patient = client.get(f"/api/v1/patients/{world.patient_a.pk}/")
+    detail = client.get(f"/api/v1/assessments/{assessment.pk}/")
+    if username == "anonymous":
+        assert (patient.status_code, detail.status_code) == (401, 401)
+        return
+    if role_a is None:
+        assert (patient.status_code, detail.status_code) == (404, 404)
+        return
+    assert (patient.status_code, detail.status_code) == (200, 200)
+    sees_identifiers = role_a in EDIT_ROLES
+    assert ("mrn" in patient.json()) is sees_identifiers
+    assert (world.phi_a[0] in patient.content.decode()) is sees_identifiers
+    assert ("assessed_on" in detail.json()) is sees_identifiers
+
+
+@pytest.mark.parametrize("username", list(USERS))
+def test_write_to_site_a_assessment_for_each_caller(callers, username):
+    world, clients = callers
+    assessment = world.procedure_a.pain_assessments.get(timepoint="post")
+    response = clients[username].patch(
+        f"/api/v1/assessments/{assessment.pk}/", {"version": assessment.version, "score": 5}, content_type="application/json"
+    )
+    role_a = USERS[username][0]
+    expected = 401 if username == "anonymous" else 404 if role_a is None else 200 if role_a in EDIT_ROLES else 403
+    assert response.status_code == expected
+    stored = PainAssessment.objects.get(pk=assessment.pk)
+    assert (stored.score == 5) is (expected == 200)
+
+
+@pytest.mark.parametrize("username", list(USERS))
+def test_imports_analysis_and_schema_for_each_caller(callers, username):
+    world, clients = callers
+    client = clients[username]
+    assert client.get("/api/v1/schema/").status_code == 200  # the schema is public: it holds no data
+    imports, analysis = client.get("/api/v1/imports/"), client.get("/api/v1/analysis/")
+    if username == "anonymous":
+        assert (imports.status_code, analysis.status_code) == (401, 401)
+        return
+    assert imports.status_code == 200
+    assert analysis.status_code == 200 and analysis.json()["schema"] == "vertebro.analysis/1"
