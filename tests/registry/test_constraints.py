@@ -19,6 +19,7 @@ from vertebro.registry.models import (
     FormDraft,
     Fracture,
     ImportBatch,
+    MissingData,
     PainAssessment,
     Patient,
     Procedure,
@@ -73,6 +74,10 @@ CASES = [
     ("membership_one_role_per_site", StaffMembership, {"user": "member"}, "second role at one site"),
     ("import_status_known", ImportBatch, {"status": "lost"}, "status"),
     ("form_draft_one_per_user_and_page", FormDraft, {}, "second draft of one page for one user"),
+    ("missing_data_timepoint_known", MissingData, {"timepoint": "2w"}, "timepoint"),
+    ("missing_data_not_unscheduled", MissingData, {"timepoint": "unscheduled"}, "unscheduled timepoint"),
+    ("missing_data_reason_known", MissingData, {"reason": "lost", "timepoint": "3m"}, "reason"),
+    ("missing_data_once_per_timepoint", MissingData, {}, "second code at one timepoint"),
 ]
 
 
@@ -99,6 +104,7 @@ def world(procedure, patient, fracture, site, django_user_model):
                           "role": "analyst"},
         ImportBatch: {"file_name": "f.csv", "file_sha256": "0" * 64, "file_format": "csv"},
         FormDraft: {"user": user, "path": "/patients/new/", "data": {"study_id": ["VP1"]}},
+        MissingData: {"patient": patient, "procedure": procedure, "timepoint": "1m", "reason": "declined"},
         "treated": fracture,
         "scored": procedure,
         "member": user,
