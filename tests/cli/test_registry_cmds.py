@@ -6,7 +6,7 @@ def test_help_explains_the_commands_in_workflow_panels(run_vertebro):
     for command in ("demo", "init", "db", "manage", "synth", "import", "export", "analyze", "report", "serve"):
         assert f"│ {command} " in result.stdout
     panels = [line.split("─ ")[1].split(" ─")[0] for line in result.stdout.splitlines() if line.startswith("╭─ ")]
-    assert panels == ["Options", "Start here", "Registry", "Data in and out", "The study's answer", "Web app"]
+    assert panels == ["Options", "Start here", "Registry", "Data in and out", "The study's answer", "Web app", "Patient-reported follow-up"]
 
 
 def test_init_then_check_is_clean(run_vertebro, tmp_path):

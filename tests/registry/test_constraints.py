@@ -13,21 +13,23 @@ from django.apps import apps
 from django.db import IntegrityError, models, transaction
 
 from vertebro.registry.models import (
+    AnalgesicEntry,
     Complication,
     EligibilityAssessment,
     FollowUp,
-    AnalgesicEntry,
     FormDraft,
     Fracture,
     ImportBatch,
-    Invitation,
-    InvitationMessage,
     InstrumentResponse,
     InstrumentScore,
+    Invitation,
+    InvitationMessage,
+    MissingData,
     PainAssessment,
     Patient,
     Procedure,
     Site,
+    SiteMrnSystem,
     StaffMembership,
     TreatedLevel,
 )
@@ -105,6 +107,14 @@ CASES = [
     ("analgesic_entry_frequency_in_range", AnalgesicEntry, {"position": 2, "doses_per_day": 49}, "too often"),
     ("analgesic_entry_mme_not_negative", AnalgesicEntry, {"position": 2, "mme_per_day": -0.5}, "negative mme"),
     ("analgesic_entry_once_per_position", AnalgesicEntry, {}, "second entry at one position"),
+    ("site_mrn_system_position_from_1", SiteMrnSystem, {"position": 0, "system": "http://b.example.org"}, "position 0"),
+    ("site_mrn_system_not_blank", SiteMrnSystem, {"position": 2, "system": ""}, "blank system"),
+    ("site_mrn_system_one_per_position", SiteMrnSystem, {"system": "http://b.example.org"}, "second system at one position"),
+    ("site_mrn_system_once_per_site", SiteMrnSystem, {"position": 2}, "one system twice at a site"),
+    ("missing_data_timepoint_known", MissingData, {"timepoint": "2w"}, "timepoint"),
+    ("missing_data_not_unscheduled", MissingData, {"timepoint": "unscheduled"}, "unscheduled timepoint"),
+    ("missing_data_reason_known", MissingData, {"reason": "lost", "timepoint": "3m"}, "reason"),
+    ("missing_data_once_per_timepoint", MissingData, {}, "second code at one timepoint"),
 ]
 
 
@@ -143,6 +153,8 @@ def world(procedure, patient, fracture, site, django_user_model):
         InvitationMessage: {"invitation": Invitation.objects.create(patient=patient, procedure=procedure, timepoint="12m",
                                                                     opens_on=date(2013, 3, 13), closes_on=date(2013, 12, 12)),
                             "kind": "invitation", "channel": "email", "token_hash": "a" * 64},
+        SiteMrnSystem: {"site": site, "position": 1, "system": "http://hospital.example.org"},
+        MissingData: {"patient": patient, "procedure": procedure, "timepoint": "1m", "reason": "declined"},
         "treated": fracture,
         "scored": procedure,
         "member": user,

@@ -22,6 +22,7 @@ POSSIBLY_IDENTIFYING: dict[str, tuple[str, ...]] = {
     "procedure": ("operator",),
     "complication": ("notes",),
     "eligibilityassessment": ("override_reason",),
+    "missingdata": ("note",),
 }
 #: What a de-identified reader sees instead of free text.
 FREE_TEXT_HIDDEN = "(free text hidden: it may identify the patient)"

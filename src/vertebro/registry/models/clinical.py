@@ -19,6 +19,7 @@ from ...domain.vocabulary import (
     ETIOLOGY,
     INSTRUMENT,
     LEAK_ROUTE,
+    MISSING_REASON,
     PATHOLOGIC_BASIS,
     PATHOLOGIC_CAUSE,
     PROCEDURE_KIND,
@@ -238,3 +239,35 @@ class EligibilityAssessment(RegistryRecord):
         absolute = [code for code in self.absolute_contraindications if code in ABSOLUTE_CONTRAINDICATION]
         return bool(absolute) and self.overridden_by_id is None
 
+
+
+class MissingData(RegistryRecord):
+    """Why a scheduled pain score of a procedure will not be collected (MISSING_REASON).
+
+    A code closes the timepoint's worklist item and is exported instead of a score (REDCap missing-data
+    codes, Stata extended missing values, SPSS user-missing values). One code per procedure and
+    timepoint; a new reason replaces the old one through an update, so the history keeps both.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="missing_data")
+    # Indexed by the unique (procedure, timepoint) constraint below, which also serves lookups by procedure.
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="missing_data", db_index=False)
+    timepoint = models.CharField(max_length=12, choices=TIMEPOINT.choices())
+    reason = models.CharField(max_length=16, choices=MISSING_REASON.choices())
+    note = models.TextField(blank=True, default="")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["patient_id", "procedure_id", "timepoint"]
+        verbose_name_plural = "missing data"
+        constraints = [
+            check("missing_data_timepoint_known", in_vocabulary("timepoint", TIMEPOINT), "unknown timepoint"),
+            check("missing_data_not_unscheduled", ~Q(timepoint=UNSCHEDULED), "only a scheduled timepoint can be missing"),
+            check("missing_data_reason_known", in_vocabulary("reason", MISSING_REASON), "unknown missing-data reason"),
+            models.UniqueConstraint(fields=["procedure", "timepoint"], name="missing_data_once_per_timepoint"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timepoint}: {MISSING_REASON.label(self.reason)}"

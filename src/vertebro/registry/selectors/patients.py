@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from ...domain.rules import age_at
+from ...domain.timepoints import schedule_order
 from ...domain.vocabulary import ETIOLOGY
 from .data_version import registry_data_version
 from ..models import (
@@ -25,6 +26,7 @@ from ..models import (
     EligibilityAssessment,
     FollowUp,
     Fracture,
+    MissingData,
     PainAssessment,
     Patient,
     Procedure,
@@ -223,6 +225,11 @@ class PatientOverview:
     def pain_assessments(self) -> list[PainAssessment]:
         return [a for p in self.procedures for a in p.pain_assessments.all()]
 
+    @property
+    def missing_data(self) -> list[MissingData]:
+        """Every missing-data code of the patient's procedures, in schedule order per procedure."""
+        return [m for p in self.procedures for m in sorted(p.missing_data.all(), key=lambda m: schedule_order(m.timepoint))]
+
 
 def _same_day_order(event: TimelineEvent) -> int:
     """On one day: fracture, checklist and baseline score come before the procedure, the rest after."""
@@ -247,6 +254,7 @@ def patient_overview(*, patient: Patient) -> PatientOverview:
             Prefetch("complications", queryset=Complication.objects.order_by("noted_on", "id")),
             Prefetch("pain_assessments", queryset=PainAssessment.objects.order_by("assessed_on", "id")),
             Prefetch("follow_ups", queryset=FollowUp.objects.order_by("seen_on", "id")),
+            Prefetch("missing_data", queryset=MissingData.objects.select_related("recorded_by")),
         )
     )
     index_procedure = procedures[0] if procedures else None

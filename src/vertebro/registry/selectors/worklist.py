@@ -4,9 +4,10 @@ For every procedure and scheduled timepoint (``domain/timepoints.py``) without a
 is **due** from the day its window opens until the day it closes, then **overdue**. Overdue items stay
 on the list for :data:`OVERDUE_SHOWN_DAYS` days after their window closed — long enough to chase a
 missed visit or enter a score taken in time, short enough that years-old gaps do not bury today's
-work. A score recorded at that timepoint takes the item off the list. Each procedure's next window
-that has not opened yet is **upcoming** (a patient treated today has the 1-week visit upcoming): shown
-only when asked for, with its window dates, so the day's list stays the work that can be done today.
+work. A score recorded at that timepoint, or a missing-data code (``MissingData``), takes the item off
+the list. Each procedure's next window that has not opened yet is **upcoming** (a patient treated
+today has the 1-week visit upcoming): shown only when asked for, with its window dates, so the day's
+list stays the work that can be done today.
 
 One SQL statement finds a site's items (:func:`worklist_items`): it walks the site's procedures through
 the (patient, performed_on) index and probes the (procedure, timepoint) index of pain assessments for
@@ -30,7 +31,7 @@ from django.db.models import Max
 
 from ...domain.timepoints import BY_CODE, SCHEDULE, Timepoint, schedule_order
 from ...domain.invitations import OPEN_STATES
-from ..models import Invitation, PainAssessment, Patient, Procedure, Site
+from ..models import Invitation, MissingData, PainAssessment, Patient, Procedure, Site
 from .data_version import registry_data_version
 
 OVERDUE_SHOWN_DAYS = 90
@@ -123,7 +124,9 @@ def worklist_items(
     if not site_ids:
         return []
     q = connection.ops.quote_name
-    procedure, patient, site, pain = (m._meta.db_table for m in (Procedure, Patient, Site, PainAssessment))
+    procedure, patient, site, pain, missing = (
+        m._meta.db_table for m in (Procedure, Patient, Site, PainAssessment, MissingData)
+    )
     site_marks = ", ".join(["%s"] * len(site_ids))
     phi_condition = f"pt.{q('site_id')} IN ({', '.join(['%s'] * len(phi_site_ids))})" if phi_site_ids else "1 = 0"
     timepoints = " UNION ALL ".join(["SELECT %s AS code"] * len(SCHEDULE))
@@ -151,6 +154,10 @@ def worklist_items(
           AND NOT EXISTS (
               SELECT 1 FROM {q(pain)} pa
               WHERE pa.{q('procedure_id')} = pr.{q('id')} AND pa.{q('timepoint')} = tp.code
+          )
+          AND NOT EXISTS (
+              SELECT 1 FROM {q(missing)} md
+              WHERE md.{q('procedure_id')} = pr.{q('id')} AND md.{q('timepoint')} = tp.code
           )
     """
     params = [*phi_site_ids, *(tp.code for tp in SCHEDULE), *site_ids, earliest, latest, *window_params]

@@ -364,6 +364,8 @@ def pain_assessment_record(
     )
     if timepoint != UNSCHEDULED and procedure.pain_assessments.filter(timepoint=timepoint).exists():
         raise DomainError("timepoint", timepoint, "this procedure already has a score at that timepoint; edit it instead")
+    if timepoint != UNSCHEDULED and procedure.missing_data.filter(timepoint=timepoint).exists():
+        raise DomainError("timepoint", timepoint, "this timepoint is recorded as missing; change the missing-data record if the score was taken after all")
     assessment = PainAssessment(
         patient_id=procedure.patient_id,
         procedure=procedure,

@@ -14,7 +14,7 @@ HISTORY_TABLES = ("registry_historicalsitemrnsystem",)
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0022_instrument_responses'),
+        ('registry', '0012_instrument_responses'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

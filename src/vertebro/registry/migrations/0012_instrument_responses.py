@@ -17,7 +17,7 @@ HISTORY_TABLES = (
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0019_patient_contact_and_invitations'),
+        ('registry', '0011_patient_contact_and_invitations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

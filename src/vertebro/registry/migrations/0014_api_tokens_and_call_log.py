@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0014_site_mrn_systems'),
+        ('registry', '0013_site_mrn_systems'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
