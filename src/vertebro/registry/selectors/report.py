@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ...errors import VertebroError
 from .flat import flat_assessments_df, synthetic_site_codes
@@ -38,6 +39,18 @@ def registry_report_html(*, site_codes: Sequence[str], deidentified: bool) -> st
     notice = f"{SYNTHETIC_NOTICE} (Sites {', '.join(synthetic)}.)" if synthetic else None
     frame = validate_flat(rows, source=where)
     analysis = analyze(frame, primary=PRIMARY, validated=True)
-    if deidentified and analysis.get("data_cutoff"):
-        analysis = {**analysis, "data_cutoff": str(analysis["data_cutoff"])[:4]}
+    if deidentified:
+        analysis = _cutoffs_as_years(analysis)
     return render_report(frame, analysis, primary=PRIMARY, source=where, notice=notice)
+
+
+def _cutoffs_as_years(value: Any) -> Any:
+    """``value`` with every ``data_cutoff`` (the contract's and each section's own, e.g. the flow's) cut
+    to its year."""
+    if isinstance(value, dict):
+        return {
+            key: (str(item)[:4] if key == "data_cutoff" and item else _cutoffs_as_years(item)) for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_cutoffs_as_years(item) for item in value]
+    return value
