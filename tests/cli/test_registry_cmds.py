@@ -27,8 +27,8 @@ def test_check_finds_a_score_outside_its_window_and_exits_nonzero(run_vertebro, 
             VALUES (1, '{now}', '{now}', 'VP1', 1, 'F', 70);
         INSERT INTO registry_procedure (version, created_at, updated_at, patient_id, performed_on, kind, operator, approach, biopsy_taken)
             VALUES (1, '{now}', '{now}', 1, '2012-06-15', 'vertebroplasty', '', 'bipedicular', 0);
-        INSERT INTO registry_painassessment (version, created_at, updated_at, patient_id, procedure_id, assessed_on, score, instrument, timepoint)
-            VALUES (1, '{now}', '{now}', 1, 1, '2012-09-01', 3, 'vps', '1w');
+        INSERT INTO registry_painassessment (version, created_at, updated_at, patient_id, procedure_id, assessed_on, score, instrument, timepoint, source)
+            VALUES (1, '{now}', '{now}', 1, 1, '2012-09-01', 3, 'vps', '1w', 'staff');
     """)
     db.commit()
     result = run_vertebro("db", "check")
