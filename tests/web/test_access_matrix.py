@@ -16,9 +16,9 @@ from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, reverse
 
-from vertebro.registry.services.accounts import membership_set
 from vertebro.registry.services.clinical import eligibility_record, patient_create, site_mrn_systems_set
 from vertebro.registry.web import urls as web_urls
+from roster import EDIT_ROLES, USERS, add_roster
 
 PUBLIC, LOGOUT, ANY_MEMBER, EDITOR_ANYWHERE, SITE_READ, SITE_EDIT, SITE_OVERRIDE, PATIENT_LINK = (
     "public", "logout", "any member", "editor anywhere", "site read", "site edit", "site override", "patient link",
@@ -60,21 +60,6 @@ RULES: dict[str, tuple[str, str | None]] = {
     "respond": (PATIENT_LINK, "token"),
     "respond_stop": (PATIENT_LINK, "token"),
 }
-#: username → (role at site A, role at site B); None: not a member there.
-USERS: dict[str, tuple[str | None, str | None]] = {
-    "coordinator_a": ("coordinator", None),
-    "investigator_a": ("investigator", None),
-    "analyst_a": ("analyst", None),
-    "site_admin_a": ("admin", None),
-    "coordinator_b": (None, "coordinator"),
-    "investigator_b": (None, "investigator"),
-    "analyst_b": (None, "analyst"),
-    "site_admin_b": (None, "admin"),
-    "analyst_a_coordinator_b": ("analyst", "coordinator"),
-    "superuser": ("admin", "admin"),
-    "anonymous": (None, None),
-}
-EDIT_ROLES = {"admin", "investigator", "coordinator"}
 ANALYSIS_ROLES = {"admin", "investigator", "analyst"}
 HISTORY_KINDS = {"patient": "patient", "fracture": "fracture", "procedure": "procedure", "complication": "complication",
                  "pain": "pain", "follow-up": "follow_up", "eligibility": "eligibility"}
@@ -116,14 +101,7 @@ def _expected_get(rule: str, username: str) -> int:
 
 @pytest.fixture
 def matrix(world, django_user_model):
-    for username, (role_a, role_b) in USERS.items():
-        if username in world.users or username == "anonymous":
-            continue
-        user = django_user_model.objects.create_user(username, password=world.password)
-        for site, role in ((world.site_a, role_a), (world.site_b, role_b)):
-            if role:
-                membership_set(user=user, site=site, role=role)
-        world.users[username] = user
+    add_roster(world, django_user_model)
     blocked = patient_create(study_id="VPA0002", site=world.site_a, sex="M", age_at_index=80, user=world.users["coordinator_a"])
     checklist = eligibility_record(patient=blocked, assessed_on=date.today(), indications=["osteoporotic_refractory"],
                                    absolute=["coagulopathy"], relative=[], user=world.users["coordinator_a"])

@@ -13,24 +13,9 @@ from django.test import Client
 
 from vertebro.registry.api import urls as api_urls
 from vertebro.registry.models import PainAssessment
-from vertebro.registry.services.accounts import membership_set
 from vertebro.registry.services.api_tokens import api_token_create
+from roster import EDIT_ROLES, USERS, add_roster
 
-#: username → (role at site A, role at site B); None: not a member there.
-USERS: dict[str, tuple[str | None, str | None]] = {
-    "coordinator_a": ("coordinator", None),
-    "investigator_a": ("investigator", None),
-    "analyst_a": ("analyst", None),
-    "site_admin_a": ("admin", None),
-    "coordinator_b": (None, "coordinator"),
-    "investigator_b": (None, "investigator"),
-    "analyst_b": (None, "analyst"),
-    "site_admin_b": (None, "admin"),
-    "analyst_a_coordinator_b": ("analyst", "coordinator"),
-    "superuser": ("admin", "admin"),
-    "anonymous": (None, None),
-}
-EDIT_ROLES = {"admin", "investigator", "coordinator"}
 LISTS = {"patients": "/api/v1/patients/", "procedures": "/api/v1/procedures/", "assessments": "/api/v1/assessments/",
          "follow_ups": "/api/v1/follow-ups/"}
 #: URL names tested here; every URL of vertebro.registry.api.urls must be in one of them.
@@ -43,14 +28,7 @@ def test_every_api_url_is_in_the_matrix():
 
 @pytest.fixture
 def callers(world, django_user_model):
-    for username, (role_a, role_b) in USERS.items():
-        if username == "anonymous":
-            continue
-        if username not in world.users:
-            world.users[username] = django_user_model.objects.create_user(username, password=world.password)
-            for site, role in ((world.site_a, role_a), (world.site_b, role_b)):
-                if role:
-                    membership_set(user=world.users[username], site=site, role=role)
+    add_roster(world, django_user_model)
     clients = {"anonymous": Client()}
     for username in USERS:
         if username != "anonymous":
