@@ -6,7 +6,7 @@ Run: ``.venv/bin/python bench/bench_api_list.py`` (``--help`` for options; about
 1. Builds a file SQLite registry with bench_web's loader (``--patients`` patients over two sites, about
    five pain assessments each) in a temporary folder.
 2. In this process: an API token for the investigator of both sites, then ``--rows`` assessments read
-   page by page (``/api/v1/assessments/?page_size=1000&page=N``) through Django's test client — the full
+   page by page (``/api/v1/assessments/?page_size=1000``, then each page's ``next`` link) through Django's test client — the full
    stack (middleware, token authentication, call log, scoping, serialization, JSON) minus the socket.
 3. The baseline: the same rows (same scoping and order) as ``.values()`` dicts from one ORM query.
 4. Prints both times, rows per second and the ratio API / baseline (median of ``--repeats``).
@@ -60,11 +60,15 @@ def main() -> None:
         pages = -(-args.rows // args.page_size)
 
         def through_api() -> int:
-            rows = 0
-            for page in range(1, pages + 1):
-                response = client.get(f"/api/v1/assessments/?page_size={args.page_size}&page={page}")
+            rows, url = 0, f"/api/v1/assessments/?page_size={args.page_size}"
+            for _ in range(pages):
+                response = client.get(url)
                 assert response.status_code == 200, response.content[:300]
-                rows += len(response.json()["results"])
+                body = response.json()
+                rows += len(body["results"])
+                url = body["next"]
+                if not url:
+                    break
             return rows
 
         def selector() -> int:

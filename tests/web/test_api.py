@@ -4,7 +4,7 @@ locking (409), the call log (no PHI), rate limiting of wrong tokens, and the com
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -91,18 +91,55 @@ def test_coordinator_cannot_see_other_site_patient(world):
     assert client.patch(f"/api/v1/assessments/{assessment_b.pk}/", {"version": 1, "score": 1}, content_type="application/json").status_code == 404
 
 
+def _all(client, url: str) -> list[dict]:
+    """Every record of a list, following ``next`` links as a client must (keyset pages, no count)."""
+    records = []
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200, page.content[:300]
+        body = page.json()
+        assert "count" not in body
+        records += body["results"]
+        url = body["next"]
+    return records
+
+
 def test_filters_and_pages(world):
     client = _client(world, "superuser")
     assert {p["site"] for p in client.get("/api/v1/patients/?site=SITE-B").json()["results"]} == {"SITE-B"}
-    assert client.get("/api/v1/patients/?etiology=pathologic").json()["count"] == 0
-    assert client.get("/api/v1/patients/?etiology=osteoporotic").json()["count"] == 2
-    posts = client.get("/api/v1/assessments/?timepoint=post").json()
-    assert posts["count"] == 2 and {a["timepoint"] for a in posts["results"]} == {"post"}
+    assert _all(client, "/api/v1/patients/?etiology=pathologic") == []
+    assert len(_all(client, "/api/v1/patients/?etiology=osteoporotic")) == 2
+    posts = _all(client, "/api/v1/assessments/?timepoint=post")
+    assert len(posts) == 2 and {a["timepoint"] for a in posts} == {"post"}
     page = client.get("/api/v1/assessments/?page_size=2").json()
-    assert page["count"] == 6 and len(page["results"]) == 2 and page["next"]
+    assert len(page["results"]) == 2 and page["next"] and page["previous"] is None
+    assert len(_all(client, "/api/v1/assessments/?page_size=2")) == 6
     future = (timezone.now() + timedelta(days=1)).date().isoformat()
-    assert client.get(f"/api/v1/assessments/?changed_since={future}").json()["count"] == 0
-    assert client.get("/api/v1/assessments/?changed_since=2000-01-01").json()["count"] == 6
+    assert _all(client, f"/api/v1/assessments/?changed_since={future}") == []
+    assert len(_all(client, "/api/v1/assessments/?changed_since=2000-01-01")) == 6
+
+
+def test_next_page_keeps_filters_and_page_size(world):
+    client = _client(world, "superuser")
+    first = client.get("/api/v1/assessments/?page_size=1&changed_since=2000-01-01").json()
+    assert "page_size=1" in first["next"] and "changed_since=2000-01-01" in first["next"]
+    second = client.get(first["next"]).json()
+    assert len(second["results"]) == 1 and second["results"][0]["id"] > first["results"][0]["id"]
+
+
+def test_a_record_created_while_paging_is_neither_skipped_nor_repeated(world):
+    """Keyset pages: the next page starts after the last id seen, so an insert shifts nothing."""
+    client = _client(world, "superuser")
+    first = client.get("/api/v1/patients/?page_size=1").json()
+    seen = [p["id"] for p in first["results"]]
+    from vertebro.registry.models import Patient
+    from vertebro.registry.services.clinical import patient_create
+
+    patient_create(study_id="LATE-1", site=world.site_a, sex="F", birth_date=date(1950, 1, 1), user=world.users["superuser"])
+    rest = _all(client, first["next"])
+    ids = seen + [p["id"] for p in rest]
+    assert len(ids) == len(set(ids)) == Patient.objects.count()
+    assert ids == sorted(ids)
 
 
 @pytest.mark.parametrize("query, field", [("changed_since=yesterday", "changed_since"), ("etiology=banana", "etiology"), ("timepoint=13w", "timepoint")])
@@ -194,9 +231,9 @@ def test_imports_list_only_own_batches(world):
     from vertebro.registry.models import ImportBatch
 
     ImportBatch.objects.create(file_name="Ada Quimby.csv", file_sha256="0" * 64, file_format="csv", user=world.users["coordinator_b"])
-    assert _client(world, "coordinator_a").get("/api/v1/imports/").json()["count"] == 0
+    assert _client(world, "coordinator_a").get("/api/v1/imports/").json()["results"] == []
     body = _client(world, "superuser").get("/api/v1/imports/")
-    assert body.json()["count"] == 1 and "Ada Quimby" not in body.content.decode()
+    assert len(body.json()["results"]) == 1 and "Ada Quimby" not in body.content.decode()
 
 
 def test_committed_schema_matches_the_generated_one(db):

@@ -28,6 +28,7 @@ from ..web.forms.assessments import PainEditForm
 from ..web.permissions import access_of_user
 from ..web.views.common import update_if_changed
 from . import serializers
+from .pagination import NewestFirstPagination
 
 SITE = OpenApiParameter("site", str, description="Only this site (a site code).")
 ETIOLOGY_PARAM = OpenApiParameter("etiology", str, enum=list(ETIOLOGY.codes), description="Only patients with a fracture of this etiology.")
@@ -227,9 +228,10 @@ class ImportList(generics.ListAPIView):
     (an import is not bound to one site). File names are left out: people name files after patients."""
 
     serializer_class = serializers.ImportBatchSerializer
+    pagination_class = NewestFirstPagination
 
     def get_queryset(self):  # noqa: ANN201
-        batches = ImportBatch.objects.order_by("-pk")
+        batches = ImportBatch.objects.all()
         return batches if self.request.user.is_superuser else batches.filter(user=self.request.user)
 
 
