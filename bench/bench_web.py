@@ -116,7 +116,7 @@ for pk in range(1, patients_wanted + 1):
             follow_ups.append([*base, follow_up_id, pk, pk, day, rng.choice(venues), rng.random() < 0.2, False, None, False, None])
         pain_id += 1
         score = baseline_score if code == "baseline" else max(0, min(10, baseline_score - rng.randint(1, 6)))
-        pains.append([*base, pain_id, pk, pk, follow, day, float(score), "vps", code, None])
+        pains.append([*base, pain_id, pk, pk, follow, day, float(score), "vps", code, None, "import"])
 
 with transaction.atomic():
     insert(Patient, common + ["id", "study_id", "site_id", "sex", "birth_date", "age_at_index", "mrn", "name"], patients)
@@ -124,7 +124,7 @@ with transaction.atomic():
     insert(Fracture, common + ["id", "patient_id", "level", "etiology", "pathologic_cause", "pathologic_basis", "primary_site", "onset_date", "mri_oedema", "height_loss_pct"], fractures)
     insert(TreatedLevel, common + ["id", "procedure_id", "fracture_id", "cement_ml"], treated)
     insert(FollowUp, common + ["id", "patient_id", "procedure_id", "seen_on", "venue", "recurrent_pain", "new_fracture", "new_fracture_level", "further_procedure", "analgesics"], follow_ups)
-    insert(PainAssessment, common + ["id", "patient_id", "procedure_id", "follow_up_id", "assessed_on", "score", "instrument", "timepoint", "venue"], pains)
+    insert(PainAssessment, common + ["id", "patient_id", "procedure_id", "follow_up_id", "assessed_on", "score", "instrument", "timepoint", "venue", "source"], pains)
 with connection.cursor() as cursor:
     cursor.execute("ANALYZE")
 print(json.dumps({"seconds": time.perf_counter() - started, "patients": len(patients), "fractures": len(fractures),
