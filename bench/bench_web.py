@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python bench/bench_web.py`` (``--help`` for options; about 2–3 minutes).
 
-1. Builds a file SQLite registry (``vertebro init``) and loads it with raw bulk inserts: ``--patients``
+1. Builds a file SQLite registry (``vertebro init``) — or, with ``--postgres URL``, a new database on
+   that PostgreSQL server, dropped afterwards — and loads it with raw bulk inserts: ``--patients``
    patients (default 100,000) over two sites, one or two fractures each (10% pathologic), one procedure
    each with its treated levels, procedure dates spread over the last six years, pain scores for every
    window that has opened (captured with probability 0.85, baseline 0.97) and a follow-up visit at 3 and
@@ -126,6 +127,10 @@ with transaction.atomic():
     insert(FollowUp, common + ["id", "patient_id", "procedure_id", "seen_on", "venue", "recurrent_pain", "new_fracture", "new_fracture_level", "further_procedure", "analgesics"], follow_ups)
     insert(PainAssessment, common + ["id", "patient_id", "procedure_id", "follow_up_id", "assessed_on", "score", "instrument", "timepoint", "venue", "source"], pains)
 with connection.cursor() as cursor:
+    if connection.vendor == "postgresql":  # the rows came with their ids: move each sequence past them
+        for model in (Patient, Procedure, Fracture, TreatedLevel, FollowUp, PainAssessment):
+            table = model._meta.db_table
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
     cursor.execute("ANALYZE")
 print(json.dumps({"seconds": time.perf_counter() - started, "patients": len(patients), "fractures": len(fractures),
                   "procedures": len(procedures), "treated_levels": len(treated), "pain_assessments": len(pains),
@@ -263,6 +268,28 @@ def _after_a_write(coordinator: Session, investigator: Session) -> dict:
     return {"post_ms": post_ms, "worklist_ms": worklist_ms, "dashboard_ms": dashboard_ms}
 
 
+BENCH_DATABASE = "vertebro_bench_web"
+
+
+def _admin_connection(server_url: str):  # noqa: ANN202
+    import psycopg
+
+    return psycopg.connect(server_url, autocommit=True)
+
+
+def _fresh_postgres_database(server_url: str) -> str:
+    """Drop and create :data:`BENCH_DATABASE` on the server of ``server_url``; its URL."""
+    with _admin_connection(server_url) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    return server_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
+
+
+def _drop_postgres_database(server_url: str) -> None:
+    with _admin_connection(server_url) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -293,6 +320,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the registry folder and the server log")
     parser.add_argument("--registry", type=Path, help="reuse the folder of an earlier --keep run instead of loading a new registry")
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="run on PostgreSQL: a server URL such as postgresql://postgres@127.0.0.1:5432/postgres; "
+                             "a new database vertebro_bench_web is created there and dropped afterwards")
     args = parser.parse_args()
 
     from rich.console import Console
@@ -302,6 +332,10 @@ def main() -> None:
     folder = args.registry or Path(tempfile.mkdtemp(prefix="vertebro-bench-web-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VERTEBRO_", "DATABASE_URL"))}
     env |= {"DATABASE_URL": f"sqlite:///{folder / 'registry.sqlite3'}", "VERTEBRO_HOME": str(folder)}
+    if args.postgres:
+        if args.registry or args.keep:
+            sys.exit("--postgres builds a new database each run: --registry and --keep are for SQLite")
+        env["DATABASE_URL"] = _fresh_postgres_database(args.postgres)
     process = None
     load_at_start = tuple(round(x, 2) for x in os.getloadavg())
     try:
@@ -368,7 +402,8 @@ def main() -> None:
 
         after_write = _after_a_write(coordinator[0], investigator[0])
         baseline = results[0]["p50_ms"]
-        table = Table(title=f"vertebro serve, {args.workers} workers, {args.clients} concurrent clients, {loaded['patients']:,} patients, "
+        engine = "PostgreSQL" if args.postgres else "SQLite"
+        table = Table(title=f"vertebro serve on {engine}, {args.workers} workers, {args.clients} concurrent clients, {loaded['patients']:,} patients, "
                             f"{os.cpu_count()} CPUs")
         for column in ("page", "requests", "failed", "p50 ms", "p95 ms", "max ms", "req/s", "p50 × healthz"):
             table.add_column(column, justify="left" if column == "page" else "right")
@@ -399,6 +434,8 @@ def main() -> None:
             console.print(f"kept {folder} (reuse it with --registry {folder})")
         else:
             shutil.rmtree(folder, ignore_errors=True)
+        if args.postgres:
+            _drop_postgres_database(args.postgres)
 
 
 if __name__ == "__main__":
