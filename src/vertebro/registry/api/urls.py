@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views
+from . import views, writes
 
 app_name = "api"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     path("assessments/", _api(views.AssessmentList), name="assessments"),
     path("assessments/<int:pk>/", _api(views.AssessmentDetail), name="assessment"),
     path("follow-ups/", _api(views.FollowUpList), name="follow_ups"),
+    path("follow-ups/<int:pk>/", _api(writes.FollowUpDetail), name="follow_up"),
     path("imports/", _api(views.ImportList), name="imports"),
     path("analysis/", _api(views.AnalysisContract), name="analysis"),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),

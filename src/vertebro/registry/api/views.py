@@ -27,7 +27,7 @@ from ..services.records import EditConflict
 from ..web.forms.assessments import PainEditForm
 from ..web.permissions import access_of_user
 from ..web.views.common import update_if_changed
-from . import serializers
+from . import serializers, writes
 
 SITE = OpenApiParameter("site", str, description="Only this site (a site code).")
 ETIOLOGY_PARAM = OpenApiParameter("etiology", str, enum=list(ETIOLOGY.codes), description="Only patients with a fracture of this etiology.")
@@ -145,6 +145,11 @@ class AssessmentList(_ScopedList):
     def base_queryset(self):  # noqa: ANN201
         return PainAssessment.objects.select_related("patient", "procedure")
 
+    @extend_schema(request=writes.AssessmentCreateSerializer, responses={201: serializers.AssessmentSerializer})
+    def post(self, request) -> Response:  # noqa: ANN001
+        """Record a pain score like the web form does (same rules and messages); its source is ``api``."""
+        return writes.assessment_create(request)
+
 
 class AssessmentDetail(APIView):
     """One pain assessment; PATCH changes it like the web form does (same rules and messages), with
@@ -199,6 +204,7 @@ class AssessmentDetail(APIView):
             "instrument": cleaned["instrument"],
             "venue": cleaned["venue"] or None,
             "timepoint": timepoint,
+            "source": "api",
         }
         try:
             update_if_changed(record=assessment, expected_version=cleaned["version"], changes=changes, user=request.user)
@@ -220,6 +226,11 @@ class FollowUpList(_ScopedList):
 
     def base_queryset(self):  # noqa: ANN201
         return FollowUp.objects.select_related("patient", "procedure")
+
+    @extend_schema(request=writes.FollowUpWriteSerializer, responses={201: serializers.FollowUpSerializer})
+    def post(self, request) -> Response:  # noqa: ANN001
+        """Record a follow-up like the web form does (same rules and messages)."""
+        return writes.follow_up_create(request)
 
 
 class ImportList(generics.ListAPIView):
