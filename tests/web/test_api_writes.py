@@ -8,9 +8,10 @@ from datetime import timedelta
 
 from django.test import Client
 
-from vertebro.registry.models import FollowUp, PainAssessment
+from vertebro.registry.models import FollowUp, PainAssessment, Patient, Procedure
 from vertebro.registry.services.api_tokens import api_token_create
 from vertebro.registry.web.forms.assessments import FollowUpForm, PainForm
+from vertebro.registry.web.forms.patients import PatientForm
 
 JSON = "application/json"
 
@@ -149,3 +150,104 @@ def test_rejected_followup_patch_writes_nothing(world):
     )
     assert response.status_code == 400 and list(response.json()) == ["seen_on"]
     assert FollowUp.objects.get(pk=visit.pk).version == 1 and visit.history.count() == history_rows
+
+
+# --- patients -----------------------------------------------------------------------------------
+
+def test_coordinator_can_create_patient_at_own_site(world):
+    body = {"study_id": "VPA0002", "site": "SITE-A", "sex": "M", "age_at_index": 71, "mrn": "MRN-A-9", "name": "Cy Dunn"}
+    response = _client(world, "coordinator_a").post("/api/v1/patients/", body, content_type=JSON)
+    assert response.status_code == 201, response.content
+    patient = Patient.objects.get(study_id="VPA0002")
+    assert (patient.site, patient.sex, patient.age_at_index, patient.mrn) == (world.site_a, "M", 71, "MRN-A-9")
+    assert patient.history.get().history_user == world.users["coordinator_a"]
+    assert response.json()["mrn"] == "MRN-A-9"
+
+
+def test_patient_create_error_messages_equal_the_forms(world):
+    body = {"study_id": "VPA0001", "site": "SITE-A", "sex": "X"}
+    response = _client(world, "coordinator_a").post("/api/v1/patients/", body, content_type=JSON)
+    form = PatientForm(body | {"site": world.site_a.pk}, sites=[(world.site_a.pk, "SITE-A")])
+    assert not form.is_valid()
+    assert response.status_code == 400
+    assert response.json() == {field: list(messages) for field, messages in form.errors.items()}
+    assert Patient.objects.filter(site=world.site_a).count() == 1
+
+
+def test_taken_study_id_is_refused_and_writes_nothing(world):
+    body = {"study_id": "VPA0001", "site": "SITE-A", "sex": "F", "age_at_index": 70}
+    response = _client(world, "coordinator_a").post("/api/v1/patients/", body, content_type=JSON)
+    assert response.status_code == 400 and list(response.json()) == ["study_id"]
+    assert Patient.objects.filter(site=world.site_a).count() == 1
+
+
+def test_patient_at_other_site_is_404_and_analyst_is_403(world):
+    body = {"study_id": "VPA0003", "site": "SITE-A", "sex": "F", "age_at_index": 70}
+    assert _client(world, "coordinator_b").post("/api/v1/patients/", body, content_type=JSON).status_code == 404
+    assert _client(world, "analyst_a").post("/api/v1/patients/", body, content_type=JSON).status_code == 403
+    url = f"/api/v1/patients/{world.patient_a.pk}/"
+    assert _client(world, "coordinator_b").patch(url, {"version": 1, "sex": "M"}, content_type=JSON).status_code == 404
+    assert _client(world, "analyst_a").patch(url, {"version": 1, "mrn": "X"}, content_type=JSON).status_code == 403
+    assert not Patient.objects.filter(study_id="VPA0003").exists()
+    assert Patient.objects.get(pk=world.patient_a.pk).version == 1
+
+
+def test_patient_patch_keeps_other_fields_and_stale_is_409(world):
+    client = _client(world, "coordinator_a")
+    url = f"/api/v1/patients/{world.patient_a.pk}/"
+    response = client.patch(url, {"version": 1, "sex": "M"}, content_type=JSON)
+    assert response.status_code == 200, response.content
+    patient = Patient.objects.get(pk=world.patient_a.pk)
+    assert (patient.sex, patient.version, patient.mrn, patient.birth_date) == ("M", 2, world.phi_a[1], world.phi_a[2])
+    assert patient.history.order_by("-history_id").first().history_user == world.users["coordinator_a"]
+    stale = client.patch(url, {"version": 1, "name": "Someone Else"}, content_type=JSON)
+    assert stale.status_code == 409 and stale.json()["current_version"] == 2
+    assert Patient.objects.get(pk=world.patient_a.pk).name == world.phi_a[0]
+
+
+# --- procedures ---------------------------------------------------------------------------------
+
+def test_procedure_patch_changes_approach_and_keeps_levels(world):
+    procedure = world.procedure_a
+    levels = sorted(procedure.treated_levels.values_list("fracture_id", "cement_ml"))
+    response = _client(world, "coordinator_a").patch(
+        f"/api/v1/procedures/{procedure.pk}/", {"version": procedure.version, "approach": "unipedicular"}, content_type=JSON
+    )
+    assert response.status_code == 200, response.content
+    procedure.refresh_from_db()
+    assert (procedure.approach, procedure.version) == ("unipedicular", 2)
+    assert sorted(procedure.treated_levels.values_list("fracture_id", "cement_ml")) == levels
+    assert procedure.history.order_by("-history_id").first().history_user == world.users["coordinator_a"]
+
+
+def test_procedure_patch_error_messages_equal_the_forms_and_write_nothing(world):
+    procedure = world.procedure_a
+    response = _client(world, "coordinator_a").patch(
+        f"/api/v1/procedures/{procedure.pk}/", {"version": 1, "biopsy_taken": False, "biopsy_result": "malignant", "levels": []}, content_type=JSON
+    )
+    assert response.status_code == 400
+    assert response.json()["levels"] == ["Tick at least one treated level."]
+    assert response.json()["biopsy_result"] == ["A biopsy result needs a biopsy: answer “Biopsy taken” yes, or clear the result."]
+    assert Procedure.objects.get(pk=procedure.pk).version == 1
+
+
+def test_procedure_stale_patch_is_409_other_site_404_analyst_403(world):
+    url = f"/api/v1/procedures/{world.procedure_a.pk}/"
+    client = _client(world, "coordinator_a")
+    assert client.patch(url, {"version": 1, "approach": "unipedicular"}, content_type=JSON).status_code == 200
+    stale = client.patch(url, {"version": 1, "approach": "parapedicular"}, content_type=JSON)
+    assert stale.status_code == 409 and stale.json()["current_version"] == 2
+    assert _client(world, "coordinator_b").patch(url, {"version": 2, "approach": "bipedicular"}, content_type=JSON).status_code == 404
+    assert _client(world, "analyst_a").patch(url, {"version": 2, "approach": "bipedicular"}, content_type=JSON).status_code == 403
+    assert Procedure.objects.get(pk=world.procedure_a.pk).approach == "unipedicular"
+
+
+def test_coordinator_can_create_procedure_at_own_site(world):
+    patient = world.patient_a
+    fracture = patient.fractures.order_by("id").last()
+    body = {"patient": patient.pk, "performed_on": _day(world, 10), "levels": [{"fracture": fracture.pk, "cement_ml": 2.5}]}
+    response = _client(world, "coordinator_a").post("/api/v1/procedures/", body, content_type=JSON)
+    assert response.status_code == 201, response.content
+    procedure = Procedure.objects.get(pk=response.json()["id"])
+    assert list(procedure.treated_levels.values_list("fracture_id", "cement_ml")) == [(fracture.pk, 2.5)]
+    assert procedure.history.get().history_user == world.users["coordinator_a"]

@@ -18,6 +18,7 @@ urlpatterns = [
     path("patients/", _api(views.PatientList), name="patients"),
     path("patients/<int:pk>/", _api(views.PatientDetail), name="patient"),
     path("procedures/", _api(views.ProcedureList), name="procedures"),
+    path("procedures/<int:pk>/", _api(views.ProcedureDetail), name="procedure"),
     path("assessments/", _api(views.AssessmentList), name="assessments"),
     path("assessments/<int:pk>/", _api(views.AssessmentDetail), name="assessment"),
     path("follow-ups/", _api(views.FollowUpList), name="follow_ups"),

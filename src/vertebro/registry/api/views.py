@@ -27,7 +27,7 @@ from ..services.records import EditConflict
 from ..web.forms.assessments import PainEditForm
 from ..web.permissions import access_of_user
 from ..web.views.common import update_if_changed
-from . import serializers, writes
+from . import serializers, writes, writes_records
 
 SITE = OpenApiParameter("site", str, description="Only this site (a site code).")
 ETIOLOGY_PARAM = OpenApiParameter("etiology", str, enum=list(ETIOLOGY.codes), description="Only patients with a fracture of this etiology.")
@@ -106,9 +106,15 @@ class PatientList(_ScopedList):
             row.patient.age, row.patient.etiology = row.age, row.group
         return page
 
+    @writes_records.PATIENT_POST
+    def post(self, request) -> Response:  # noqa: ANN001
+        """Register a patient like the web form does (same rules and messages); ``site`` is a site code."""
+        return writes_records.patient_create_from_api(request)
+
 
 class PatientDetail(generics.RetrieveAPIView):
-    """One patient of your sites; another site's patient is 404."""
+    """One patient of your sites; another site's patient is 404. PATCH changes it like the web form
+    does, with ``version`` the version you read (409 when stale)."""
 
     serializer_class = serializers.PatientSerializer
 
@@ -124,6 +130,10 @@ class PatientDetail(generics.RetrieveAPIView):
         patient.age, patient.etiology = row.age, row.group
         return patient
 
+    @writes_records.PATIENT_PATCH
+    def patch(self, request, pk: int) -> Response:  # noqa: ANN001
+        return writes_records.patient_patch(request, self.get_object())
+
 
 @extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE])
 class ProcedureList(_ScopedList):
@@ -133,6 +143,30 @@ class ProcedureList(_ScopedList):
 
     def base_queryset(self):  # noqa: ANN201
         return Procedure.objects.select_related("patient")
+
+    @writes_records.PROCEDURE_POST
+    def post(self, request) -> Response:  # noqa: ANN001
+        """Record a procedure like the web form does (same rules; an eligibility checklist must allow it, else 409)."""
+        return writes_records.procedure_create_from_api(request)
+
+
+class ProcedureDetail(APIView):
+    """One procedure; PATCH changes it like the web form does, with ``version`` the version you read."""
+
+    def _procedure(self) -> Procedure:
+        access = access_of_user(self.request.user)
+        procedure = Procedure.objects.select_related("patient").filter(patient__site_id__in=access.site_ids, pk=self.kwargs["pk"]).first()
+        if procedure is None:
+            raise Http404
+        return procedure
+
+    @extend_schema(responses=serializers.ProcedureSerializer)
+    def get(self, request, pk: int) -> Response:  # noqa: ANN001
+        return Response(serializers.ProcedureSerializer(self._procedure(), context={"access": access_of_user(request.user)}).data)
+
+    @writes_records.PROCEDURE_PATCH
+    def patch(self, request, pk: int) -> Response:  # noqa: ANN001
+        return writes_records.procedure_patch(request, self._procedure())
 
 
 @extend_schema(parameters=[SITE, ETIOLOGY_PARAM, TIMEPOINT, CHANGED_SINCE])

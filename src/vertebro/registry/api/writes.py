@@ -69,7 +69,7 @@ def _yes_no(data: dict) -> dict:
     return {k: ("yes" if v else "no") if isinstance(v, bool) and k in ("recurrent_pain", "further_procedure") else v for k, v in data.items()}
 
 
-def _body(request) -> dict:  # noqa: ANN001
+def json_body(request) -> dict:  # noqa: ANN001
     if not isinstance(request.data, dict):
         raise Refused(Response({"detail": "Send a JSON object."}, status=status.HTTP_400_BAD_REQUEST))
     return dict(request.data)
@@ -78,7 +78,7 @@ def _body(request) -> dict:  # noqa: ANN001
 def assessment_create(request) -> Response:  # noqa: ANN001
     """POST /assessments/: a new pain score from the API (source ``api``)."""
     try:
-        body = _body(request)
+        body = json_body(request)
         procedure = editable_procedure(request, body.get("procedure"))
     except Refused as refused:
         return refused.response
@@ -145,7 +145,7 @@ def _shown_follow_up(request, pk: int) -> dict:  # noqa: ANN001
 def follow_up_create(request) -> Response:  # noqa: ANN001
     """POST /follow-ups/: a new follow-up visit or call."""
     try:
-        body = _body(request)
+        body = json_body(request)
         procedure = editable_procedure(request, body.get("procedure"))
     except Refused as refused:
         return refused.response
@@ -180,7 +180,7 @@ class FollowUpDetail(APIView):
         if not access_of_user(request.user).can_edit(procedure.patient.site_id):
             return Response({"detail": FORBIDDEN}, status=status.HTTP_403_FORBIDDEN)
         try:
-            body = _body(request)
+            body = json_body(request)
         except Refused as refused:
             return refused.response
         current = {name: getattr(visit, name) for name in FOLLOW_UP_FIELDS}
