@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
@@ -89,7 +89,7 @@ class _ScopedList(generics.ListAPIView):
         return records.order_by("pk")
 
 
-@extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE])
+@extend_schema_view(get=extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE]))
 class PatientList(_ScopedList):
     """Patients of your sites (identifiers only where your role sees them)."""
 
@@ -135,7 +135,7 @@ class PatientDetail(generics.RetrieveAPIView):
         return writes_records.patient_patch(request, self.get_object())
 
 
-@extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE])
+@extend_schema_view(get=extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE]))
 class ProcedureList(_ScopedList):
     """Procedures of your sites' patients (dates and the operator only where your role sees identifiers)."""
 
@@ -169,7 +169,7 @@ class ProcedureDetail(APIView):
         return writes_records.procedure_patch(request, self._procedure())
 
 
-@extend_schema(parameters=[SITE, ETIOLOGY_PARAM, TIMEPOINT, CHANGED_SINCE])
+@extend_schema_view(get=extend_schema(parameters=[SITE, ETIOLOGY_PARAM, TIMEPOINT, CHANGED_SINCE]))
 class AssessmentList(_ScopedList):
     """Pain assessments of your sites' patients."""
 
@@ -179,7 +179,7 @@ class AssessmentList(_ScopedList):
     def base_queryset(self):  # noqa: ANN201
         return PainAssessment.objects.select_related("patient", "procedure")
 
-    @extend_schema(request=writes.AssessmentCreateSerializer, responses={201: serializers.AssessmentSerializer})
+    @extend_schema(request=writes.AssessmentCreateSerializer, responses={201: serializers.AssessmentSerializer, **writes.WRITE_ERRORS})
     def post(self, request) -> Response:  # noqa: ANN001
         """Record a pain score like the web form does (same rules and messages); its source is ``api``."""
         return writes.assessment_create(request)
@@ -207,7 +207,7 @@ class AssessmentDetail(APIView):
     def get(self, request, pk: int) -> Response:  # noqa: ANN001
         return Response(self._shown(self._assessment()))
 
-    @extend_schema(request=serializers.AssessmentUpdateSerializer, responses={200: serializers.AssessmentSerializer})
+    @extend_schema(request=serializers.AssessmentUpdateSerializer, responses={200: serializers.AssessmentSerializer, **writes.WRITE_ERRORS})
     def patch(self, request, pk: int) -> Response:  # noqa: ANN001
         assessment = self._assessment()
         procedure = assessment.procedure
@@ -252,7 +252,7 @@ class AssessmentDetail(APIView):
         return Response(self._shown(self._assessment()))
 
 
-@extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE])
+@extend_schema_view(get=extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE]))
 class FollowUpList(_ScopedList):
     """Follow-up encounters of your sites' patients."""
 
@@ -261,7 +261,7 @@ class FollowUpList(_ScopedList):
     def base_queryset(self):  # noqa: ANN201
         return FollowUp.objects.select_related("patient", "procedure")
 
-    @extend_schema(request=writes.FollowUpWriteSerializer, responses={201: serializers.FollowUpSerializer})
+    @extend_schema(request=writes.FollowUpWriteSerializer, responses={201: serializers.FollowUpSerializer, **writes.WRITE_ERRORS})
     def post(self, request) -> Response:  # noqa: ANN001
         """Record a follow-up like the web form does (same rules and messages)."""
         return writes.follow_up_create(request)

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf
 from rest_framework import status
@@ -27,6 +28,9 @@ from . import serializers
 
 FORBIDDEN = "Your role at this site does not allow changing records."
 DUPLICATE_SCORE = "This procedure already has a score at that timepoint; edit that one instead."
+#: The refusals of every write, for the schema: 400 maps each field to the form's messages (``detail``
+#: when no field is to blame), 409 carries ``current_version``.
+WRITE_ERRORS = {code: OpenApiTypes.OBJECT for code in (400, 403, 404, 409)}
 FOLLOW_UP_FIELDS = ("seen_on", "venue", "recurrent_pain", "new_fracture_level", "further_procedure", "analgesics")
 
 
@@ -173,7 +177,7 @@ class FollowUpDetail(APIView):
     def get(self, request, pk: int) -> Response:  # noqa: ANN001
         return Response(_shown_follow_up(request, self._follow_up().pk))
 
-    @extend_schema(request=FollowUpWriteSerializer, responses={200: serializers.FollowUpSerializer})
+    @extend_schema(request=FollowUpWriteSerializer, responses={200: serializers.FollowUpSerializer, **WRITE_ERRORS})
     def patch(self, request, pk: int) -> Response:  # noqa: ANN001
         visit = self._follow_up()
         procedure = visit.procedure

@@ -23,7 +23,7 @@ from ..web.forms.procedures import ProcedureEditForm, ProcedureForm
 from ..web.permissions import Access, access_of_user
 from ..web.views.common import update_if_changed
 from . import serializers
-from .writes import FORBIDDEN, Refused, json_body, conflict_response, form_errors, service_refusal
+from .writes import FORBIDDEN, WRITE_ERRORS, Refused, json_body, conflict_response, form_errors, service_refusal
 
 PATIENT_FIELDS = ("study_id", "sex", "birth_date", "age_at_index", "mrn", "name")
 IDENTIFIERS = ("mrn", "name", "birth_date")
@@ -246,7 +246,7 @@ def procedure_patch(request, procedure: Procedure) -> Response:  # noqa: ANN001
     return Response(_shown_procedure(request, procedure.pk))
 
 
-PATIENT_POST = extend_schema(request=PatientWriteSerializer, responses={201: serializers.PatientSerializer})
-PATIENT_PATCH = extend_schema(request=PatientWriteSerializer, responses={200: serializers.PatientSerializer})
-PROCEDURE_POST = extend_schema(request=ProcedureWriteSerializer, responses={201: serializers.ProcedureSerializer})
-PROCEDURE_PATCH = extend_schema(request=ProcedureWriteSerializer, responses={200: serializers.ProcedureSerializer})
+PATIENT_POST = extend_schema(request=PatientWriteSerializer, responses={201: serializers.PatientSerializer, **WRITE_ERRORS})
+PATIENT_PATCH = extend_schema(request=PatientWriteSerializer, responses={200: serializers.PatientSerializer, **WRITE_ERRORS})
+PROCEDURE_POST = extend_schema(request=ProcedureWriteSerializer, responses={201: serializers.ProcedureSerializer, **WRITE_ERRORS})
+PROCEDURE_PATCH = extend_schema(request=ProcedureWriteSerializer, responses={200: serializers.ProcedureSerializer, **WRITE_ERRORS})
