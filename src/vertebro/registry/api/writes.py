@@ -28,9 +28,10 @@ from . import serializers
 
 FORBIDDEN = "Your role at this site does not allow changing records."
 DUPLICATE_SCORE = "This procedure already has a score at that timepoint; edit that one instead."
-#: The refusals of every write, for the schema: 400 maps each field to the form's messages (``detail``
+#: The refusals of every write, for the schema (404 is left out, as on the reads: a path with a non-numeric
+#: id never reaches the API and gets the web app's page): 400 maps each field to the form's messages (``detail``
 #: when no field is to blame), 409 carries ``current_version``.
-WRITE_ERRORS = {code: OpenApiTypes.OBJECT for code in (400, 403, 404, 409)}
+WRITE_ERRORS = {code: OpenApiTypes.OBJECT for code in (400, 403, 409)}
 FOLLOW_UP_FIELDS = ("seen_on", "venue", "recurrent_pain", "new_fracture_level", "further_procedure", "analgesics")
 
 
@@ -73,9 +74,14 @@ def _yes_no(data: dict) -> dict:
     return {k: ("yes" if v else "no") if isinstance(v, bool) and k in ("recurrent_pain", "further_procedure") else v for k, v in data.items()}
 
 
-def json_body(request) -> dict:  # noqa: ANN001
+def json_body(request, *, lists: tuple[str, ...] = ()) -> dict:  # noqa: ANN001
+    """The request's JSON object; every field but ``lists`` one value (the forms take no lists or objects)."""
     if not isinstance(request.data, dict):
         raise Refused(Response({"detail": "Send a JSON object."}, status=status.HTTP_400_BAD_REQUEST))
+    nested = {name: ["Send one value (a string, number, boolean or null), not a list or an object."]
+              for name, value in request.data.items() if name not in lists and isinstance(value, (list, dict))}
+    if nested:
+        raise Refused(Response(nested, status=status.HTTP_400_BAD_REQUEST))
     return dict(request.data)
 
 

@@ -165,7 +165,8 @@ def _procedure_form_data(body: dict, fractures: list) -> dict:
             raise _refuse("levels: send a list of {fracture, cement_ml}.", status.HTTP_400_BAD_REQUEST)
         known = {f.pk for f in fractures}
         for level in levels:
-            if level.get("fracture") not in known:
+            fracture = level.get("fracture")
+            if not isinstance(fracture, int) or isinstance(fracture, bool) or fracture not in known:
                 raise Refused(Response({"levels": [f"Fracture {level.get('fracture')!r} is not a recorded fracture of this patient."]},
                                        status=status.HTTP_400_BAD_REQUEST))
             data[f"treat_{level['fracture']}"] = "on"
@@ -190,7 +191,7 @@ def procedure_create_from_api(request) -> Response:  # noqa: ANN001
     """POST /procedures/: a procedure of a patient of your sites (after an unblocked eligibility checklist)."""
     access = access_of_user(request.user)
     try:
-        body = json_body(request)
+        body = json_body(request, lists=("levels",))
         pk = body.get("patient")
         patient = Patient.objects.filter(site_id__in=access.site_ids, pk=pk).first() if isinstance(pk, int) and not isinstance(pk, bool) else None
         if patient is None:
@@ -228,7 +229,7 @@ def procedure_patch(request, procedure: Procedure) -> Response:  # noqa: ANN001
     current = {k: v for k, v in current.items() if v is not None}
     stored_levels = [{"fracture": level.fracture_id, "cement_ml": level.cement_ml} for level in procedure.treated_levels.all()]
     try:
-        body = json_body(request)
+        body = json_body(request, lists=("levels",))
         _check_identifiers_allowed(access, patient.site_id, body, PROCEDURE_IDENTIFIERS)
         data = current | _procedure_form_data({"levels": stored_levels} | body, fractures)
     except Refused as refused:
