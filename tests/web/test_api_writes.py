@@ -253,11 +253,14 @@ def test_coordinator_can_create_procedure_at_own_site(world):
     assert procedure.history.get().history_user == world.users["coordinator_a"]
 
 
-def test_a_list_or_object_where_one_value_belongs_is_400_naming_the_field(world):
+def test_a_value_of_the_wrong_json_type_is_400_naming_the_field(world):
     client = _client(world, "coordinator_a")
     visit = world.procedure_a.follow_ups.get()
     response = client.patch(f"/api/v1/follow-ups/{visit.pk}/", {"version": 1, "seen_on": [None, None]}, content_type=JSON)
     assert response.status_code == 400 and list(response.json()) == ["seen_on"]
+    for not_a_date in (False, 20260101):
+        response = client.patch(f"/api/v1/follow-ups/{visit.pk}/", {"version": 1, "seen_on": not_a_date}, content_type=JSON)
+        assert response.status_code == 400 and list(response.json()) == ["seen_on"]
     levels = client.patch(f"/api/v1/procedures/{world.procedure_a.pk}/", {"version": 1, "levels": [{"fracture": {}}]}, content_type=JSON)
     assert levels.status_code == 400 and list(levels.json()) == ["levels"]
     assert (FollowUp.objects.get(pk=visit.pk).version, Procedure.objects.get(pk=world.procedure_a.pk).version) == (1, 1)

@@ -69,9 +69,20 @@ def service_refusal(error: Exception, form: forms.Form, field_names: dict[str, s
     return form_errors(form)
 
 
-def _yes_no(data: dict) -> dict:
-    """The forms ask yes/no questions as ``"yes"``/``"no"``; JSON clients send booleans."""
-    return {k: ("yes" if v else "no") if isinstance(v, bool) and k in ("recurrent_pain", "further_procedure") else v for k, v in data.items()}
+YES_NO_FIELDS = ("recurrent_pain", "further_procedure", "biopsy_taken")
+
+
+def form_input(data: dict) -> dict:
+    """JSON values as a browser posts them, so the form sees what it is built for: text (a boolean of a
+    yes/no question as ``"yes"``/``"no"``, null as empty)."""
+    def posted(name: str, value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool) and name in YES_NO_FIELDS:
+            return "yes" if value else "no"
+        return str(value)
+
+    return {name: posted(name, value) for name, value in data.items()}
 
 
 def json_body(request, *, lists: tuple[str, ...] = ()) -> dict:  # noqa: ANN001
@@ -92,7 +103,7 @@ def assessment_create(request) -> Response:  # noqa: ANN001
         procedure = editable_procedure(request, body.get("procedure"))
     except Refused as refused:
         return refused.response
-    form = PainForm({"instrument": "vps"} | {k: v for k, v in body.items() if k != "procedure"}, procedure=procedure)
+    form = PainForm(form_input({"instrument": "vps"} | {k: v for k, v in body.items() if k != "procedure"}), procedure=procedure)
     if not form.is_valid():
         return form_errors(form)
     data = form.cleaned_data
@@ -159,7 +170,7 @@ def follow_up_create(request) -> Response:  # noqa: ANN001
         procedure = editable_procedure(request, body.get("procedure"))
     except Refused as refused:
         return refused.response
-    form = FollowUpForm(_yes_no({k: v for k, v in body.items() if k != "procedure"}), procedure=procedure)
+    form = FollowUpForm(form_input({k: v for k, v in body.items() if k != "procedure"}), procedure=procedure)
     if not form.is_valid():
         return form_errors(form)
     try:
@@ -195,7 +206,7 @@ class FollowUpDetail(APIView):
             return refused.response
         current = {name: getattr(visit, name) for name in FOLLOW_UP_FIELDS}
         given = {k: v for k, v in body.items() if k in FOLLOW_UP_FIELDS or k == "version"}
-        form = FollowUpEditForm(_yes_no({**current, "new_fracture_level": visit.new_fracture_level or "", "analgesics": visit.analgesics or ""} | given),
+        form = FollowUpEditForm(form_input({**current, "new_fracture_level": visit.new_fracture_level or "", "analgesics": visit.analgesics or ""} | given),
                                 procedure=procedure)
         if not form.is_valid():
             return form_errors(form)

@@ -23,7 +23,7 @@ from ..web.forms.procedures import ProcedureEditForm, ProcedureForm
 from ..web.permissions import Access, access_of_user
 from ..web.views.common import update_if_changed
 from . import serializers
-from .writes import FORBIDDEN, WRITE_ERRORS, Refused, json_body, conflict_response, form_errors, service_refusal
+from .writes import FORBIDDEN, WRITE_ERRORS, Refused, conflict_response, form_errors, form_input, json_body, service_refusal
 
 PATIENT_FIELDS = ("study_id", "sex", "birth_date", "age_at_index", "mrn", "name")
 IDENTIFIERS = ("mrn", "name", "birth_date")
@@ -89,7 +89,7 @@ def patient_create_from_api(request) -> Response:  # noqa: ANN001
         _check_identifiers_allowed(access, site_id, body)
     except Refused as refused:
         return refused.response
-    form = PatientForm({k: v for k, v in body.items() if v is not None} | {"site": site_id}, sites=_edit_sites(access))
+    form = PatientForm(form_input(body | {"site": site_id}), sites=_edit_sites(access))
     if not form.is_valid():
         return form_errors(form)
     data = form.cleaned_data
@@ -118,8 +118,7 @@ def patient_patch(request, patient: Patient) -> Response:  # noqa: ANN001
         return refused.response
     current = {name: getattr(patient, name) for name in PATIENT_FIELDS}
     given = {k: v for k, v in body.items() if k in PATIENT_FIELDS or k == "version"}
-    data = {k: ("" if v is None else v) for k, v in (current | given).items()} | {"site": site_id}
-    form = PatientEditForm(data, sites=_edit_sites(access))
+    form = PatientEditForm(form_input(current | given | {"site": site_id}), sites=_edit_sites(access))
     if not form.is_valid():
         return form_errors(form)
     try:
@@ -154,8 +153,6 @@ class ProcedureWriteSerializer(drf.Serializer):
 
 def _procedure_form_data(body: dict, fractures: list) -> dict:
     data = {k: v for k, v in body.items() if k in PROCEDURE_FIELDS or k == "version"}
-    if isinstance(data.get("biopsy_taken"), bool):
-        data["biopsy_taken"] = "yes" if data["biopsy_taken"] else "no"
     for key in ("biopsy_result", "operator"):
         if data.get(key) is None:
             data.pop(key, None)
@@ -203,7 +200,7 @@ def procedure_create_from_api(request) -> Response:  # noqa: ANN001
         data = {"kind": "vertebroplasty", "approach": "bipedicular", "biopsy_taken": "no"} | _procedure_form_data(body, fractures)
     except Refused as refused:
         return refused.response
-    form = ProcedureForm(data, fractures=fractures)
+    form = ProcedureForm(form_input(data), fractures=fractures)
     if not form.is_valid():
         return form_errors(form)
     try:
@@ -234,7 +231,7 @@ def procedure_patch(request, procedure: Procedure) -> Response:  # noqa: ANN001
         data = current | _procedure_form_data({"levels": stored_levels} | body, fractures)
     except Refused as refused:
         return refused.response
-    form = ProcedureEditForm(data, fractures=fractures)
+    form = ProcedureEditForm(form_input(data), fractures=fractures)
     if not form.is_valid():
         return form_errors(form)
     try:
