@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views
+from . import views, writes
 
 app_name = "api"
 
@@ -18,9 +18,11 @@ urlpatterns = [
     path("patients/", _api(views.PatientList), name="patients"),
     path("patients/<int:pk>/", _api(views.PatientDetail), name="patient"),
     path("procedures/", _api(views.ProcedureList), name="procedures"),
+    path("procedures/<int:pk>/", _api(views.ProcedureDetail), name="procedure"),
     path("assessments/", _api(views.AssessmentList), name="assessments"),
     path("assessments/<int:pk>/", _api(views.AssessmentDetail), name="assessment"),
     path("follow-ups/", _api(views.FollowUpList), name="follow_ups"),
+    path("follow-ups/<int:pk>/", _api(writes.FollowUpDetail), name="follow_up"),
     path("imports/", _api(views.ImportList), name="imports"),
     path("analysis/", _api(views.AnalysisContract), name="analysis"),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),

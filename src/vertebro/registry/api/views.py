@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
@@ -27,7 +27,7 @@ from ..services.records import EditConflict
 from ..web.forms.assessments import PainEditForm
 from ..web.permissions import access_of_user
 from ..web.views.common import update_if_changed
-from . import serializers
+from . import serializers, writes, writes_records
 from .pagination import NewestFirstPagination
 
 SITE = OpenApiParameter("site", str, description="Only this site (a site code).")
@@ -90,7 +90,7 @@ class _ScopedList(generics.ListAPIView):
         return records.order_by("pk")
 
 
-@extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE])
+@extend_schema_view(get=extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE]))
 class PatientList(_ScopedList):
     """Patients of your sites (identifiers only where your role sees them)."""
 
@@ -107,9 +107,15 @@ class PatientList(_ScopedList):
             row.patient.age, row.patient.etiology = row.age, row.group
         return page
 
+    @writes_records.PATIENT_POST
+    def post(self, request) -> Response:  # noqa: ANN001
+        """Register a patient like the web form does (same rules and messages); ``site`` is a site code."""
+        return writes_records.patient_create_from_api(request)
+
 
 class PatientDetail(generics.RetrieveAPIView):
-    """One patient of your sites; another site's patient is 404."""
+    """One patient of your sites; another site's patient is 404. PATCH changes it like the web form
+    does, with ``version`` the version you read (409 when stale)."""
 
     serializer_class = serializers.PatientSerializer
 
@@ -125,8 +131,12 @@ class PatientDetail(generics.RetrieveAPIView):
         patient.age, patient.etiology = row.age, row.group
         return patient
 
+    @writes_records.PATIENT_PATCH
+    def patch(self, request, pk: int) -> Response:  # noqa: ANN001
+        return writes_records.patient_patch(request, self.get_object())
 
-@extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE])
+
+@extend_schema_view(get=extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE]))
 class ProcedureList(_ScopedList):
     """Procedures of your sites' patients (dates and the operator only where your role sees identifiers)."""
 
@@ -135,8 +145,32 @@ class ProcedureList(_ScopedList):
     def base_queryset(self):  # noqa: ANN201
         return Procedure.objects.select_related("patient")
 
+    @writes_records.PROCEDURE_POST
+    def post(self, request) -> Response:  # noqa: ANN001
+        """Record a procedure like the web form does (same rules; an eligibility checklist must allow it, else 409)."""
+        return writes_records.procedure_create_from_api(request)
 
-@extend_schema(parameters=[SITE, ETIOLOGY_PARAM, TIMEPOINT, CHANGED_SINCE])
+
+class ProcedureDetail(APIView):
+    """One procedure; PATCH changes it like the web form does, with ``version`` the version you read."""
+
+    def _procedure(self) -> Procedure:
+        access = access_of_user(self.request.user)
+        procedure = Procedure.objects.select_related("patient").filter(patient__site_id__in=access.site_ids, pk=self.kwargs["pk"]).first()
+        if procedure is None:
+            raise Http404
+        return procedure
+
+    @extend_schema(responses=serializers.ProcedureSerializer)
+    def get(self, request, pk: int) -> Response:  # noqa: ANN001
+        return Response(serializers.ProcedureSerializer(self._procedure(), context={"access": access_of_user(request.user)}).data)
+
+    @writes_records.PROCEDURE_PATCH
+    def patch(self, request, pk: int) -> Response:  # noqa: ANN001
+        return writes_records.procedure_patch(request, self._procedure())
+
+
+@extend_schema_view(get=extend_schema(parameters=[SITE, ETIOLOGY_PARAM, TIMEPOINT, CHANGED_SINCE]))
 class AssessmentList(_ScopedList):
     """Pain assessments of your sites' patients."""
 
@@ -145,6 +179,11 @@ class AssessmentList(_ScopedList):
 
     def base_queryset(self):  # noqa: ANN201
         return PainAssessment.objects.select_related("patient", "procedure")
+
+    @extend_schema(request=writes.AssessmentCreateSerializer, responses={201: serializers.AssessmentSerializer, **writes.WRITE_ERRORS})
+    def post(self, request) -> Response:  # noqa: ANN001
+        """Record a pain score like the web form does (same rules and messages); its source is ``api``."""
+        return writes.assessment_create(request)
 
 
 class AssessmentDetail(APIView):
@@ -169,7 +208,7 @@ class AssessmentDetail(APIView):
     def get(self, request, pk: int) -> Response:  # noqa: ANN001
         return Response(self._shown(self._assessment()))
 
-    @extend_schema(request=serializers.AssessmentUpdateSerializer, responses={200: serializers.AssessmentSerializer})
+    @extend_schema(request=serializers.AssessmentUpdateSerializer, responses={200: serializers.AssessmentSerializer, **writes.WRITE_ERRORS})
     def patch(self, request, pk: int) -> Response:  # noqa: ANN001
         assessment = self._assessment()
         procedure = assessment.procedure
@@ -200,6 +239,7 @@ class AssessmentDetail(APIView):
             "instrument": cleaned["instrument"],
             "venue": cleaned["venue"] or None,
             "timepoint": timepoint,
+            "source": "api",
         }
         try:
             update_if_changed(record=assessment, expected_version=cleaned["version"], changes=changes, user=request.user)
@@ -213,7 +253,7 @@ class AssessmentDetail(APIView):
         return Response(self._shown(self._assessment()))
 
 
-@extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE])
+@extend_schema_view(get=extend_schema(parameters=[SITE, ETIOLOGY_PARAM, CHANGED_SINCE]))
 class FollowUpList(_ScopedList):
     """Follow-up encounters of your sites' patients."""
 
@@ -221,6 +261,11 @@ class FollowUpList(_ScopedList):
 
     def base_queryset(self):  # noqa: ANN201
         return FollowUp.objects.select_related("patient", "procedure")
+
+    @extend_schema(request=writes.FollowUpWriteSerializer, responses={201: serializers.FollowUpSerializer, **writes.WRITE_ERRORS})
+    def post(self, request) -> Response:  # noqa: ANN001
+        """Record a follow-up like the web form does (same rules and messages)."""
+        return writes.follow_up_create(request)
 
 
 class ImportList(generics.ListAPIView):
