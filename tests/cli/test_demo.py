@@ -1,5 +1,24 @@
 import json
+import os
+import re
 import sqlite3
+import subprocess
+import sys
+
+#: Opens a link of a demo message as a phone would (Django's test client against the demo registry),
+#: answers both questions and prints where the answer went.
+ANSWER_THE_LINK = """
+import sys
+from vertebro.registry.bootstrap import setup_django
+setup_django()
+from django.test import Client
+path = sys.argv[1]
+client = Client(HTTP_HOST="127.0.0.1")
+page = client.get(path)
+assert page.status_code == 200 and "Question 1 of 2" in page.content.decode(), page.status_code
+done = client.post(path, {"score": "3", "recurrent_pain": "no"})
+print(done.status_code, done["Location"])
+"""
 
 
 def count(db_path, table):
@@ -11,17 +30,25 @@ def test_demo_twice_leaves_one_cohort_and_writes_the_report(run_vertebro, tmp_pa
     first = run_vertebro("demo", env=env, check=True)
     db = tmp_path / "registry.sqlite3"
     assert "300 patients" in first.stdout and "created 1," in first.stdout
-    assert (count(db, "registry_patient"), count(db, "registry_procedure")) == (300, 300)
+    assert (count(db, "registry_patient"), count(db, "registry_procedure")) == (303, 303)  # the cohort and 3 invited
     assessments = count(db, "registry_painassessment")
     history_rows = count(db, "registry_historicalpainassessment")
     responses = count(db, "registry_instrumentresponse")
     assert responses > 300 and count(db, "registry_instrumentscore") >= responses  # the instruments are in the registry
     assert count(db, "registry_analgesicentry") > 0
     assert "unchanged 0 responses" in first.stdout
+    mail = tmp_path / "var" / "mail"
+    delivered = "".join(path.read_text() for path in mail.glob("*.log"))
+    assert "Invitations sent 3 and 0 reminders" in first.stdout and str(mail) in first.stdout
+    assert sorted(re.findall(r"^To: (\S+)$", delivered, re.M)) == ["ada@example.org", "ben@example.org", "cleo@example.org"]
+    link = re.search(r"open (http://127\.0\.0\.1:8000(/r/[\w-]+))$", first.stdout, re.M)
+    assert link and link.group(1) in delivered  # the printed link is one a message carries
 
     second = run_vertebro("demo", env=env, check=True)
     assert "created 0, updated 0, unchanged 1," in second.stdout
-    assert (count(db, "registry_patient"), count(db, "registry_painassessment")) == (300, assessments)
+    assert (count(db, "registry_patient"), count(db, "registry_painassessment")) == (303, assessments)
+    assert "Invitations sent 0 and 0 reminders" in second.stdout  # nobody is invited twice
+    assert link.group(0) in second.stdout and len(list(mail.glob("*.log"))) == 1  # the same open link, no new mail
     assert count(db, "registry_historicalpainassessment") == history_rows  # nothing changed, nothing logged
     assert f"unchanged {responses:,} responses" in second.stdout
     assert count(db, "registry_historicalinstrumentresponse") == responses  # stored once, never again
@@ -44,6 +71,17 @@ def test_demo_twice_leaves_one_cohort_and_writes_the_report(run_vertebro, tmp_pa
     assert "Oswestry" in report.read_text()
     assert "Osteoporotic minus pathologic" in second.stdout and "Power at post" in second.stdout
     assert "share the password" not in second.stdout + second.stderr  # a chosen password is never echoed
+
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "VERTEBRO_HOME": str(tmp_path)}
+    answered = subprocess.run([sys.executable, "-c", ANSWER_THE_LINK, link.group(2)], capture_output=True, text=True,
+                              env=environment, cwd=tmp_path, timeout=120)
+    assert answered.returncode == 0 and answered.stdout.split() == ["302", "/r/thanks"], answered.stderr
+    stored = sqlite3.connect(db).execute(
+        "SELECT a.score, a.source, a.timepoint FROM registry_painassessment a JOIN registry_patient p ON p.id = a.patient_id "
+        "WHERE p.study_id LIKE 'DEMO-INV-%' AND a.source = 'patient'").fetchall()
+    assert stored == [(3.0, "patient", "1m")]
+    third = run_vertebro("demo", env=env, check=True)  # the answered link is never offered again
+    assert link.group(0) not in third.stdout and "Answer as a patient" in third.stdout
 
 
 def test_demo_refuses_a_registry_holding_other_patients(run_vertebro, tmp_path):

@@ -37,6 +37,7 @@ RULES: dict[str, tuple[str, str | None]] = {
     "worklist": (EDITOR_ANYWHERE, None),
     "patient": (SITE_READ, "patient"),
     "patient_history": (SITE_READ, "patient"),
+    "patient_contact": (SITE_EDIT, "patient"),  # addresses: only roles that see identifiers (all editing roles)
     "record_history": (SITE_READ, "history"),
     "patient_edit": (SITE_EDIT, "patient"),
     "fracture_new": (SITE_EDIT, "patient"),

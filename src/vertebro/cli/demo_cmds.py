@@ -16,8 +16,10 @@ _HELP = (
     "1. creates or migrates the registry (embedded SQLite at var/vertebro.sqlite3 unless DATABASE_URL says "
     "otherwise); 2. writes the seed-calibrated synthetic cohort (300 patients, as the ASSR 2012 abstract) to "
     "OUT/cohort.csv; 3. imports it with full validation; 4. creates demo accounts for the web app; "
-    "5. prints what the registry holds; 6. analyses it and prints the headline table; 7. writes the HTML "
-    "report to OUT/report/report.html.\n\n"
+    "5. adds three recently treated patients who agreed to be contacted by email; 6. prints what the registry "
+    "holds; 7. analyses it and prints the headline table; 8. writes the HTML report to OUT/report/report.html; "
+    "9. sends the due survey invitations into var/mail/ (never through a mail server) and prints a link to "
+    "open, after `vertebro serve`, to answer as a patient.\n\n"
     "The cohort's outcome instruments (RDQ, ODI, EQ-5D-5L, analgesics) are written item by item to "
     "OUT/instruments.csv, stored in the registry with their scores, and analysed from the registry.\n\n"
     "Idempotent: running it again leaves one cohort, not two (the import finds every row unchanged). "
@@ -66,6 +68,9 @@ def demo(
     )
     _store_instruments(instruments_file)
     _demo_accounts()
+    from .demo_invitations import recently_treated_patients, send_and_show_a_link
+
+    recently_treated_patients()
     console.print(f"[bold yellow]{SYNTHETIC_NOTICE}[/]", highlight=False)
     console.print(_registry_table(where))
 
@@ -90,6 +95,7 @@ def demo(
         )
         path = write_report(report, out / "report")
     console.print(f"[bold]Report:[/] {path.resolve()}", highlight=False, soft_wrap=True)
+    send_and_show_a_link()
 
 
 def _store_instruments(path: Path) -> None:

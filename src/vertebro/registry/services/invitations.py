@@ -407,12 +407,17 @@ def invitation_opt_out(*, token: str, today: date | None = None) -> None:
 @transaction.atomic
 def patient_contact_record(
     *, patient: Patient, consent_on: date | None, email: str | None = None, mobile: str | None = None, user=None,  # noqa: ANN001
+    opted_out: bool = False, expected_version: int | None = None,
 ) -> Patient:
     """Record the patient's contact consent (its date and who recorded it) and their addresses.
 
-    Consent given again after an opt-out starts contact again (the opt-out stays in the history)."""
+    Consent given again after an opt-out starts contact again (the opt-out stays in the history);
+    ``opted_out`` records that the patient asked staff for no more messages (its first time is kept)."""
     changes: dict[str, object] = {"email": email or None, "mobile": mobile or None, "contact_consent_on": consent_on,
                                   "contact_consent_by": user if consent_on else None}
-    if consent_on is not None:
+    if opted_out:
+        changes["contact_opted_out_at"] = patient.contact_opted_out_at or timezone.now()
+    elif consent_on is not None:
         changes["contact_opted_out_at"] = None
-    return record_update(record=patient, expected_version=patient.version, changes=changes, user=user, reason="contact consent recorded")
+    version = patient.version if expected_version is None else expected_version
+    return record_update(record=patient, expected_version=version, changes=changes, user=user, reason="contact consent recorded")

@@ -49,12 +49,15 @@ class MessageSender(Protocol):
 class EmailSender:
     channel = "email"
 
-    def __init__(self) -> None:
+    def __init__(self, *, backend: str | None = None, **backend_options: object) -> None:
+        """``backend`` (a Django email backend path) and its options override the configured one, as
+        the demo does to write into ``var/mail/`` whatever the environment says."""
         self._connection = None
+        self._backend, self._backend_options = backend, backend_options
 
     def send(self, *, address: str, subject: str, body: str) -> None:
         if self._connection is None:
-            self._connection = get_connection()
+            self._connection = get_connection(self._backend, **self._backend_options)
         message = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[address], connection=self._connection)
         try:
             message.send()

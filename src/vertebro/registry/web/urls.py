@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import assessments, auth, dashboard, downloads, fractures, health, history, patients, procedures, respond, session, worklist
+from .views import assessments, auth, contact, dashboard, downloads, fractures, health, history, patients, procedures, respond, session, worklist
 
 app_name = "web"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("patients/<int:pk>/", patients.patient_detail, name="patient"),
     path("patients/<int:pk>/edit/", patients.patient_edit, name="patient_edit"),
     path("patients/<int:pk>/history/", patients.patient_history_view, name="patient_history"),
+    path("patients/<int:pk>/contact/", contact.contact_edit, name="patient_contact"),
     path("patients/<int:patient_pk>/fractures/new/", fractures.fracture_new, name="fracture_new"),
     path("fractures/<int:pk>/edit/", fractures.fracture_edit, name="fracture_edit"),
     path("patients/<int:patient_pk>/eligibility/new/", fractures.eligibility_new, name="eligibility_new"),
