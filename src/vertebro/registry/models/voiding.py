@@ -52,3 +52,8 @@ def void_constraints(prefix: str) -> list[models.CheckConstraint]:
             "a voided record names when, by whom and why (a non-blank reason); an active one none of them",
         )
     ]
+
+
+def active_sql(alias: str) -> str:
+    """The raw-SQL twin of ``.active()`` for the selectors that aggregate in SQL (worklist, dashboard)."""
+    return f"{alias}.voided_at IS NULL"
