@@ -6,7 +6,7 @@ in `make test`'s second pass, on PostgreSQL. A last test checks that every const
 model has a case here.
 """
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.apps import apps
@@ -34,8 +34,20 @@ from vertebro.registry.models import (
     TreatedLevel,
 )
 
+VOIDED_AT = datetime(2013, 2, 1, 9, 30, tzinfo=UTC)
+#: A void names when, by whom and why, or none of them (issue 13).
+VOID_CASES = [
+    case
+    for prefix, model in (("fracture", Fracture), ("procedure", Procedure), ("follow_up", FollowUp), ("pain", PainAssessment))
+    for case in (
+        (f"{prefix}_void_complete", model, {"voided_at": VOIDED_AT, "voided_by": "member"}, "voided without a reason"),
+        (f"{prefix}_void_complete", model, {"voided_at": VOIDED_AT, "void_reason": "duplicate"}, "voided by nobody"),
+        (f"{prefix}_void_complete", model, {"void_reason": "duplicate"}, "a reason on an active record"),
+    )
+]
+
 # (constraint name, model, fields to override, what the case is)
-CASES = [
+CASES = [*VOID_CASES,
     ("patient_sex_known", Patient, {"sex": "X"}, "sex"),
     ("patient_age_in_range", Patient, {"age_at_index": 121}, "age"),
     ("patient_birth_date_or_age", Patient, {"age_at_index": None}, "no birth date nor age"),
@@ -195,6 +207,16 @@ def test_database_accepts_two_unscheduled_scores(procedure):
     insert(PainAssessment, base)
     insert(PainAssessment, base)
     assert PainAssessment.objects.filter(timepoint="unscheduled").count() == 2
+
+
+def test_database_lets_a_voided_score_free_its_timepoint(procedure, django_user_model):
+    user = django_user_model.objects.create_user("voider", password="x")
+    base = {"patient_id": procedure.patient_id, "procedure": procedure, "assessed_on": date(2012, 6, 16), "score": 3,
+            "timepoint": "post"}
+    insert(PainAssessment, {**base, "voided_at": VOIDED_AT, "voided_by": user, "void_reason": "entered twice"})
+    insert(PainAssessment, base)
+    with pytest.raises(IntegrityError):
+        insert(PainAssessment, base)
 
 
 def _constraint(name):

@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 
 from vertebro.registry.services.clinical import eligibility_record, patient_create, site_mrn_systems_set
+from vertebro.registry.services.voiding import pain_assessment_void
 from vertebro.registry.web import urls as web_urls
 from roster import EDIT_ROLES, USERS, add_roster
 
@@ -52,6 +53,9 @@ RULES: dict[str, tuple[str, str | None]] = {
     "follow_up_new": (SITE_EDIT, "procedure"),
     "follow_up_edit": (SITE_EDIT, "follow_up"),
     "eligibility_override": (SITE_OVERRIDE, "blocked_eligibility"),
+    # Issue 13: editors void a record entered in error; investigators and admins restore it.
+    "void": (SITE_EDIT, "void"),
+    "restore": (SITE_OVERRIDE, "voided"),
     "downloads": (ANALYST_ANYWHERE, None),
     "download_report": (ANALYST_ANYWHERE, None),
     "download_export": (ANALYST_POST, None),
@@ -64,6 +68,7 @@ RULES: dict[str, tuple[str, str | None]] = {
 ANALYSIS_ROLES = {"admin", "investigator", "analyst"}
 HISTORY_KINDS = {"patient": "patient", "fracture": "fracture", "procedure": "procedure", "complication": "complication",
                  "pain": "pain", "follow-up": "follow_up", "eligibility": "eligibility"}
+VOID_KINDS = {"fracture": "fracture", "procedure": "procedure", "pain": "pain", "follow-up": "follow_up"}
 
 
 def _web_url_names() -> set[str]:
@@ -107,7 +112,9 @@ def matrix(world, django_user_model):
     checklist = eligibility_record(patient=blocked, assessed_on=date.today(), indications=["osteoporotic_refractory"],
                                    absolute=["coagulopathy"], relative=[], user=world.users["coordinator_a"])
     site_mrn_systems_set(site=world.site_a, systems=["http://hospital-a.example.org"])  # the admin shows them read-only
-    return world, checklist.pk
+    baseline = world.procedure_a.pain_assessments.get(timepoint="baseline")
+    voided = pain_assessment_void(record=baseline, user=world.users["coordinator_a"], reason="entered twice", version=baseline.version)
+    return world, checklist.pk, voided.pk
 
 
 def _history_rows() -> int:
@@ -121,15 +128,19 @@ def _urls(name: str, key: str | None, ids: dict) -> list[str]:
         return [reverse(f"web:{name}", kwargs={"token": "x" * 43})]
     if key == "history":
         return [reverse("web:record_history", kwargs={"kind": kind, "pk": ids[k]}) for kind, k in HISTORY_KINDS.items()]
+    if key == "void":
+        return [reverse("web:void", kwargs={"kind": kind, "pk": ids[k]}) for kind, k in VOID_KINDS.items()]
+    if key == "voided":
+        return [reverse("web:restore", kwargs={"kind": "pain", "pk": ids["voided"]})]
     kwarg = {"patient": "patient_pk", "procedure": "procedure_pk"}.get(key) if name.endswith("_new") else "pk"
     return [reverse(f"web:{name}", kwargs={kwarg: ids[key]})]
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_every_view_for_every_role_at_both_sites(matrix, name):
-    world, blocked_eligibility = matrix
+    world, blocked_eligibility, voided = matrix
     rule, key = RULES[name]
-    ids = world.record(world.patient_a) | {"blocked_eligibility": blocked_eligibility}
+    ids = world.record(world.patient_a) | {"blocked_eligibility": blocked_eligibility, "voided": voided}
     name_a, mrn_a, dob_a = world.phi_a
     failures = []
     for username, (role_a, _) in USERS.items():
@@ -236,7 +247,7 @@ def _form_data(record) -> dict:  # noqa: ANN001
 def test_no_admin_url_writes_a_clinical_or_audit_record(matrix, django_user_model):
     from django.contrib.auth.models import Permission
 
-    world, _ = matrix
+    world, *_ = matrix
     staff = django_user_model.objects.create_user("staff_all_permissions", password=world.password, is_staff=True)
     staff.user_permissions.set(Permission.objects.filter(content_type__app_label="registry"))
     world.users["staff_all_permissions"] = staff

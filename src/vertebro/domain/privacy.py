@@ -18,11 +18,14 @@ from __future__ import annotations
 
 IDENTIFIERS: dict[str, tuple[str, ...]] = {"patient": ("mrn", "name", "birth_date", "email", "mobile")}
 POSSIBLY_IDENTIFYING: dict[str, tuple[str, ...]] = {
-    "fracture": ("primary_site",),
-    "procedure": ("operator",),
+    "fracture": ("primary_site", "void_reason"),
+    "procedure": ("operator", "void_reason"),
     "complication": ("notes",),
     "eligibilityassessment": ("override_reason",),
     "missingdata": ("note",),
+    # Why a record was voided (issue 13) is typed by staff like any other reason.
+    "followup": ("void_reason",),
+    "painassessment": ("void_reason",),
 }
 #: What a de-identified reader sees instead of free text.
 FREE_TEXT_HIDDEN = "(free text hidden: it may identify the patient)"

@@ -168,7 +168,9 @@ what the log says the export went to (default: ``out``), e.g. a web download's f
 def _later_procedures(site_codes: list[str] | None) -> int:
     from ..registry.models import Procedure
 
-    procedures = Procedure.objects.all() if site_codes is None else Procedure.objects.filter(patient__site__code__in=site_codes)
+    procedures = Procedure.objects.active()
+    if site_codes is not None:
+        procedures = procedures.filter(patient__site__code__in=site_codes)
     return procedures.count() - procedures.values("patient_id").distinct().count()
 
 

@@ -28,11 +28,12 @@ from ...domain.vocabulary import (
 )
 from .base import RegistryRecord, check, in_vocabulary
 from .people import Patient
+from .voiding import Voidable, void_constraints
 
 TIMEPOINT = Vocabulary("timepoint", tuple((code, code) for code in TIMEPOINT_CODES))
 
 
-class Fracture(RegistryRecord):
+class Fracture(Voidable, RegistryRecord):
     """A vertebral compression fracture at one level."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="fractures")
@@ -69,13 +70,14 @@ class Fracture(RegistryRecord):
                 Q(height_loss_pct__isnull=True) | Q(height_loss_pct__gte=0, height_loss_pct__lte=HEIGHT_LOSS_MAX),
                 "height loss must be a percentage from 0 to 100",
             ),
+            *void_constraints("fracture"),
         ]
 
     def __str__(self) -> str:
         return f"{self.level or 'level not recorded'} ({self.etiology})"
 
 
-class Procedure(RegistryRecord):
+class Procedure(Voidable, RegistryRecord):
     """One augmentation session, treating one or more fractured levels."""
 
     # Indexed by (patient, performed_on) below, which also serves lookups by patient alone.
@@ -100,6 +102,7 @@ class Procedure(RegistryRecord):
             check("procedure_approach_known", in_vocabulary("approach", APPROACH), "unknown approach"),
             check("procedure_biopsy_result_known", in_vocabulary("biopsy_result", BIOPSY_RESULT, nullable=True), "unknown biopsy result"),
             check("procedure_result_needs_biopsy", Q(biopsy_taken=True) | Q(biopsy_result__isnull=True), "a biopsy result needs a biopsy"),
+            *void_constraints("procedure"),
         ]
 
     def __str__(self) -> str:
@@ -147,7 +150,7 @@ class Complication(RegistryRecord):
         ]
 
 
-class FollowUp(RegistryRecord):
+class FollowUp(Voidable, RegistryRecord):
     """A follow-up encounter after a procedure."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="follow_ups")
@@ -172,10 +175,11 @@ class FollowUp(RegistryRecord):
                 | Q(new_fracture=False, new_fracture_level__isnull=True),
                 "a new fracture, and only a new fracture, records its level",
             ),
+            *void_constraints("follow_up"),
         ]
 
 
-class PainAssessment(RegistryRecord):
+class PainAssessment(Voidable, RegistryRecord):
     """A 0–10 pain score timed against a procedure; the timepoint follows from the windows."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="pain_assessments")
@@ -205,9 +209,11 @@ class PainAssessment(RegistryRecord):
             check("pain_source_known", in_vocabulary("source", ASSESSMENT_SOURCE), "unknown assessment source"),
             models.UniqueConstraint(
                 fields=["procedure", "timepoint"],
-                condition=~Q(timepoint=UNSCHEDULED),
+                # A voided score frees its timepoint for the correct one.
+                condition=~Q(timepoint=UNSCHEDULED) & Q(voided_at__isnull=True),
                 name="pain_one_score_per_timepoint",
             ),
+            *void_constraints("pain"),
         ]
 
 

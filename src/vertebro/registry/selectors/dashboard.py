@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ...domain.timepoints import SCHEDULE, Timepoint
 from ..models import Fracture, PainAssessment, Patient, Procedure, Site, TreatedLevel
+from ..models.voiding import active_sql
 from .data_version import registry_data_version
 
 GROUPS = ("osteoporotic", "pathologic", "traumatic")
@@ -156,7 +157,7 @@ def _site_aggregates(today: date) -> dict:
             SELECT pt.{q('site_id')}, f.grp, COUNT(*)
             FROM {patient} pt
             LEFT JOIN (SELECT {q('patient_id')} AS patient_id, {_group_case(q('etiology'))} AS grp
-                       FROM {fracture} GROUP BY {q('patient_id')}) f ON f.patient_id = pt.{q('id')}
+                       FROM {fracture} WHERE {active_sql(fracture)} GROUP BY {q('patient_id')}) f ON f.patient_id = pt.{q('id')}
             GROUP BY pt.{q('site_id')}, f.grp
             """
         )
@@ -168,6 +169,7 @@ def _site_aggregates(today: date) -> dict:
             f"""
             SELECT pt.{q('site_id')}, {sums}
             FROM {procedure} pr JOIN {patient} pt ON pt.{q('id')} = pr.{q('patient_id')}
+            WHERE {active_sql('pr')}
             GROUP BY pt.{q('site_id')}
             """,
             [closed_before[tp.code] for tp in SCHEDULE],
@@ -187,6 +189,7 @@ def _site_aggregates(today: date) -> dict:
             LEFT JOIN (SELECT tl.{q('procedure_id')} AS procedure_id, {_group_case('f.' + q('etiology'))} AS grp
                        FROM {treated} tl JOIN {fracture} f ON f.{q('id')} = tl.{q('fracture_id')}
                        GROUP BY tl.{q('procedure_id')}) g ON g.procedure_id = pa.{q('procedure_id')}
+            WHERE {active_sql('pa')} AND {active_sql('pr')}
             GROUP BY pt.{q('site_id')}, pa.{q('timepoint')}, g.grp
             """,
             [value for tp in SCHEDULE for value in (tp.code, closed_before[tp.code])] * 2,

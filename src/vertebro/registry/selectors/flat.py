@@ -55,7 +55,7 @@ def flat_assessments_df(*, site_codes: list[str] | None = None, include_identifi
     people = _frame(patients, patient_columns).rename(columns={"id": "patient_pk"})
 
     procedures = _frame(
-        Procedure.objects.filter(patient__in=patients).order_by("patient_id", "performed_on", "id"),
+        Procedure.objects.active().filter(patient__in=patients).order_by("patient_id", "performed_on", "id"),
         ["id", "patient_id", "performed_on"],
     )
     index = procedures.drop_duplicates("patient_id", keep="first").rename(
@@ -63,7 +63,7 @@ def flat_assessments_df(*, site_codes: list[str] | None = None, include_identifi
     )
 
     treated = _frame(
-        TreatedLevel.objects.filter(procedure__patient__in=patients),
+        TreatedLevel.objects.filter(procedure__patient__in=patients, procedure__voided_at__isnull=True),
         ["procedure_id", "fracture__level", "fracture__etiology", "cement_ml"],
     )
     treated = treated[treated["procedure_id"].isin(index["procedure_pk"])]
@@ -78,10 +78,10 @@ def flat_assessments_df(*, site_codes: list[str] | None = None, include_identifi
     )
 
     assessments = _frame(
-        PainAssessment.objects.filter(patient__in=patients),
+        PainAssessment.objects.active().filter(patient__in=patients),
         ["procedure_id", "assessed_on", "score", "timepoint", "venue", "follow_up_id", "source"],
     )
-    follow_ups = _frame(FollowUp.objects.filter(patient__in=patients), ["id", "venue", "recurrent_pain"]).rename(
+    follow_ups = _frame(FollowUp.objects.active().filter(patient__in=patients), ["id", "venue", "recurrent_pain"]).rename(
         columns={"id": "follow_up_id", "venue": "follow_up_venue"}
     )
 

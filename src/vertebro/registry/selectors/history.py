@@ -202,6 +202,8 @@ def _display(field: models.Field, value: object, display: ValueDisplay, labels: 
         return "yes" if value else "no"
     if isinstance(field, models.ForeignKey):
         return (labels or {}).get((field.related_model, value)) or f"#{value}"
+    if isinstance(value, datetime):  # a void's time (issue 13): a moment, relative for a de-identified reader
+        return display.moment(value)
     if isinstance(field, models.DateField) and isinstance(value, date):
         return display.date(value)
     if field.choices:

@@ -27,7 +27,7 @@ def instrument_score_frame(*, site_codes: list[str] | None = None) -> pd.DataFra
         registry holds no instrument score.
     """
     scores = InstrumentScore.objects.filter(value__isnull=False, response__missing_reason__isnull=True)
-    procedures = Procedure.objects.all()
+    procedures = Procedure.objects.active()
     if site_codes is not None:
         scores = scores.filter(response__patient__site__code__in=site_codes)
         procedures = procedures.filter(patient__site__code__in=site_codes)

@@ -257,7 +257,7 @@ def patient_overview(*, patient: Patient) -> PatientOverview:
             Prefetch("missing_data", queryset=MissingData.objects.select_related("recorded_by")),
         )
     )
-    index_procedure = procedures[0] if procedures else None
+    index_procedure = next((p for p in procedures if not p.is_voided), None)
     timeline: list[TimelineEvent] = [TimelineEvent(f.onset_date, "fracture", f) for f in fractures]
     timeline += [TimelineEvent(e.assessed_on, "eligibility", e) for e in eligibility]
     for procedure in procedures:
@@ -273,6 +273,6 @@ def patient_overview(*, patient: Patient) -> PatientOverview:
         procedures=procedures,
         index_procedure=index_procedure,
         age=patient_age(patient, index_procedure.performed_on if index_procedure else None),
-        group=patient_group(f.etiology for f in fractures),
+        group=patient_group(f.etiology for f in fractures if not f.is_voided),
         timeline=timeline,
     )

@@ -13,10 +13,10 @@ def registry_counts() -> dict[str, int]:
     return {
         "sites": Site.objects.count(),
         "patients": Patient.objects.count(),
-        "fractures": Fracture.objects.count(),
-        "procedures": Procedure.objects.count(),
-        "pain assessments": PainAssessment.objects.count(),
-        "follow-ups": FollowUp.objects.count(),
+        "fractures": Fracture.objects.active().count(),
+        "procedures": Procedure.objects.active().count(),
+        "pain assessments": PainAssessment.objects.active().count(),
+        "follow-ups": FollowUp.objects.active().count(),
         "instrument responses": InstrumentResponse.objects.filter(missing_reason__isnull=True).count(),
         "instruments recorded as missing": InstrumentResponse.objects.filter(missing_reason__isnull=False).count(),
         "imports": ImportBatch.objects.count(),
@@ -25,7 +25,7 @@ def registry_counts() -> dict[str, int]:
 
 def assessments_by_timepoint() -> dict[str, int]:
     """Pain scores per timepoint, in schedule order."""
-    rows = PainAssessment.objects.values("timepoint").annotate(n=Count("id"))
+    rows = PainAssessment.objects.active().values("timepoint").annotate(n=Count("id"))
     counts = {row["timepoint"]: row["n"] for row in rows}
     return {code: counts[code] for code in sorted(counts, key=schedule_order)}
 
@@ -34,7 +34,7 @@ def patients_by_site_and_etiology() -> dict[tuple[str, str], int]:
     """Patients per site and etiology of their treated fractures (pathologic wins over traumatic over
     osteoporotic, as in the flat format); patients with no treated fracture count as ``not treated``."""
     etiologies: dict[int, set[str]] = {}
-    for patient_id, etiology in Fracture.objects.filter(treatments__isnull=False).values_list("patient_id", "etiology"):
+    for patient_id, etiology in Fracture.objects.active().filter(treatments__isnull=False).values_list("patient_id", "etiology"):
         etiologies.setdefault(patient_id, set()).add(etiology)
     counts: dict[tuple[str, str], int] = {}
     for patient_id, site in Patient.objects.values_list("id", "site__code"):

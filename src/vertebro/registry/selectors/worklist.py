@@ -32,6 +32,7 @@ from django.db.models import Max
 from ...domain.timepoints import BY_CODE, SCHEDULE, Timepoint, schedule_order
 from ...domain.invitations import OPEN_STATES
 from ..models import Invitation, MissingData, PainAssessment, Patient, Procedure, Site
+from ..models.voiding import active_sql
 from .data_version import registry_data_version
 
 OVERDUE_SHOWN_DAYS = 90
@@ -149,11 +150,12 @@ def worklist_items(
         JOIN {q(site)} s ON s.{q('id')} = pt.{q('site_id')}
         CROSS JOIN ({timepoints}) tp
         WHERE pt.{q('site_id')} IN ({site_marks})
+          AND {active_sql('pr')}
           AND pr.{q('performed_on')} BETWEEN %s AND %s
           AND ({' OR '.join(windows)})
           AND NOT EXISTS (
               SELECT 1 FROM {q(pain)} pa
-              WHERE pa.{q('procedure_id')} = pr.{q('id')} AND pa.{q('timepoint')} = tp.code
+              WHERE pa.{q('procedure_id')} = pr.{q('id')} AND pa.{q('timepoint')} = tp.code AND {active_sql('pa')}
           )
           AND NOT EXISTS (
               SELECT 1 FROM {q(missing)} md
@@ -281,4 +283,4 @@ def worklist_page(
 def latest_procedure_date(*, site_ids: Sequence[int]) -> date | None:
     """The most recent procedure at ``site_ids`` (None without any): it explains an empty worklist —
     a registry whose procedures all lie more than :data:`LISTED_FOR_DAYS` days back has nothing to chase."""
-    return Procedure.objects.filter(patient__site_id__in=site_ids).aggregate(latest=Max("performed_on"))["latest"]
+    return Procedure.objects.active().filter(patient__site_id__in=site_ids).aggregate(latest=Max("performed_on"))["latest"]

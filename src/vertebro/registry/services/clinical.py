@@ -362,7 +362,7 @@ def pain_assessment_record(
     timepoint = assessment_timepoint(
         procedure=procedure, assessed_on=assessed_on, timepoint=timepoint, after_procedure=after_procedure
     )
-    if timepoint != UNSCHEDULED and procedure.pain_assessments.filter(timepoint=timepoint).exists():
+    if timepoint != UNSCHEDULED and procedure.pain_assessments.active().filter(timepoint=timepoint).exists():
         raise DomainError("timepoint", timepoint, "this procedure already has a score at that timepoint; edit it instead")
     if timepoint != UNSCHEDULED and procedure.missing_data.filter(timepoint=timepoint).exists():
         raise DomainError("timepoint", timepoint, "this timepoint is recorded as missing; change the missing-data record if the score was taken after all")

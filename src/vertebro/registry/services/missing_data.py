@@ -40,7 +40,7 @@ def missing_data_record(
     if scheduled is None:
         raise DomainError("timepoint", timepoint, f"a missing-data code needs a scheduled timepoint ({', '.join(BY_CODE)})")
     reason = MISSING_REASON.parse(reason, field="reason")
-    if procedure.pain_assessments.filter(timepoint=timepoint).exists():
+    if procedure.pain_assessments.active().filter(timepoint=timepoint).exists():
         raise DomainError("timepoint", timepoint, "a score is recorded at this timepoint; void that score first if it was entered in error")
     closes_on = scheduled.closes_on(procedure.performed_on)
     if reason == "window_missed" and today <= closes_on:

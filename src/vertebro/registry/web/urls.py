@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import assessments, auth, contact, dashboard, downloads, fractures, health, history, patients, procedures, respond, session, worklist
+from .views import assessments, auth, contact, dashboard, downloads, fractures, health, history, patients, procedures, respond, session, voiding, worklist
 
 app_name = "web"
 
@@ -31,6 +31,8 @@ urlpatterns = [
     path("procedures/<int:procedure_pk>/follow-ups/new/", assessments.follow_up_new, name="follow_up_new"),
     path("follow-ups/<int:pk>/edit/", assessments.follow_up_edit, name="follow_up_edit"),
     path("worklist/", worklist.worklist, name="worklist"),
+    path("void/<str:kind>/<int:pk>/", voiding.void_view, name="void"),
+    path("restore/<str:kind>/<int:pk>/", voiding.restore_view, name="restore"),
     path("history/<str:kind>/<int:pk>/", history.record_history_view, name="record_history"),
     path("downloads/", downloads.downloads, name="downloads"),
     path("downloads/report/", downloads.download_report, name="download_report"),

@@ -90,7 +90,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def _patient_pain_chart(overview) -> str | None:  # noqa: ANN001
     series = []
     for number, procedure in enumerate(overview.procedures, start=1):
-        by_timepoint = {a.timepoint: a.score for a in procedure.pain_assessments.all()}
+        if procedure.is_voided:
+            continue
+        by_timepoint = {a.timepoint: a.score for a in procedure.pain_assessments.all() if not a.is_voided}
         if by_timepoint.keys() - {"unscheduled"}:
             name = "Procedure" if len(overview.procedures) == 1 else f"Procedure {number}"
             series.append(Series(name, f"s-{min(number, 3)}", [by_timepoint.get(tp.code) for tp in SCHEDULE]))
