@@ -19,7 +19,7 @@ from ..services.clinical import STUDY_ID_TAKEN, EligibilityBlocked, patient_crea
 from ..services.records import EditConflict
 from ..web.forms.base import sentence
 from ..web.forms.patients import PatientEditForm, PatientForm
-from ..web.forms.procedures import ProcedureEditForm, ProcedureForm
+from ..web.forms.procedures import PROCEDURE_FIELDS, ProcedureEditForm, ProcedureForm, procedure_values
 from ..web.permissions import Access, access_of_user
 from ..web.views.common import update_if_changed
 from . import serializers
@@ -28,7 +28,6 @@ from .writes import FORBIDDEN, WRITE_ERRORS, Refused, conflict_response, form_er
 PATIENT_FIELDS = ("study_id", "sex", "birth_date", "age_at_index", "mrn", "name")
 IDENTIFIERS = ("mrn", "name", "birth_date")
 PROCEDURE_IDENTIFIERS = ("performed_on", "operator")
-PROCEDURE_FIELDS = ("performed_on", "kind", "approach", "operator", "biopsy_taken", "biopsy_result")
 
 
 def _refuse(detail: str, code: int) -> Refused:
@@ -172,13 +171,6 @@ def _procedure_form_data(body: dict, fractures: list) -> dict:
     return data
 
 
-def _procedure_values(data: dict) -> dict:
-    values = {name: data.get(name) for name in PROCEDURE_FIELDS}
-    values["biopsy_result"] = values["biopsy_result"] or None
-    values["operator"] = values["operator"] or ""
-    return values
-
-
 def _shown_procedure(request, pk: int) -> dict:  # noqa: ANN001
     procedure = Procedure.objects.select_related("patient").get(pk=pk)
     return serializers.ProcedureSerializer(procedure, context={"access": access_of_user(request.user)}).data
@@ -205,7 +197,7 @@ def procedure_create_from_api(request) -> Response:  # noqa: ANN001
         return form_errors(form)
     try:
         procedure = procedure_with_complications_create(
-            patient=patient, procedure=_procedure_values(form.cleaned_data), treated=form.cleaned_data["treated"], complications=[], user=request.user
+            patient=patient, procedure=procedure_values(form.cleaned_data), treated=form.cleaned_data["treated"], complications=[], user=request.user
         )
     except EligibilityBlocked as error:
         return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
@@ -235,7 +227,7 @@ def procedure_patch(request, procedure: Procedure) -> Response:  # noqa: ANN001
     if not form.is_valid():
         return form_errors(form)
     try:
-        procedure_update(procedure=procedure, expected_version=form.cleaned_data["version"], changes=_procedure_values(form.cleaned_data),
+        procedure_update(procedure=procedure, expected_version=form.cleaned_data["version"], changes=procedure_values(form.cleaned_data),
                          treated=form.cleaned_data["treated"], user=request.user)
     except EditConflict as conflict:
         return conflict_response(conflict)

@@ -106,3 +106,15 @@ class ComplicationRowForm(ComplicationForm):
 
 
 ComplicationFormSet = forms.formset_factory(ComplicationRowForm, extra=2, max_num=10)
+
+
+#: The procedure's own fields in the forms (the treated levels and complications are apart).
+PROCEDURE_FIELDS = ("performed_on", "kind", "approach", "operator", "biopsy_taken", "biopsy_result")
+
+
+def procedure_values(cleaned: dict) -> dict:
+    """The procedure fields of a valid form's ``cleaned_data`` as the services take them."""
+    values = {name: cleaned.get(name) for name in PROCEDURE_FIELDS}
+    values["biopsy_result"] = values["biopsy_result"] or None
+    values["operator"] = values["operator"] or ""
+    return values

@@ -19,19 +19,13 @@ from ...services.capture import procedure_update, procedure_with_complications_c
 from ...services.clinical import EligibilityBlocked, complication_create
 from ...services.records import EditConflict
 from ..forms.base import add_service_error
-from ..forms.procedures import ComplicationEditForm, ComplicationForm, ComplicationFormSet, ProcedureEditForm, ProcedureForm
+from ..forms.procedures import (
+    PROCEDURE_FIELDS, ComplicationEditForm, ComplicationForm, ComplicationFormSet, ProcedureEditForm, ProcedureForm, procedure_values,
+)
 from ..permissions import access_for, require_edit, visible_or_404
 from .common import NOTHING_SAVED, attributes, form_data, render_conflict, save_edit
 
-PROCEDURE_FIELDS = ("performed_on", "kind", "approach", "operator", "biopsy_taken", "biopsy_result")
 COMPLICATION_FIELDS = ("kind", "leak_route", "symptomatic", "noted_on", "notes")
-
-
-def _procedure_values(data: dict) -> dict:
-    values = {name: data.get(name) for name in PROCEDURE_FIELDS}
-    values["biopsy_result"] = values["biopsy_result"] or None
-    values["operator"] = values["operator"] or ""
-    return values
 
 
 def _complication_values(data: dict) -> dict:
@@ -72,7 +66,7 @@ def procedure_new(request: HttpRequest, patient_pk: int) -> HttpResponse:
         try:
             procedure = procedure_with_complications_create(
                 patient=patient,
-                procedure=_procedure_values(form.cleaned_data),
+                procedure=procedure_values(form.cleaned_data),
                 treated=form.cleaned_data["treated"],
                 complications=complications,
                 user=request.user,
@@ -106,7 +100,7 @@ def procedure_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             saved = procedure_update(
-                procedure=procedure, expected_version=data["version"], changes=_procedure_values(data), treated=data["treated"], user=request.user
+                procedure=procedure, expected_version=data["version"], changes=procedure_values(data), treated=data["treated"], user=request.user
             )
         except EditConflict as conflict:
 
