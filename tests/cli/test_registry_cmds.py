@@ -25,10 +25,10 @@ def test_check_finds_a_score_outside_its_window_and_exits_nonzero(run_vertebro, 
         INSERT INTO registry_site (code, name) VALUES ('S', 'S');
         INSERT INTO registry_patient (version, created_at, updated_at, study_id, site_id, sex, age_at_index)
             VALUES (1, '{now}', '{now}', 'VP1', 1, 'F', 70);
-        INSERT INTO registry_procedure (version, created_at, updated_at, patient_id, performed_on, kind, operator, approach, biopsy_taken)
-            VALUES (1, '{now}', '{now}', 1, '2012-06-15', 'vertebroplasty', '', 'bipedicular', 0);
-        INSERT INTO registry_painassessment (version, created_at, updated_at, patient_id, procedure_id, assessed_on, score, instrument, timepoint, source)
-            VALUES (1, '{now}', '{now}', 1, 1, '2012-09-01', 3, 'vps', '1w', 'staff');
+        INSERT INTO registry_procedure (version, created_at, updated_at, patient_id, performed_on, kind, operator, approach, biopsy_taken, void_reason)
+            VALUES (1, '{now}', '{now}', 1, '2012-06-15', 'vertebroplasty', '', 'bipedicular', 0, '');
+        INSERT INTO registry_painassessment (version, created_at, updated_at, patient_id, procedure_id, assessed_on, score, instrument, timepoint, source, void_reason)
+            VALUES (1, '{now}', '{now}', 1, 1, '2012-09-01', 3, 'vps', '1w', 'staff', '');
     """)
     db.commit()
     result = run_vertebro("db", "check")
@@ -45,8 +45,8 @@ def test_check_finds_a_procedure_before_birth_and_exits_nonzero(run_vertebro, tm
         INSERT INTO registry_site (code, name) VALUES ('S', 'S');
         INSERT INTO registry_patient (version, created_at, updated_at, study_id, site_id, sex, birth_date)
             VALUES (1, '{now}', '{now}', 'VP1', 1, 'F', '2019-06-01');
-        INSERT INTO registry_procedure (version, created_at, updated_at, patient_id, performed_on, kind, operator, approach, biopsy_taken)
-            VALUES (1, '{now}', '{now}', 1, '2014-06-15', 'vertebroplasty', '', 'bipedicular', 0);
+        INSERT INTO registry_procedure (version, created_at, updated_at, patient_id, performed_on, kind, operator, approach, biopsy_taken, void_reason)
+            VALUES (1, '{now}', '{now}', 1, '2014-06-15', 'vertebroplasty', '', 'bipedicular', 0, '');
     """)
     db.commit()
     result = run_vertebro("db", "check")
